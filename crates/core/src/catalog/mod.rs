@@ -1,0 +1,561 @@
+//! The catalog: SQLite, the source of truth for what is on disk and what has
+//! been embedded. The vector store is derived from it and can be rebuilt.
+
+mod schema;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::decode::ImageInfo;
+use crate::error::{Error, Result};
+
+pub use schema::VERSION as SCHEMA_VERSION;
+
+pub type FileId = i64;
+pub type FolderId = i64;
+/// BLAKE3 digest of a file's content.
+pub type Hash = [u8; 32];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileState {
+    /// Needs decoding and embedding.
+    Pending,
+    Indexed,
+    /// Could not be decoded; `error` says why. Retried when the file changes.
+    Failed,
+    /// Not an image (a text file named .jpg, say); `error` says why.
+    Skipped,
+}
+
+impl FileState {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileState::Pending => "pending",
+            FileState::Indexed => "indexed",
+            FileState::Failed => "failed",
+            FileState::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> FileState {
+        match s {
+            "indexed" => FileState::Indexed,
+            "failed" => FileState::Failed,
+            "skipped" => FileState::Skipped,
+            _ => FileState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Folder {
+    pub id: FolderId,
+    pub path: PathBuf,
+    /// `ok`, or `missing` while the folder is gone (unplugged drive, say):
+    /// its photos stay catalogued until it returns and is rescanned.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRow {
+    pub id: FileId,
+    pub folder_id: FolderId,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    #[serde(skip)]
+    pub hash: Option<Hash>,
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub taken_at: Option<i64>,
+    pub state: FileState,
+    pub error: Option<String>,
+}
+
+impl FileRow {
+    pub fn hash_hex(&self) -> Option<String> {
+        self.hash.map(|h| hex(&h))
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a scan learned of a file on disk.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub folder_id: FolderId,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Hash,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub folders: u64,
+    pub files: u64,
+    pub indexed: u64,
+    pub pending: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+pub struct Catalog {
+    conn: Connection,
+}
+
+const FILE_COLUMNS: &str =
+    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error";
+
+fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}
+
+fn path_from(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(OsString::from_vec(bytes))
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn file_row(r: &Row) -> rusqlite::Result<FileRow> {
+    let hash: Option<Vec<u8>> = r.get(5)?;
+    Ok(FileRow {
+        id: r.get(0)?,
+        folder_id: r.get(1)?,
+        path: path_from(r.get(2)?),
+        size: r.get::<_, i64>(3)? as u64,
+        mtime_ns: r.get(4)?,
+        hash: hash.and_then(|h| h.try_into().ok()),
+        format: r.get(6)?,
+        width: r.get(7)?,
+        height: r.get(8)?,
+        taken_at: r.get(9)?,
+        state: FileState::parse(&r.get::<_, String>(10)?),
+        error: r.get(11)?,
+    })
+}
+
+/// The exclusive upper bound of all byte strings that start with `prefix`
+/// followed by '/': paths under a directory form one range in the index.
+fn under_range(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let mut lo = path_bytes(dir).to_vec();
+    if lo.last() != Some(&b'/') {
+        lo.push(b'/');
+    }
+    let mut hi = lo.clone();
+    *hi.last_mut().unwrap() = b'/' + 1;
+    (lo, hi)
+}
+
+pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn blob_to_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+impl Catalog {
+    pub fn open(path: &Path) -> Result<Catalog> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Self::setup(Connection::open(path)?)
+    }
+
+    pub fn open_in_memory() -> Result<Catalog> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Catalog> {
+        // WAL: readers (the app's queries) never wait for the indexer's writes.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > schema::VERSION {
+            return Err(Error::Config(format!(
+                "the catalog has schema version {version}, newer than this photofinder understands ({}); \
+                 upgrade photofinder",
+                schema::VERSION
+            )));
+        }
+        schema::migrate(&mut conn)?;
+        Ok(Catalog { conn })
+    }
+
+    /// Run `f` in one transaction: all of it lands, or none of it.
+    pub fn transaction<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    // ---- settings
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    // ---- folders
+
+    pub fn add_folder(&self, path: &Path) -> Result<FolderId> {
+        self.conn.execute(
+            "INSERT INTO folders(path, added_at) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING",
+            params![path_bytes(path), now()],
+        )?;
+        Ok(self.conn.query_row("SELECT id FROM folders WHERE path = ?1", [path_bytes(path)], |r| r.get(0))?)
+    }
+
+    pub fn folders(&self) -> Result<Vec<Folder>> {
+        let mut stmt = self.conn.prepare("SELECT id, path, state FROM folders ORDER BY path")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Folder { id: r.get(0)?, path: path_from(r.get(1)?), state: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn folder_by_path(&self, path: &Path) -> Result<Option<Folder>> {
+        Ok(self.folders()?.into_iter().find(|f| f.path == path))
+    }
+
+    /// The watched folder that holds `path`, if any (the deepest, should folders nest).
+    pub fn folder_for(&self, path: &Path) -> Result<Option<Folder>> {
+        Ok(self
+            .folders()?
+            .into_iter()
+            .filter(|f| path.starts_with(&f.path))
+            .max_by_key(|f| f.path.as_os_str().len()))
+    }
+
+    pub fn set_folder_state(&self, id: FolderId, state: &str) -> Result<()> {
+        self.conn.execute("UPDATE folders SET state = ?2 WHERE id = ?1", params![id, state])?;
+        Ok(())
+    }
+
+    /// Move `inner`'s files to `outer` and forget `inner` (it now lies inside `outer`).
+    pub fn reparent_folder(&self, inner: FolderId, outer: FolderId) -> Result<()> {
+        self.transaction(|c| {
+            c.conn.execute("UPDATE files SET folder_id = ?2 WHERE folder_id = ?1", params![inner, outer])?;
+            c.conn.execute("DELETE FROM folders WHERE id = ?1", [inner])?;
+            Ok(())
+        })
+    }
+
+    /// Forget a folder and its files; returns the ids of the files removed.
+    pub fn remove_folder(&self, id: FolderId) -> Result<Vec<FileId>> {
+        self.transaction(|c| {
+            let ids = c.ids_where("folder_id = ?1", params![id])?;
+            c.conn.execute("DELETE FROM files WHERE folder_id = ?1", [id])?;
+            c.conn.execute("DELETE FROM folders WHERE id = ?1", [id])?;
+            c.collect_garbage()?;
+            Ok(ids)
+        })
+    }
+
+    // ---- files
+
+    fn ids_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<FileId>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT id FROM files WHERE {cond}"))?;
+        let rows = stmt.query_map(p, |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn files_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<FileRow>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {FILE_COLUMNS} FROM files WHERE {cond}"))?;
+        let rows = stmt.query_map(p, file_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn file(&self, id: FileId) -> Result<Option<FileRow>> {
+        Ok(self.files_where("id = ?1", [id])?.into_iter().next())
+    }
+
+    pub fn file_by_path(&self, path: &Path) -> Result<Option<FileRow>> {
+        Ok(self.files_where("path = ?1", [path_bytes(path)])?.into_iter().next())
+    }
+
+    pub fn files_in_folder(&self, folder: FolderId) -> Result<Vec<FileRow>> {
+        self.files_where("folder_id = ?1", [folder])
+    }
+
+    /// Files at or below `dir`.
+    pub fn files_under(&self, dir: &Path) -> Result<Vec<FileRow>> {
+        let (lo, hi) = under_range(dir);
+        self.files_where("(path >= ?1 AND path < ?2) OR path = ?3", params![lo, hi, path_bytes(dir)])
+    }
+
+    pub fn files_with_hash(&self, hash: &Hash) -> Result<Vec<FileRow>> {
+        self.files_where("hash = ?1", [&hash[..]])
+    }
+
+    pub fn files_in_state(&self, state: FileState) -> Result<Vec<FileRow>> {
+        self.files_where("state = ?1 ORDER BY path", [state.as_str()])
+    }
+
+    pub fn insert_file(&self, f: &NewFile) -> Result<FileId> {
+        self.conn.execute(
+            "INSERT INTO files(folder_id, path, size, mtime_ns, hash, state, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+            params![f.folder_id, path_bytes(&f.path), f.size as i64, f.mtime_ns, &f.hash[..], now()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The file's content changed: new stat and hash, to be indexed again.
+    pub fn update_content(&self, id: FileId, size: u64, mtime_ns: i64, hash: &Hash) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET size = ?2, mtime_ns = ?3, hash = ?4, state = 'pending', error = NULL,
+             format = NULL, width = NULL, height = NULL, taken_at = NULL, updated_at = ?5 WHERE id = ?1",
+            params![id, size as i64, mtime_ns, &hash[..], now()],
+        )?;
+        Ok(())
+    }
+
+    /// Only the timestamp changed (touched, or copied back): content is the same.
+    pub fn update_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET size = ?2, mtime_ns = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, size as i64, mtime_ns, now()],
+        )?;
+        Ok(())
+    }
+
+    /// A move: same content, same id, new path.
+    pub fn move_file(&self, id: FileId, folder: FolderId, path: &Path, mtime_ns: i64) -> Result<()> {
+        // A stale row may still hold the destination path (its file was
+        // replaced by this move): the moved file wins.
+        self.conn.execute("DELETE FROM files WHERE path = ?1 AND id != ?2", params![path_bytes(path), id])?;
+        self.conn.execute(
+            "UPDATE files SET folder_id = ?2, path = ?3, mtime_ns = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, folder, path_bytes(path), mtime_ns, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_info(&self, id: FileId, info: &ImageInfo) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET format = ?2, width = ?3, height = ?4, taken_at = ?5 WHERE id = ?1",
+            params![id, info.format.as_str(), info.width, info.height, info.taken_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_hash(&self, id: FileId, hash: &Hash) -> Result<()> {
+        self.conn.execute("UPDATE files SET hash = ?2 WHERE id = ?1", params![id, &hash[..]])?;
+        Ok(())
+    }
+
+    pub fn set_state(&self, id: FileId, state: FileState, error: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET state = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, state.as_str(), error, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Mark every indexed file that lacks an embedding for `model` as pending
+    /// (after switching models, or when embeddings were lost).
+    pub fn requeue_missing(&self, model: &str) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE files SET state = 'pending' WHERE state = 'indexed' AND NOT EXISTS
+             (SELECT 1 FROM embeddings e WHERE e.hash = files.hash AND e.model = ?1)",
+            [model],
+        )?)
+    }
+
+    pub fn delete_files(&self, ids: &[FileId]) -> Result<()> {
+        self.transaction(|c| {
+            let mut stmt = c.conn.prepare_cached("DELETE FROM files WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+            c.collect_garbage()
+        })
+    }
+
+    /// Drop embeddings and labels whose content no file holds any more.
+    fn collect_garbage(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);
+             DELETE FROM labels WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);",
+        )?;
+        Ok(())
+    }
+
+    // ---- embeddings and labels
+
+    pub fn put_embedding(&self, hash: &Hash, model: &str, vector: &[f32]) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO embeddings(hash, model, vector) VALUES (?1, ?2, ?3)",
+            params![&hash[..], model, vector_to_blob(vector)],
+        )?;
+        Ok(())
+    }
+
+    pub fn embedding(&self, hash: &Hash, model: &str) -> Result<Option<Vec<f32>>> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT vector FROM embeddings WHERE hash = ?1 AND model = ?2",
+                params![&hash[..], model],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(blob.map(|b| blob_to_vector(&b)))
+    }
+
+    pub fn put_labels(&self, hash: &Hash, model: &str, labels: &[(u32, f32)]) -> Result<()> {
+        self.conn.execute("DELETE FROM labels WHERE hash = ?1 AND model = ?2", params![&hash[..], model])?;
+        let mut stmt =
+            self.conn.prepare_cached("INSERT INTO labels(hash, model, class, prob) VALUES (?1, ?2, ?3, ?4)")?;
+        for (class, prob) in labels {
+            stmt.execute(params![&hash[..], model, class, prob])?;
+        }
+        Ok(())
+    }
+
+    pub fn labels(&self, hash: &Hash, model: &str) -> Result<Vec<(u32, f32)>> {
+        let mut stmt =
+            self.conn.prepare("SELECT class, prob FROM labels WHERE hash = ?1 AND model = ?2 ORDER BY prob DESC")?;
+        let rows = stmt.query_map(params![&hash[..], model], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every catalogued file that has a `model` embedding, with it: what the
+    /// vector store for that model must hold.
+    pub fn embedded_files(&self, model: &str, mut each: impl FnMut(FileRow, Vec<f32>) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {}, e.vector FROM files f JOIN embeddings e ON e.hash = f.hash AND e.model = ?1
+             WHERE f.state = 'indexed' ORDER BY f.id",
+            FILE_COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let mut rows = stmt.query([model])?;
+        while let Some(r) = rows.next()? {
+            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(12)?);
+            each(file_row(r)?, vector)?;
+        }
+        Ok(())
+    }
+
+    pub fn embedded_ids(&self, model: &str) -> Result<Vec<FileId>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.id FROM files f JOIN embeddings e ON e.hash = f.hash AND e.model = ?1
+             WHERE f.state = 'indexed' ORDER BY f.id",
+        )?;
+        let rows = stmt.query_map([model], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        let mut c = Counts {
+            folders: self.conn.query_row("SELECT count(*) FROM folders", [], |r| r.get::<_, i64>(0))? as u64,
+            ..Default::default()
+        };
+        let mut stmt = self.conn.prepare("SELECT state, count(*) FROM files GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        for row in rows {
+            let (state, n) = row?;
+            c.files += n;
+            match FileState::parse(&state) {
+                FileState::Indexed => c.indexed = n,
+                FileState::Pending => c.pending = n,
+                FileState::Failed => c.failed = n,
+                FileState::Skipped => c.skipped = n,
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_file(folder: FolderId, path: &str, hash: u8) -> NewFile {
+        NewFile { folder_id: folder, path: PathBuf::from(path), size: 10, mtime_ns: 1, hash: [hash; 32] }
+    }
+
+    #[test]
+    fn migrates_to_the_latest_version_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        Catalog::open(&path).unwrap().add_folder(Path::new("/photos")).unwrap();
+        let c = Catalog::open(&path).unwrap();
+        let v: i64 = c.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(c.folders().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_a_catalog_from_a_newer_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        Catalog::open(&path).unwrap();
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Catalog::open(&path), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn unicode_long_and_non_utf8_paths_round_trip() {
+        let c = Catalog::open_in_memory().unwrap();
+        let f = c.add_folder(Path::new("/p")).unwrap();
+        let long = format!("/p/{}/фото 写真 📷.jpg", "d".repeat(600));
+        let odd = PathBuf::from(OsString::from_vec(b"/p/caf\xe9.jpg".to_vec()));
+        for p in [PathBuf::from(&long), odd.clone()] {
+            let id = c.insert_file(&NewFile { path: p.clone(), ..new_file(f, "/x", 1) }).unwrap();
+            assert_eq!(c.file(id).unwrap().unwrap().path, p);
+            assert_eq!(c.file_by_path(&p).unwrap().unwrap().id, id);
+        }
+        assert!(long.len() > 512);
+    }
+
+    #[test]
+    fn files_under_a_directory_are_one_range() {
+        let c = Catalog::open_in_memory().unwrap();
+        let f = c.add_folder(Path::new("/p")).unwrap();
+        for (i, p) in ["/p/a/1.jpg", "/p/a/b/2.jpg", "/p/ab/3.jpg", "/p/a.jpg"].iter().enumerate() {
+            c.insert_file(&new_file(f, p, i as u8)).unwrap();
+        }
+        let mut under: Vec<_> = c.files_under(Path::new("/p/a")).unwrap().into_iter().map(|r| r.path).collect();
+        under.sort();
+        assert_eq!(under, vec![PathBuf::from("/p/a/1.jpg"), PathBuf::from("/p/a/b/2.jpg")]);
+    }
+
+    #[test]
+    fn embeddings_follow_content_and_are_collected_with_it() {
+        let c = Catalog::open_in_memory().unwrap();
+        let f = c.add_folder(Path::new("/p")).unwrap();
+        let a = c.insert_file(&new_file(f, "/p/a.jpg", 7)).unwrap();
+        let b = c.insert_file(&new_file(f, "/p/copy-of-a.jpg", 7)).unwrap();
+        c.put_embedding(&[7; 32], "m", &[0.6, 0.8]).unwrap();
+        c.delete_files(&[a]).unwrap();
+        assert_eq!(c.embedding(&[7; 32], "m").unwrap(), Some(vec![0.6, 0.8]), "the copy still needs it");
+        c.delete_files(&[b]).unwrap();
+        assert_eq!(c.embedding(&[7; 32], "m").unwrap(), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! The catalog's schema, one migration per version.
+//!
+//! `PRAGMA user_version` holds the version a database is at; opening a catalog
+//! applies the migrations it lacks, in one transaction each. Never edit a
+//! released migration: add the next one.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: folders, files, embeddings keyed by content, labels, settings.
+    r#"
+    CREATE TABLE folders (
+        id        INTEGER PRIMARY KEY,
+        path      BLOB NOT NULL UNIQUE,       -- raw OS bytes: paths need not be UTF-8
+        state     TEXT NOT NULL DEFAULT 'ok', -- ok | missing
+        added_at  INTEGER NOT NULL
+    );
+    CREATE TABLE files (
+        id        INTEGER PRIMARY KEY,        -- stable: survives moves; the vector store's key
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        path      BLOB NOT NULL UNIQUE,
+        size      INTEGER NOT NULL,
+        mtime_ns  INTEGER NOT NULL,
+        hash      BLOB,                       -- BLAKE3 of the content
+        format    TEXT,
+        width     INTEGER,
+        height    INTEGER,
+        taken_at  INTEGER,                    -- EXIF DateTimeOriginal, epoch seconds
+        state     TEXT NOT NULL,              -- pending | indexed | failed | skipped
+        error     TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX files_folder ON files(folder_id);
+    CREATE INDEX files_hash ON files(hash);
+    CREATE INDEX files_state ON files(state);
+    -- Embeddings belong to content, not to a path: moved files and exact
+    -- copies are never embedded twice, and a store can be rebuilt from here.
+    CREATE TABLE embeddings (
+        hash   BLOB NOT NULL,
+        model  TEXT NOT NULL,
+        vector BLOB NOT NULL,                 -- little-endian f32, L2-normalised
+        PRIMARY KEY (hash, model)
+    ) WITHOUT ROWID;
+    CREATE TABLE labels (
+        hash  BLOB NOT NULL,
+        model TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        prob  REAL NOT NULL,
+        PRIMARY KEY (hash, model, class)
+    ) WITHOUT ROWID;
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];
+
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

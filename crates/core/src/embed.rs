@@ -1,0 +1,130 @@
+//! Image embeddings with ONNX Runtime.
+
+use std::sync::OnceLock;
+
+use ort::{environment::Environment, session::Session, value::Tensor};
+
+use crate::error::{Error, Result};
+use crate::models::{ModelDir, ModelSpec, ModelStatus};
+
+static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+
+/// ONNX Runtime, loaded once per process from the installed library.
+fn environment(models: &ModelDir) -> Result<&'static Environment> {
+    let lib = models.runtime_library()?;
+    ENVIRONMENT
+        .get_or_init(|| {
+            let builder = ort::init_from(&lib).map_err(|e| format!("cannot load {}: {e}", lib.display()))?;
+            builder.with_name("photofinder").build().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Runtime(e.clone()))
+}
+
+/// Threads ONNX Runtime may use inside one inference: all cores. Decoding
+/// runs alongside on the same cores, and inference is the longer half, so
+/// giving it every core keeps the machine busy while decode threads fill
+/// the gaps.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The output of one image: its L2-normalised vector and, for classifying
+/// models, its class probabilities.
+#[derive(Debug, Clone)]
+pub struct Embedding {
+    pub vector: Vec<f32>,
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// A loaded image model.
+pub struct Embedder {
+    pub status: ModelStatus,
+    session: Session,
+}
+
+impl Embedder {
+    pub fn load(models: &ModelDir, name: &str, threads: usize) -> Result<Embedder> {
+        let status = models.require(name)?;
+        let env = environment(models)?;
+        let session = Session::builder(env)?
+            .with_intra_threads(threads.max(1))?
+            .with_inter_threads(1)?
+            .commit_from_file(&status.path)
+            .map_err(|e| Error::Model { name: name.into(), message: e.to_string() })?;
+        let embedder = Embedder { status, session };
+        embedder.check_outputs()?;
+        Ok(embedder)
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.status.spec
+    }
+
+    /// Floats in one preprocessed image.
+    pub fn input_len(&self) -> usize {
+        3 * (self.spec().crop * self.spec().crop) as usize
+    }
+
+    fn check_outputs(&self) -> Result<()> {
+        let spec = self.spec();
+        let names: Vec<&str> = self.session.outputs().iter().map(|o| o.name()).collect();
+        for wanted in std::iter::once(&spec.output).chain(spec.logits.iter()) {
+            if !names.contains(&wanted.as_str()) {
+                return Err(Error::Model {
+                    name: spec.name.clone(),
+                    message: format!("the ONNX file has no output {wanted:?} (it has {names:?})"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Run a batch of preprocessed images (`n * input_len()` floats, CHW each).
+    pub fn embed_batch(&mut self, pixels: Vec<f32>) -> Result<Vec<Embedding>> {
+        let spec = self.status.spec.clone();
+        let n = pixels.len() / self.input_len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let side = spec.crop as usize;
+        let input = Tensor::from_array(([n, 3, side, side], pixels))?;
+        let outputs = self.session.run(ort::inputs![spec.input.as_str() => input])?;
+        let (shape, data) = outputs[spec.output.as_str()].try_extract_tensor::<f32>()?;
+        let dim = *shape.last().unwrap_or(&0) as usize;
+        if dim != spec.dim || data.len() != n * dim {
+            return Err(Error::Model {
+                name: spec.name.clone(),
+                message: format!("output {:?} has shape {shape:?}, expected [{n}, {}]", spec.output, spec.dim),
+            });
+        }
+        let mut result: Vec<Embedding> = data
+            .chunks_exact(dim)
+            .map(|v| Embedding { vector: normalised(v), probabilities: None })
+            .collect();
+        if let Some(logits) = &spec.logits {
+            let (_, data) = outputs[logits.as_str()].try_extract_tensor::<f32>()?;
+            let classes = data.len() / n;
+            for (e, row) in result.iter_mut().zip(data.chunks_exact(classes)) {
+                e.probabilities = Some(softmax(row));
+            }
+        }
+        Ok(result)
+    }
+}
+
+pub fn normalised(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter().map(|x| x / norm).collect()
+    } else {
+        v.to_vec()
+    }
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|x| (x - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|x| x / sum).collect()
+}

@@ -1,0 +1,294 @@
+//! The embedding pipeline: pending files -> decode -> batched inference ->
+//! catalog -> vector store.
+//!
+//! Decoding runs on worker threads feeding a bounded channel, so that the
+//! inference thread always has the next batch ready and memory stays bounded
+//! however large the backlog. The catalog is written before the store: a crash
+//! between the two leaves the store behind, never ahead, and the store is
+//! reconciled from the catalog on the next start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::bounded;
+
+use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash};
+use crate::decode::{self, DecodeError, ImageInfo};
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::models::ModelSpec;
+use crate::preprocess;
+use crate::progress::{Cancel, Event, Meter, Phase, Sink};
+use crate::store::{Point, PointMeta, VectorStore};
+use crate::thumbs::Thumbnails;
+
+/// How many labels per photo are kept from a classifying model.
+pub const TOP_LABELS: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub batch: usize,
+    pub decode_threads: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        let cores = crate::embed::default_threads();
+        PipelineOptions { batch: 8, decode_threads: cores.clamp(1, 8) }
+    }
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct IndexStats {
+    pub embedded: u64,
+    /// Files whose content was already embedded (copies, reverted edits).
+    pub reused: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+struct Job {
+    id: FileId,
+    path: PathBuf,
+}
+
+enum Prepared {
+    Ready { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo, tensor: Vec<f32> },
+    Failed { id: FileId, path: PathBuf, error: String, skip: bool },
+}
+
+fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails) -> Prepared {
+    let fail = |error: String, skip: bool| Prepared::Failed { id: job.id, path: job.path.clone(), error, skip };
+    let bytes = match std::fs::read(&job.path) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read: {e}"), false),
+    };
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let min_side = spec.resize.max(thumbs.size);
+    match decode::decode(&bytes, min_side) {
+        Ok(decoded) => {
+            thumbs.ensure(&hash, &decoded.pixels);
+            let mut tensor = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
+            preprocess::to_tensor(&decoded.pixels, spec, &mut tensor);
+            Prepared::Ready { id: job.id, path: job.path, hash, info: decoded.info, tensor }
+        }
+        Err(e) => {
+            let skip = matches!(e, DecodeError::NotAnImage(_) | DecodeError::Empty);
+            fail(e.to_string(), skip)
+        }
+    }
+}
+
+/// Embed every pending file for `embedder`'s model; returns counts. Stops
+/// between batches when cancelled; whatever was committed stays committed.
+pub fn run(
+    catalog: &Catalog,
+    store: &mut dyn VectorStore,
+    embedder: &mut Embedder,
+    thumbs: &Thumbnails,
+    options: &PipelineOptions,
+    sink: Sink,
+    cancel: &Cancel,
+) -> Result<IndexStats> {
+    let started = std::time::Instant::now();
+    let spec = embedder.spec().clone();
+    let mut stats = IndexStats::default();
+    let pending = catalog.files_in_state(FileState::Pending)?;
+
+    // Content embedded before (a copy, a file edited and reverted) needs no
+    // inference: take its vector and the description of its twin.
+    let mut jobs = Vec::new();
+    let mut reused = Vec::new();
+    for row in pending {
+        match row.hash.map(|h| catalog.embedding(&h, &spec.name)).transpose()?.flatten() {
+            Some(vector) => reused.push((row, vector)),
+            None => jobs.push(Job { id: row.id, path: row.path }),
+        }
+    }
+    if !reused.is_empty() {
+        let points = catalog.transaction(|c| {
+            let mut points = Vec::new();
+            for (row, vector) in &reused {
+                let twin = c.files_with_hash(row.hash.as_ref().unwrap())?.into_iter().find(|t| t.format.is_some());
+                if let Some(t) = twin {
+                    c.set_info(row.id, &info_of(&t))?;
+                }
+                c.set_state(row.id, FileState::Indexed, None)?;
+                let row = c.file(row.id)?.unwrap_or_else(|| row.clone());
+                points.push(point(&row, vector.clone()));
+            }
+            Ok(points)
+        })?;
+        store.upsert(&points)?;
+        stats.reused = points.len() as u64;
+    }
+
+    let mut meter = Meter::new(Phase::Embedding, jobs.len() as u64);
+    if jobs.is_empty() {
+        stats.seconds = started.elapsed().as_secs_f64();
+        return Ok(stats);
+    }
+    sink(meter.event(None));
+
+    let workers = options.decode_threads.max(1);
+    let (job_tx, job_rx) = bounded::<Job>(workers * 2);
+    let (out_tx, out_rx) = bounded::<Prepared>(options.batch * 2);
+    let spec = Arc::new(spec);
+    let result = thread::scope(|scope| -> Result<()> {
+        for _ in 0..workers {
+            let (job_rx, out_tx, spec, cancel) = (job_rx.clone(), out_tx.clone(), spec.clone(), cancel.clone());
+            scope.spawn(move || {
+                for job in job_rx {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    if out_tx.send(prepare(job, &spec, thumbs)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        drop(job_rx);
+        let feeder_cancel = cancel.clone();
+        scope.spawn(move || {
+            for job in jobs {
+                if feeder_cancel.is_cancelled() || job_tx.send(job).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let mut batch: Vec<Prepared> = Vec::with_capacity(options.batch);
+        let mut flush = |batch: &mut Vec<Prepared>, meter: &mut Meter, stats: &mut IndexStats| -> Result<()> {
+            let n = batch.len();
+            commit_batch(catalog, store, embedder, std::mem::take(batch), sink, stats)?;
+            meter.done += n as u64;
+            meter.errors = stats.failed;
+            Ok(())
+        };
+        for prepared in out_rx.iter() {
+            if cancel.is_cancelled() {
+                break;
+            }
+            batch.push(prepared);
+            if batch.len() >= options.batch {
+                let current = last_path(&batch);
+                flush(&mut batch, &mut meter, &mut stats)?;
+                sink(meter.event(current));
+            }
+        }
+        if !batch.is_empty() && !cancel.is_cancelled() {
+            let current = last_path(&batch);
+            flush(&mut batch, &mut meter, &mut stats)?;
+            sink(meter.event(current));
+        }
+        // Unblock workers waiting to send, so the scope can end.
+        drop(out_rx);
+        Ok(())
+    });
+    result?;
+    stats.seconds = started.elapsed().as_secs_f64();
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    Ok(stats)
+}
+
+fn last_path(batch: &[Prepared]) -> Option<PathBuf> {
+    batch.last().map(|p| match p {
+        Prepared::Ready { path, .. } | Prepared::Failed { path, .. } => path.clone(),
+    })
+}
+
+fn info_of(row: &FileRow) -> ImageInfo {
+    ImageInfo {
+        format: row.format.as_deref().and_then(decode::Format::parse).unwrap_or(decode::Format::Jpeg),
+        width: row.width.unwrap_or(0),
+        height: row.height.unwrap_or(0),
+        taken_at: row.taken_at,
+        orientation: 1,
+    }
+}
+
+pub fn point(row: &FileRow, vector: Vec<f32>) -> Point {
+    Point {
+        id: row.id,
+        vector,
+        meta: PointMeta {
+            path: row.path.clone(),
+            taken_at: row.taken_at,
+            format: row.format.clone().unwrap_or_default(),
+        },
+    }
+}
+
+fn commit_batch(
+    catalog: &Catalog,
+    store: &mut dyn VectorStore,
+    embedder: &mut Embedder,
+    batch: Vec<Prepared>,
+    sink: Sink,
+    stats: &mut IndexStats,
+) -> Result<()> {
+    let model = embedder.spec().name.clone();
+    let mut ready = Vec::new();
+    let mut pixels = Vec::new();
+    for p in batch {
+        match p {
+            Prepared::Ready { id, path, hash, info, tensor } => {
+                pixels.extend_from_slice(&tensor);
+                ready.push((id, path, hash, info));
+            }
+            Prepared::Failed { id, path, error, skip } => {
+                let state = if skip { FileState::Skipped } else { FileState::Failed };
+                catalog.set_state(id, state, Some(&error))?;
+                if skip {
+                    stats.skipped += 1;
+                    sink(Event::Skipped { path, reason: error });
+                } else {
+                    stats.failed += 1;
+                    sink(Event::Failed { path, error });
+                }
+            }
+        }
+    }
+    if ready.is_empty() {
+        return Ok(());
+    }
+    let embeddings = embedder.embed_batch(pixels)?;
+    let points = catalog.transaction(|c| {
+        let mut points = Vec::with_capacity(ready.len());
+        for ((id, path, hash, info), e) in ready.iter().zip(embeddings) {
+            // The file may have been removed from the catalog meanwhile (its
+            // folder dropped, say): then there is nothing to record.
+            if c.file(*id)?.is_none() {
+                continue;
+            }
+            // The vector is for the bytes we read. Should the file have
+            // changed since the scan, its stale size and mtime make the next
+            // scan hash it again and compare with this hash.
+            c.put_embedding(hash, &model, &e.vector)?;
+            if let Some(p) = &e.probabilities {
+                c.put_labels(hash, &model, &top_k(p, TOP_LABELS))?;
+            }
+            c.set_info(*id, info)?;
+            c.set_hash(*id, hash)?;
+            c.set_state(*id, FileState::Indexed, None)?;
+            let row = c.file(*id)?.expect("row read above");
+            sink(Event::Added { path: path.clone() });
+            points.push(point(&row, e.vector));
+        }
+        Ok(points)
+    })?;
+    stats.embedded += points.len() as u64;
+    store.upsert(&points)
+}
+
+pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut idx: Vec<u32> = (0..p.len() as u32).collect();
+    idx.sort_by(|a, b| p[*b as usize].total_cmp(&p[*a as usize]));
+    idx.into_iter().take(k).map(|i| (i, p[i as usize])).collect()
+}

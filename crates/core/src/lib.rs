@@ -1,0 +1,29 @@
+//! photofinder's core: everything that is not a window.
+//!
+//! A [`Library`] watches folders of photos, keeps a SQLite [`catalog`] of them
+//! in step with the disk, embeds each photo with an ONNX image model
+//! ([`embed`]), keeps the vectors in a [`store`], and answers similarity
+//! queries ([`search`]). The CLI and the desktop app are thin layers over it.
+
+pub mod catalog;
+pub mod decode;
+pub mod embed;
+pub mod error;
+pub mod index;
+pub mod library;
+pub mod models;
+pub mod preprocess;
+pub mod progress;
+pub mod scan;
+pub mod search;
+pub mod store;
+pub mod thumbs;
+pub mod watch;
+
+pub use error::{Error, Result};
+pub use library::{IndexReport, Library, Status};
+pub use models::{ModelDir, ModelSpec, ModelStatus};
+pub use progress::{Cancel, Event, Progress};
+pub use search::{SearchHit, SearchResults};
+pub use store::{Filter, VectorStore};
+pub use watch::WatchOptions;

@@ -1,0 +1,362 @@
+//! `Library`: the one handle front ends use. It ties the catalog, the vector
+//! store, the model and the thumbnail cache together; the CLI and the app call
+//! the same methods and so give the same answers.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Counts, FileRow, FileState, Folder};
+use crate::embed::{self, Embedder};
+use crate::error::{Error, Result};
+use crate::index::{self, IndexStats, PipelineOptions};
+use crate::models::{ModelDir, ModelSpec, ModelStatus};
+use crate::progress::{Cancel, Event, Sink};
+use crate::scan::{self, Outcome};
+use crate::store::{EmbeddedStore, VectorStore};
+use crate::thumbs::{self, Thumbnails};
+
+pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
+
+/// `$PHOTOFINDER_LIBRARY`, else `~/.local/share/photofinder/library`.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("PHOTOFINDER_LIBRARY").map(PathBuf::from).unwrap_or_else(|| {
+        dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("photofinder/library")
+    })
+}
+
+pub struct Library {
+    pub dir: PathBuf,
+    pub(crate) catalog: Catalog,
+    pub(crate) models: ModelDir,
+    model: String,
+    store: Option<Box<dyn VectorStore>>,
+    embedder: Option<Embedder>,
+    pub thumbs: Thumbnails,
+    pub options: PipelineOptions,
+    /// ONNX Runtime intra-op threads.
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FolderStatus {
+    #[serde(flatten)]
+    pub folder: Folder,
+    pub files: u64,
+    pub indexed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub library: PathBuf,
+    pub model: String,
+    pub store: &'static str,
+    pub store_points: usize,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub folders: Vec<FolderStatus>,
+    /// Files that could not be indexed, with the reason.
+    pub problems: Vec<FileRow>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IndexReport {
+    pub added: usize,
+    pub changed: usize,
+    pub moved: usize,
+    pub removed: usize,
+    pub unchanged: usize,
+    #[serde(flatten)]
+    pub embedding: IndexStats,
+}
+
+impl Library {
+    /// Open (or create) the library in `dir`, with models from `models`.
+    pub fn open(dir: impl Into<PathBuf>, models: ModelDir) -> Result<Library> {
+        let dir = dir.into();
+        let catalog = Catalog::open(&dir.join("catalog.db"))?;
+        let model = catalog.setting("model")?.unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        ModelDir::spec(&model)?;
+        Ok(Library {
+            thumbs: Thumbnails::new(dir.join("thumbs"), thumbs::DEFAULT_SIZE),
+            dir,
+            catalog,
+            models,
+            model,
+            store: None,
+            embedder: None,
+            options: PipelineOptions::default(),
+            threads: embed::default_threads(),
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn models(&self) -> &ModelDir {
+        &self.models
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn model_spec(&self) -> ModelSpec {
+        ModelDir::spec(&self.model).expect("the active model was validated when set")
+    }
+
+    pub fn model_status(&self) -> Result<ModelStatus> {
+        self.models.status(&self.model)
+    }
+
+    /// Switch the active model (persisted). Files lacking its embeddings are
+    /// embedded by the next `index`; embeddings of other models are kept.
+    pub fn set_model(&mut self, name: &str) -> Result<()> {
+        ModelDir::spec(name)?;
+        if name != self.model {
+            self.catalog.set_setting("model", name)?;
+            self.model = name.to_string();
+            self.store = None;
+            self.embedder = None;
+        }
+        Ok(())
+    }
+
+    /// Use `name` for this session only.
+    pub fn use_model(&mut self, name: &str) -> Result<()> {
+        ModelDir::spec(name)?;
+        if name != self.model {
+            self.model = name.to_string();
+            self.store = None;
+            self.embedder = None;
+        }
+        Ok(())
+    }
+
+    /// The store of the active model, opened on first use and reconciled with
+    /// the catalog (a crash may have left it behind).
+    pub fn store(&mut self) -> Result<&mut dyn VectorStore> {
+        if self.store.is_none() {
+            let spec = self.model_spec();
+            let path = self.dir.join("store").join(format!("{}.db", spec.name));
+            let mut store: Box<dyn VectorStore> = Box::new(EmbeddedStore::open(&path, spec.dim, spec.metric)?);
+            reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+            self.store = Some(store);
+        }
+        Ok(self.store.as_mut().unwrap().as_mut())
+    }
+
+    pub(crate) fn embedder(&mut self) -> Result<&mut Embedder> {
+        if self.embedder.is_none() {
+            self.embedder = Some(Embedder::load(&self.models, &self.model, self.threads)?);
+        }
+        Ok(self.embedder.as_mut().unwrap())
+    }
+
+    // ---- folders
+
+    /// Watch a folder. Its photos are indexed by the next `index` or `watch`.
+    pub fn add_folder(&mut self, path: &Path) -> Result<Folder> {
+        let path = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+        if !path.is_dir() {
+            return Err(Error::io(&path, std::io::Error::other("not a folder")));
+        }
+        std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))?;
+        let existing = self.catalog.folders()?;
+        if let Some(parent) = existing.iter().find(|f| path.starts_with(&f.path)) {
+            return Ok(parent.clone());
+        }
+        let id = self.catalog.add_folder(&path)?;
+        // Folders inside the new one fold into it: one watch, one owner per file.
+        for inner in existing.iter().filter(|f| f.path.starts_with(&path)) {
+            self.catalog.reparent_folder(inner.id, id)?;
+        }
+        Ok(self.catalog.folders()?.into_iter().find(|f| f.id == id).expect("just added"))
+    }
+
+    /// Stop watching a folder and forget its photos (the files are untouched).
+    pub fn remove_folder(&mut self, path: &Path) -> Result<usize> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let folder = self
+            .catalog
+            .folders()?
+            .into_iter()
+            .find(|f| f.path == canonical || f.path == path)
+            .ok_or_else(|| Error::NotAFolder(path.to_path_buf()))?;
+        let ids = self.catalog.remove_folder(folder.id)?;
+        self.store()?.delete(&ids)?;
+        Ok(ids.len())
+    }
+
+    pub fn folders(&self) -> Result<Vec<FolderStatus>> {
+        let mut out = Vec::new();
+        for folder in self.catalog.folders()? {
+            let files = self.catalog.files_in_folder(folder.id)?;
+            let indexed = files.iter().filter(|f| f.state == FileState::Indexed).count() as u64;
+            out.push(FolderStatus { folder, files: files.len() as u64, indexed });
+        }
+        Ok(out)
+    }
+
+    // ---- indexing
+
+    /// Compare every watched folder with the catalog and apply the differences.
+    pub fn scan(&mut self, sink: Sink, cancel: &Cancel) -> Result<Outcome> {
+        let mut total = Outcome::default();
+        for folder in self.catalog.folders()? {
+            if !folder.path.is_dir() {
+                if folder.state != "missing" {
+                    self.catalog.set_folder_state(folder.id, "missing")?;
+                    sink(Event::FolderMissing { path: folder.path.clone() });
+                }
+                continue;
+            }
+            if folder.state == "missing" {
+                self.catalog.set_folder_state(folder.id, "ok")?;
+                sink(Event::FolderBack { path: folder.path.clone() });
+            }
+            let outcome = self.sync_paths(&[folder.path.clone()], sink, cancel)?;
+            total.merge(outcome);
+        }
+        Ok(total)
+    }
+
+    /// Re-examine `paths` (files or folders, present or gone) and apply what
+    /// changed to the catalog and the store. Vanished and new files in one
+    /// call are matched by content, so a move is never re-embedded.
+    pub fn sync_paths(&mut self, paths: &[PathBuf], sink: Sink, cancel: &Cancel) -> Result<Outcome> {
+        let folders = self.catalog.folders()?;
+        let mut known = Vec::new();
+        let mut disk = Vec::new();
+        let mut seen = HashSet::new();
+        for path in paths {
+            if !folders.iter().any(|f| path.starts_with(&f.path)) {
+                continue;
+            }
+            for row in self.catalog.files_under(path)? {
+                if seen.insert(row.id) {
+                    known.push(row);
+                }
+            }
+            match std::fs::symlink_metadata(path) {
+                Ok(m) if m.is_dir() => disk.extend(scan::walk(path, sink, cancel)?),
+                Ok(m) if m.is_file() && scan::is_candidate(path) => {
+                    if let Ok(f) = scan::DiskFile::stat(path) {
+                        disk.push(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut unique = HashSet::new();
+        disk.retain(|f| unique.insert(f.path.clone()));
+        let outcome = self
+            .catalog
+            .transaction(|c| scan::reconcile(c, &folders, known, disk, sink, cancel))?;
+        self.apply_to_store(&outcome)?;
+        Ok(outcome)
+    }
+
+    fn apply_to_store(&mut self, outcome: &Outcome) -> Result<()> {
+        let model = self.model.clone();
+        let mut deletes: Vec<_> = outcome.removed.iter().map(|(id, _)| *id).collect();
+        // Changed content: the old vector no longer describes the file.
+        deletes.extend(&outcome.changed);
+        let mut points = Vec::new();
+        for (id, _, _) in &outcome.moved {
+            let Some(row) = self.catalog.file(*id)? else { continue };
+            if row.state != FileState::Indexed {
+                continue;
+            }
+            if let Some(v) = row.hash.map(|h| self.catalog.embedding(&h, &model)).transpose()?.flatten() {
+                points.push(index::point(&row, v));
+            }
+        }
+        let store = self.store()?;
+        if !deletes.is_empty() {
+            store.delete(&deletes)?;
+        }
+        if !points.is_empty() {
+            store.upsert(&points)?;
+        }
+        Ok(())
+    }
+
+    /// Embed every file waiting for the active model.
+    pub fn embed_pending(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexStats> {
+        self.catalog.requeue_missing(&self.model)?;
+        if self.catalog.files_in_state(FileState::Pending)?.is_empty() {
+            return Ok(IndexStats::default());
+        }
+        self.store()?;
+        self.embedder()?;
+        let (catalog, store, embedder) =
+            (&self.catalog, self.store.as_mut().unwrap().as_mut(), self.embedder.as_mut().unwrap());
+        index::run(catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)
+    }
+
+    /// Scan all folders, then embed what is new or changed. Safe to interrupt:
+    /// the next call resumes with what is still pending.
+    pub fn index(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexReport> {
+        let outcome = self.scan(sink, cancel)?;
+        let embedding = self.embed_pending(sink, cancel)?;
+        Ok(IndexReport {
+            added: outcome.added.len(),
+            changed: outcome.changed.len(),
+            moved: outcome.moved.len(),
+            removed: outcome.removed.len(),
+            unchanged: outcome.unchanged,
+            embedding,
+        })
+    }
+
+    /// Make the store hold exactly the catalog's embedded files.
+    pub fn reconcile_store(&mut self) -> Result<(usize, usize)> {
+        let model = self.model.clone();
+        self.store()?;
+        reconcile_store(&self.catalog, &model, self.store.as_mut().unwrap().as_mut())
+    }
+
+    pub fn status(&mut self) -> Result<Status> {
+        let store = self.store()?;
+        let (kind, points) = (store.kind(), store.len()?);
+        let mut problems = self.catalog.files_in_state(FileState::Failed)?;
+        problems.extend(self.catalog.files_in_state(FileState::Skipped)?);
+        Ok(Status {
+            library: self.dir.clone(),
+            model: self.model.clone(),
+            store: kind,
+            store_points: points,
+            counts: self.catalog.counts()?,
+            folders: self.folders()?,
+            problems,
+        })
+    }
+}
+
+/// Bring `store` in line with the catalog's embedded files for `model`:
+/// add what it lacks, drop what the catalog no longer has. Returns (added, removed).
+pub fn reconcile_store(catalog: &Catalog, model: &str, store: &mut dyn VectorStore) -> Result<(usize, usize)> {
+    let want: HashSet<i64> = catalog.embedded_ids(model)?.into_iter().collect();
+    let have: HashSet<i64> = store.ids()?.into_iter().collect();
+    let extra: Vec<i64> = have.difference(&want).copied().collect();
+    let missing: HashSet<i64> = want.difference(&have).copied().collect();
+    if !extra.is_empty() {
+        store.delete(&extra)?;
+    }
+    if !missing.is_empty() {
+        let mut batch = Vec::new();
+        catalog.embedded_files(model, |row, vector| {
+            if missing.contains(&row.id) {
+                batch.push(index::point(&row, vector));
+            }
+            Ok(())
+        })?;
+        for chunk in batch.chunks(1000) {
+            store.upsert(chunk)?;
+        }
+    }
+    Ok((missing.len(), extra.len()))
+}

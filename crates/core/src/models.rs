@@ -1,0 +1,174 @@
+//! The model manifest and what is installed.
+//!
+//! The manifest (`models/manifest.toml`, compiled in) says how to feed each
+//! model; the models directory holds the ONNX files `models/install.sh` put
+//! there, each with a sidecar saying where its weights came from.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+const MANIFEST: &str = include_str!("../../../models/manifest.toml");
+
+/// How a model compares vectors. Vectors are stored L2-normalised, so both
+/// rank alike; L2 is kept for the reference pipeline, whose tutorial reports
+/// L2 distances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Cosine,
+    L2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    Bilinear,
+    Bicubic,
+}
+
+/// One model as the manifest describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub title: String,
+    pub dim: usize,
+    pub input: String,
+    pub output: String,
+    /// Output holding ImageNet logits, for models that also classify.
+    pub logits: Option<String>,
+    /// Tab-separated `synset<TAB>names` file, one line per class.
+    pub labels: Option<String>,
+    pub resize: u32,
+    pub crop: u32,
+    pub filter: Filter,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub metric: Metric,
+    /// How to install it, for messages.
+    pub install: String,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    model: Vec<ModelSpec>,
+}
+
+/// Where a model's weights came from, as recorded by the install script.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Provenance {
+    /// `imagenet`, `openai`, `user`, or `random` (architecture only: plumbing tests).
+    pub weights: String,
+    pub source: String,
+    #[serde(default)]
+    pub sha256: String,
+}
+
+/// A model's manifest entry plus what is on disk for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelStatus {
+    #[serde(flatten)]
+    pub spec: ModelSpec,
+    pub installed: bool,
+    pub path: PathBuf,
+    pub provenance: Option<Provenance>,
+}
+
+impl ModelStatus {
+    /// True when the weights are random: vectors have the right shape and no meaning.
+    pub fn is_random(&self) -> bool {
+        self.provenance.as_ref().is_some_and(|p| p.weights == "random")
+    }
+}
+
+/// The models directory: the ONNX files and the ONNX Runtime library.
+#[derive(Debug, Clone)]
+pub struct ModelDir {
+    pub dir: PathBuf,
+}
+
+impl ModelDir {
+    /// `$PHOTOFINDER_MODELS_DIR`, else `~/.local/share/photofinder/models`
+    /// (where `models/install.sh` puts them by default).
+    pub fn from_env() -> Self {
+        let dir = std::env::var_os("PHOTOFINDER_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("photofinder/models")
+            });
+        ModelDir { dir }
+    }
+
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ModelDir { dir: dir.into() }
+    }
+
+    pub fn specs() -> Vec<ModelSpec> {
+        let manifest: Manifest = toml::from_str(MANIFEST).expect("models/manifest.toml is valid");
+        manifest.model
+    }
+
+    pub fn spec(name: &str) -> Result<ModelSpec> {
+        Self::specs()
+            .into_iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| Error::UnknownModel(name.to_string()))
+    }
+
+    pub fn status(&self, name: &str) -> Result<ModelStatus> {
+        let spec = Self::spec(name)?;
+        let path = self.dir.join(format!("{name}.onnx"));
+        let provenance = std::fs::read(self.dir.join(format!("{name}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        Ok(ModelStatus { installed: path.is_file(), path, provenance, spec })
+    }
+
+    pub fn all(&self) -> Vec<ModelStatus> {
+        Self::specs().iter().filter_map(|s| self.status(&s.name).ok()).collect()
+    }
+
+    /// The model ready to load, or an error that says how to install it.
+    pub fn require(&self, name: &str) -> Result<ModelStatus> {
+        let status = self.status(name)?;
+        if !status.installed {
+            return Err(Error::ModelMissing {
+                name: name.to_string(),
+                hint: format!("no {} ; install it with {}", status.path.display(), status.spec.install),
+            });
+        }
+        Ok(status)
+    }
+
+    /// The ONNX Runtime library: `$ORT_DYLIB_PATH`, else the one the install
+    /// script put beside the models.
+    pub fn runtime_library(&self) -> Result<PathBuf> {
+        if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
+            return Ok(PathBuf::from(p));
+        }
+        let p = self.dir.join("onnxruntime/libonnxruntime.so");
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::ModelMissing {
+                name: "ONNX Runtime".into(),
+                hint: format!("no {} ; run models/install.sh (or set ORT_DYLIB_PATH)", p.display()),
+            })
+        }
+    }
+
+    /// ImageNet class names of a classifying model, index = class.
+    pub fn labels(&self, spec: &ModelSpec) -> Result<Option<Vec<String>>> {
+        let Some(file) = &spec.labels else { return Ok(None) };
+        let path = self.dir.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(Some(
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| l.split_once('\t').map_or(l, |(_, names)| names).to_string())
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,70 @@
+//! From decoded pixels to a model's input tensor, and to thumbnails.
+
+use fast_image_resize::{images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::RgbImage;
+
+use crate::models::{Filter, ModelSpec};
+
+/// Write `pixels` into `out` (3 x crop x crop, CHW) the way the model was
+/// trained: shorter side resized to `resize`, centre crop of `crop`, then
+/// mean/std normalisation. Resize and crop happen in one resampling pass over
+/// the source region that the crop would keep.
+pub fn to_tensor(pixels: &RgbImage, spec: &ModelSpec, out: &mut [f32]) {
+    let crop = spec.crop;
+    let (w, h) = (pixels.width() as f64, pixels.height() as f64);
+    let scale = spec.resize as f64 / w.min(h);
+    let side_w = (crop as f64 / scale).min(w);
+    let side_h = (crop as f64 / scale).min(h);
+    let left = (w - side_w) / 2.0;
+    let top = (h - side_h) / 2.0;
+    let filter = match spec.filter {
+        Filter::Bilinear => FilterType::Bilinear,
+        Filter::Bicubic => FilterType::CatmullRom,
+    };
+    let resized = resize_region(pixels, (left, top, side_w, side_h), crop, crop, filter);
+
+    let plane = (crop * crop) as usize;
+    let (r, rest) = out[..3 * plane].split_at_mut(plane);
+    let (g, b) = rest.split_at_mut(plane);
+    let scale_c = |c: usize| (1.0 / (255.0 * spec.std[c]), spec.mean[c] / spec.std[c]);
+    let (sr, or) = scale_c(0);
+    let (sg, og) = scale_c(1);
+    let (sb, ob) = scale_c(2);
+    for (i, px) in resized.chunks_exact(3).enumerate() {
+        r[i] = px[0] as f32 * sr - or;
+        g[i] = px[1] as f32 * sg - og;
+        b[i] = px[2] as f32 * sb - ob;
+    }
+}
+
+/// A JPEG thumbnail whose longer side is `max_side` (never enlarged).
+pub fn thumbnail_jpeg(pixels: &RgbImage, max_side: u32) -> Vec<u8> {
+    let (w, h) = pixels.dimensions();
+    let scale = (max_side as f64 / w.max(h) as f64).min(1.0);
+    let tw = ((w as f64 * scale).round() as u32).max(1);
+    let th = ((h as f64 * scale).round() as u32).max(1);
+    let small = resize_region(pixels, (0.0, 0.0, w as f64, h as f64), tw, th, FilterType::Lanczos3);
+    let mut out = Vec::with_capacity(16 * 1024);
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    // Encoding a valid in-memory RGB buffer into a Vec cannot fail.
+    image::ImageEncoder::write_image(encoder, &small, tw, th, image::ExtendedColorType::Rgb8)
+        .expect("JPEG encoding of an RGB buffer");
+    out
+}
+
+fn resize_region(
+    pixels: &RgbImage,
+    (left, top, width, height): (f64, f64, f64, f64),
+    out_w: u32,
+    out_h: u32,
+    filter: FilterType,
+) -> Vec<u8> {
+    let src = ImageRef::new(pixels.width(), pixels.height(), pixels.as_raw(), PixelType::U8x3)
+        .expect("an RgbImage buffer matches its size");
+    let mut dst = Image::new(out_w, out_h, PixelType::U8x3);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(filter))
+        .crop(left, top, width, height);
+    Resizer::new().resize(&src, &mut dst, &options).expect("resize between RGB8 images");
+    dst.into_vec()
+}

@@ -1,0 +1,99 @@
+//! Progress reporting and cancellation for long operations.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// A flag a caller sets to stop an operation; it stops at the next file and
+/// leaves the catalog consistent, so the next run resumes where it stopped.
+#[derive(Clone, Default, Debug)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Scanning,
+    Embedding,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+    pub errors: u64,
+    pub current: Option<PathBuf>,
+    /// Items per second since the phase started.
+    pub rate: f64,
+    /// Seconds left at the current rate.
+    pub eta_secs: Option<f64>,
+}
+
+/// What happens while indexing and watching, for a progress bar or an app.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Progress(Progress),
+    Added { path: PathBuf },
+    Changed { path: PathBuf },
+    Removed { path: PathBuf },
+    Moved { from: PathBuf, to: PathBuf },
+    Failed { path: PathBuf, error: String },
+    Skipped { path: PathBuf, reason: String },
+    /// A folder could not be read (permissions, I/O error).
+    Unreadable { path: PathBuf, error: String },
+    FolderMissing { path: PathBuf },
+    FolderBack { path: PathBuf },
+    /// The watcher lost track (event queue overflow, say): a rescan follows.
+    Rescan { reason: String },
+}
+
+/// Where events go. The CLI draws a progress bar; the app forwards them to its window.
+pub type Sink<'a> = &'a (dyn Fn(Event) + Sync);
+
+/// Counts items and turns them into `Progress` events.
+pub(crate) struct Meter {
+    phase: Phase,
+    started: Instant,
+    pub done: u64,
+    pub total: u64,
+    pub errors: u64,
+}
+
+impl Meter {
+    pub fn new(phase: Phase, total: u64) -> Meter {
+        Meter { phase, started: Instant::now(), done: 0, total, errors: 0 }
+    }
+
+    pub fn event(&self, current: Option<PathBuf>) -> Event {
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { self.done as f64 / secs } else { 0.0 };
+        let eta_secs = (rate > 0.0).then(|| self.total.saturating_sub(self.done) as f64 / rate);
+        Event::Progress(Progress {
+            phase: self.phase,
+            done: self.done,
+            total: self.total,
+            errors: self.errors,
+            current,
+            rate,
+            eta_secs,
+        })
+    }
+}

