@@ -1,1 +1,225 @@
-fn main(){}
+//! `photofinder`: the command line over photofinder-core.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use photofinder_core::{library, Cancel, Error, Filter, Library, ModelDir, WatchOptions};
+
+use output::Reporter;
+
+#[derive(Parser)]
+#[command(name = "photofinder", version, about = "Find photos by what they look like.")]
+struct Cli {
+    /// Library directory (catalog, vector store, thumbnails).
+    #[arg(long, global = true, env = "PHOTOFINDER_LIBRARY")]
+    library: Option<PathBuf>,
+    /// Directory of installed models (see models/install.sh).
+    #[arg(long, global = true, env = "PHOTOFINDER_MODELS_DIR")]
+    models: Option<PathBuf>,
+    /// Use this model for this command instead of the library's.
+    #[arg(long, global = true)]
+    model: Option<String>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Watched folders.
+    #[command(subcommand)]
+    Folders(FoldersCommand),
+    /// Scan the watched folders once and index what is new or changed.
+    Index,
+    /// Index, then keep the library in step with the folders until Ctrl-C.
+    Watch,
+    /// Photos most like an image file (which need not be in the library).
+    Search {
+        image: PathBuf,
+        #[command(flatten)]
+        query: QueryArgs,
+    },
+    /// Photos most like a photo of the library.
+    Similar {
+        photo: PathBuf,
+        #[command(flatten)]
+        query: QueryArgs,
+    },
+    /// Installed and missing models; `models use NAME` picks the library's model.
+    Models {
+        #[command(subcommand)]
+        action: Option<ModelsCommand>,
+    },
+    /// Counts, pending work and problems.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum FoldersCommand {
+    /// Watch folders and index what they hold.
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only add; index later with `index` or `watch`.
+        #[arg(long)]
+        no_index: bool,
+    },
+    /// Stop watching folders and forget their photos (files are not touched).
+    Remove {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Make NAME the library's model (files are embedded with it by the next `index`).
+    Use { name: String },
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// Number of results.
+    #[arg(short, default_value_t = 10)]
+    k: usize,
+    /// Only photos under this folder (repeatable).
+    #[arg(long = "folder")]
+    folders: Vec<PathBuf>,
+    /// Only photos taken on or after this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    after: Option<i64>,
+    /// Only photos taken on or before this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    before: Option<i64>,
+    /// Only these file types: jpeg, png, webp, gif, bmp, tiff (repeatable).
+    #[arg(long = "type")]
+    types: Vec<String>,
+}
+
+impl QueryArgs {
+    fn filter(&self) -> Filter {
+        Filter {
+            folders: self.folders.iter().map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())).collect(),
+            taken_after: self.after,
+            taken_before: self.before.map(|d| d + 86_399),
+            formats: self.types.iter().map(|t| if t == "jpg" { "jpeg".into() } else { t.to_lowercase() }).collect(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+fn parse_day(s: &str) -> Result<i64, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let bad = || format!("{s:?} is not a date like 2024-07-31");
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let n = |i: usize| parts[i].parse::<i64>().map_err(|_| bad());
+    photofinder_core::decode::epoch_seconds(n(0)?, n(1)?, n(2)?, 0, 0, 0).ok_or_else(bad)
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Cancelled => 130,
+        Error::ModelMissing { .. } | Error::UnknownModel(_) | Error::Model { .. } | Error::Runtime(_) => 3,
+        Error::NotInLibrary(_) | Error::NotAFolder(_) => 4,
+        Error::Io { .. } | Error::Decode(_) => 5,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("photofinder: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn run(cli: Cli) -> photofinder_core::Result<()> {
+    let models = cli.models.clone().map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
+    let dir = cli.library.clone().unwrap_or_else(library::default_dir);
+    let mut lib = Library::open(dir, models)?;
+    if let Some(m) = &cli.model {
+        lib.use_model(m)?;
+    }
+    let cancel = Cancel::new();
+    {
+        let cancel = cancel.clone();
+        // A second Ctrl-C ends the process at once.
+        let _ = ctrlc::set_handler(move || {
+            if cancel.is_cancelled() {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping (Ctrl-C again to quit at once)...");
+            cancel.cancel();
+        });
+    }
+    let reporter = Reporter::new(cli.json, cli.quiet);
+    let sink = |e| reporter.event(e);
+
+    match cli.command {
+        Command::Folders(FoldersCommand::Add { paths, no_index }) => {
+            let mut added = Vec::new();
+            for p in &paths {
+                added.push(lib.add_folder(p)?);
+            }
+            let report = if no_index { None } else { Some(lib.index(&sink, &cancel)?) };
+            reporter.done();
+            reporter.folders_added(&added, report.as_ref());
+        }
+        Command::Folders(FoldersCommand::Remove { paths }) => {
+            for p in &paths {
+                let n = lib.remove_folder(p)?;
+                reporter.line(&format!("removed {} ({n} photos forgotten)", p.display()));
+            }
+        }
+        Command::Folders(FoldersCommand::List) => reporter.folders(&lib.folders()?),
+        Command::Index => {
+            let report = lib.index(&sink, &cancel)?;
+            reporter.done();
+            reporter.index(&report);
+        }
+        Command::Watch => {
+            reporter.line(&format!(
+                "watching {} folder(s) with {}; Ctrl-C to stop",
+                lib.catalog().folders()?.len(),
+                lib.model()
+            ));
+            lib.watch(&WatchOptions::default(), &sink, &cancel)?;
+            reporter.done();
+        }
+        Command::Search { image, query } => {
+            let results = lib.search_file(&image, query.k, &query.filter())?;
+            reporter.results(&results);
+        }
+        Command::Similar { photo, query } => {
+            let results = lib.search_library(&photo, query.k, &query.filter())?;
+            reporter.results(&results);
+        }
+        Command::Models { action: Some(ModelsCommand::Use { name }) } => {
+            lib.set_model(&name)?;
+            lib.models().require(&name)?;
+            reporter.line(&format!("the library now uses {name}; run `photofinder index` to embed with it"));
+        }
+        Command::Models { action: None } => reporter.models(&lib.models().all(), lib.model(), lib.models()),
+        Command::Status => {
+            let status = lib.status()?;
+            reporter.status(&status);
+        }
+    }
+    Ok(())
+}

@@ -232,7 +232,17 @@ impl Library {
         let mut disk = Vec::new();
         let mut seen = HashSet::new();
         for path in paths {
-            if !folders.iter().any(|f| path.starts_with(&f.path)) {
+            let Some(folder) = folders.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.as_os_str().len())
+            else {
+                continue;
+            };
+            // The whole folder is gone (a drive unplugged, a share offline):
+            // keep its photos until it returns rather than deleting them all.
+            if !folder.path.is_dir() {
+                if folder.state != "missing" {
+                    self.catalog.set_folder_state(folder.id, "missing")?;
+                    sink(Event::FolderMissing { path: folder.path.clone() });
+                }
                 continue;
             }
             for row in self.catalog.files_under(path)? {

@@ -196,8 +196,12 @@ impl Catalog {
         Ok(Catalog { conn })
     }
 
-    /// Run `f` in one transaction: all of it lands, or none of it.
+    /// Run `f` in one transaction: all of it lands, or none of it. Nested
+    /// calls join the transaction already open.
     pub fn transaction<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return f(self);
+        }
         let tx = self.conn.unchecked_transaction()?;
         let out = f(self)?;
         tx.commit()?;

@@ -1,0 +1,200 @@
+//! What the CLI prints: a progress bar and tables for people, JSON for programs.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use photofinder_core::catalog::Folder;
+use photofinder_core::library::FolderStatus;
+use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status};
+use serde::Serialize;
+
+pub struct Reporter {
+    json: bool,
+    bar: Option<ProgressBar>,
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("output is serialisable"));
+}
+
+impl Reporter {
+    pub fn new(json: bool, quiet: bool) -> Reporter {
+        let bar = (!quiet && !json && console_is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg:12} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {prefix}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Reporter { json, bar }
+    }
+
+    /// A line for people (stderr when JSON goes to stdout).
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None if self.json => eprintln!("{text}"),
+            None => println!("{text}"),
+        }
+    }
+
+    pub fn event(&self, event: Event) {
+        match event {
+            Event::Progress(p) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{:?}", p.phase).to_lowercase());
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                    let current = p.current.as_ref().and_then(|c| c.file_name()).map(|n| n.to_string_lossy().into_owned());
+                    let errors = if p.errors > 0 { format!("{} errors ", p.errors) } else { String::new() };
+                    bar.set_prefix(format!("{errors}{}", current.unwrap_or_default()));
+                }
+            }
+            Event::Failed { path, error } => self.line(&format!("failed: {}: {error}", path.display())),
+            Event::Skipped { path, reason } => self.line(&format!("skipped: {}: {reason}", path.display())),
+            Event::Unreadable { path, error } => self.line(&format!("unreadable: {}: {error}", path.display())),
+            Event::FolderMissing { path } => self.line(&format!("folder missing: {}", path.display())),
+            Event::FolderBack { path } => self.line(&format!("folder back: {}", path.display())),
+            Event::Rescan { reason } => self.line(&format!("rescanning: {reason}")),
+            Event::Moved { from, to } => self.verbose(&format!("moved: {} -> {}", from.display(), to.display())),
+            Event::Removed { path } => self.verbose(&format!("removed: {}", path.display())),
+            Event::Changed { path } => self.verbose(&format!("changed: {}", path.display())),
+            Event::Added { path } => self.verbose(&format!("indexed: {}", path.display())),
+        }
+    }
+
+    /// Per-file news: shown while watching, hidden in bulk runs behind the bar.
+    fn verbose(&self, text: &str) {
+        if self.bar.is_none() && !self.json {
+            println!("{text}");
+        }
+    }
+
+    pub fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    pub fn index(&self, r: &IndexReport) {
+        if self.json {
+            return print_json(r);
+        }
+        println!(
+            "{} new, {} changed, {} moved, {} removed, {} unchanged; embedded {} ({} reused) in {:.1}s \
+             ({:.1} photos/s); {} failed, {} skipped",
+            r.added,
+            r.changed,
+            r.moved,
+            r.removed,
+            r.unchanged,
+            r.embedding.embedded,
+            r.embedding.reused,
+            r.embedding.seconds,
+            if r.embedding.seconds > 0.0 { r.embedding.embedded as f64 / r.embedding.seconds } else { 0.0 },
+            r.embedding.failed,
+            r.embedding.skipped,
+        );
+    }
+
+    pub fn folders_added(&self, added: &[Folder], report: Option<&IndexReport>) {
+        if self.json {
+            #[derive(Serialize)]
+            struct Added<'a> {
+                folders: &'a [Folder],
+                index: Option<&'a IndexReport>,
+            }
+            return print_json(&Added { folders: added, index: report });
+        }
+        for f in added {
+            println!("watching {}", f.path.display());
+        }
+        if let Some(r) = report {
+            self.index(r);
+        }
+    }
+
+    pub fn folders(&self, folders: &[FolderStatus]) {
+        if self.json {
+            return print_json(folders);
+        }
+        if folders.is_empty() {
+            println!("no folders yet: photofinder folders add <folder>");
+        }
+        for f in folders {
+            println!("{:>7} photos  {:>7} indexed  {:8}  {}", f.files, f.indexed, f.folder.state, f.folder.path.display());
+        }
+    }
+
+    pub fn results(&self, r: &SearchResults) {
+        if self.json {
+            return print_json(r);
+        }
+        println!(
+            "{} results for {} ({}, {} store, {:.0} ms)",
+            r.hits.len(),
+            r.query.display(),
+            r.model,
+            r.store,
+            r.millis
+        );
+        for (i, h) in r.hits.iter().enumerate() {
+            let tag = if h.is_query { "  (query)" } else { "" };
+            println!("{:>3}. similarity {:.3}  distance {:.4}  {}{tag}", i + 1, h.similarity, h.distance, h.path.display());
+        }
+    }
+
+    pub fn models(&self, models: &[ModelStatus], active: &str, dir: &ModelDir) {
+        if self.json {
+            #[derive(Serialize)]
+            struct Models<'a> {
+                active: &'a str,
+                dir: &'a std::path::Path,
+                runtime: Option<std::path::PathBuf>,
+                models: &'a [ModelStatus],
+            }
+            return print_json(&Models { active, dir: &dir.dir, runtime: dir.runtime_library().ok(), models });
+        }
+        println!("models in {}", dir.dir.display());
+        match dir.runtime_library() {
+            Ok(p) => println!("  ONNX Runtime: {}", p.display()),
+            Err(e) => println!("  ONNX Runtime: missing: {e}"),
+        }
+        for m in models {
+            let mark = if m.spec.name == active { "*" } else { " " };
+            let state = if !m.installed {
+                format!("missing: install with {}", m.spec.install)
+            } else if m.is_random() {
+                "installed, RANDOM weights (plumbing tests only, results are meaningless)".to_string()
+            } else {
+                let source = m.provenance.as_ref().map(|p| p.source.as_str()).unwrap_or("unknown source");
+                format!("installed ({source})")
+            };
+            println!("{mark} {:20} {:5}-d  {}", m.spec.name, m.spec.dim, state);
+        }
+    }
+
+    pub fn status(&self, s: &Status) {
+        if self.json {
+            return print_json(s);
+        }
+        println!("library {}", s.library.display());
+        println!("model {} ({} store, {} vectors)", s.model, s.store, s.store_points);
+        println!(
+            "{} folders, {} files: {} indexed, {} pending, {} failed, {} skipped",
+            s.counts.folders, s.counts.files, s.counts.indexed, s.counts.pending, s.counts.failed, s.counts.skipped
+        );
+        self.folders(&s.folders);
+        for p in &s.problems {
+            println!("  {:?}: {}: {}", p.state, p.path.display(), p.error.as_deref().unwrap_or(""));
+        }
+    }
+}
+
+fn console_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

@@ -1,0 +1,201 @@
+//! Shared helpers for the integration tests: real photos from PyPI wheels
+//! (fetched by `scripts/test`), variants and broken files made here, and a
+//! library in a temporary directory with the real models.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use image::{DynamicImage, ImageEncoder, RgbImage};
+use photofinder_core::{Event, Library, ModelDir};
+
+/// The real photos (`scripts/fetch-photos`). Tests never skip: without them
+/// they fail and say how to get them.
+pub fn photos_dir() -> PathBuf {
+    let dir = std::env::var_os("PHOTOFINDER_TEST_PHOTOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/photos"));
+    assert!(
+        dir.join("chelsea.png").is_file(),
+        "test photos missing in {}: run scripts/test (or scripts/fetch-photos {0})",
+        dir.display()
+    );
+    dir
+}
+
+pub fn models() -> ModelDir {
+    let dir = std::env::var_os("PHOTOFINDER_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models"));
+    assert!(
+        dir.join("efficientnet-lite0.onnx").is_file(),
+        "models missing in {}: run scripts/test (or models/install.sh --dir {0} --random-test-models)",
+        dir.display()
+    );
+    ModelDir::new(dir)
+}
+
+pub fn photo(name: &str) -> RgbImage {
+    image::open(photos_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")).into_rgb8()
+}
+
+/// The originals the near-duplicate tests use, by short name.
+pub const ORIGINALS: &[(&str, &str)] = &[
+    ("astronaut", "astronaut.png"),
+    ("cat", "chelsea.png"),
+    ("coffee", "coffee.png"),
+    ("rocket", "rocket.jpg"),
+    ("china", "china.jpg"),
+    ("flower", "flower.jpg"),
+    ("motorcycle", "motorcycle_left.png"),
+    ("hubble", "hubble_deep_field.jpg"),
+];
+
+pub fn save_jpeg(img: &RgbImage, path: &Path, quality: u8) {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .write_image(img, img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+pub fn save_jpeg_with_exif(img: &RgbImage, path: &Path, orientation: u16, taken: &str) {
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+    enc.set_exif_metadata(exif_tiff(orientation, taken)).unwrap();
+    enc.write_image(img, img.width(), img.height(), image::ExtendedColorType::Rgb8).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+/// A little-endian TIFF block with Orientation and DateTimeOriginal
+/// ("YYYY:MM:DD HH:MM:SS"), as cameras write into a JPEG's APP1.
+pub fn exif_tiff(orientation: u16, taken: &str) -> Vec<u8> {
+    assert_eq!(taken.len(), 19);
+    let mut t = Vec::new();
+    t.extend_from_slice(b"II\x2a\x00\x08\x00\x00\x00");
+    // IFD0 at 8: Orientation, ExifIFD pointer (-> 38).
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&0x0112u16.to_le_bytes());
+    t.extend_from_slice(&3u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&orientation.to_le_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(&0x8769u16.to_le_bytes());
+    t.extend_from_slice(&4u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&38u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    // Exif IFD at 38: DateTimeOriginal (ASCII, 20 bytes at 56).
+    t.extend_from_slice(&1u16.to_le_bytes());
+    t.extend_from_slice(&0x9003u16.to_le_bytes());
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&20u32.to_le_bytes());
+    t.extend_from_slice(&56u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    assert_eq!(t.len(), 56);
+    t.extend_from_slice(taken.as_bytes());
+    t.push(0);
+    t
+}
+
+/// Near-duplicate variants of a photo, as people make them.
+pub fn variants(img: &RgbImage) -> Vec<(&'static str, RgbImage)> {
+    let (w, h) = img.dimensions();
+    let d = DynamicImage::ImageRgb8(img.clone());
+    let crop = d.crop_imm(w * 15 / 100, h * 15 / 100, w * 70 / 100, h * 70 / 100).into_rgb8();
+    let small = d.resize(160, 160, image::imageops::FilterType::Triangle).into_rgb8();
+    let flip = image::imageops::flip_horizontal(img);
+    let dark = image::imageops::colorops::brighten(img, -60);
+    let gray = DynamicImage::ImageLuma8(d.to_luma8()).into_rgb8();
+    let rot = rotate_small(img, 8.0);
+    vec![("crop70", crop), ("small160", small), ("flip", flip), ("dark", dark), ("gray", gray), ("rot8", rot)]
+}
+
+/// Rotate by `degrees` about the centre, keeping the size (corners filled grey).
+fn rotate_small(img: &RgbImage, degrees: f32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let sx = c * dx + s * dy + cx;
+        let sy = -s * dx + c * dy + cy;
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            *img.get_pixel(sx as u32, sy as u32)
+        } else {
+            image::Rgb([128, 128, 128])
+        }
+    })
+}
+
+/// A PNG whose header claims `w` x `h` pixels (a decompression bomb's
+/// header) followed by a small deflate stream.
+pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    // zlib stream of zeros: a few KB standing for gigabytes.
+    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0xed, 0xc1, 0x01, 0x0d, 0x00, 0x00, 0x00, 0xc2, 0xa0]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A JPEG whose frame header claims `w` x `h` (the rest is a real small JPEG).
+pub fn jpeg_claiming(w: u16, h: u16) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let img = RgbImage::from_pixel(16, 16, image::Rgb([10, 200, 30]));
+    image::codecs::jpeg::JpegEncoder::new(&mut bytes)
+        .write_image(&img, 16, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let sof = bytes.windows(2).position(|w| w == [0xff, 0xc0]).expect("baseline JPEG has SOF0");
+    bytes[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    bytes
+}
+
+/// A library in `dir` using the installed models, small batches for quick tests.
+pub fn library(dir: &Path) -> Library {
+    Library::open(dir.join("library"), models()).unwrap()
+}
+
+/// Collects events; `sink()` gives the closure the library wants.
+#[derive(Default)]
+pub struct Events(pub Mutex<Vec<Event>>);
+
+impl Events {
+    pub fn push(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
+    }
+
+    pub fn embedded(&self) -> usize {
+        self.0.lock().unwrap().iter().filter(|e| matches!(e, Event::Added { .. })).count()
+    }
+
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+pub fn ignore(_: Event) {}

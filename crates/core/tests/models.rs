@@ -1,0 +1,85 @@
+//! Every supported model loads in ONNX Runtime and makes vectors of its size.
+//!
+//! ResNet50 and CLIP run here with architecture-identical RANDOM weights
+//! (`models/install.sh --random-test-models`): these are plumbing tests of
+//! shapes, preprocessing and storage, never of search quality.
+
+mod common;
+
+use common::*;
+use photofinder_core::embed::Embedder;
+use photofinder_core::{Cancel, Error, Filter, ModelDir};
+
+fn index_with(model: &str) -> (usize, usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (short, file) in &ORIGINALS[..3] {
+        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 85);
+    }
+    let mut lib = library(tmp.path());
+    lib.set_model(model).unwrap();
+    lib.add_folder(&photos).unwrap();
+    let report = lib.index(&ignore, &Cancel::new()).unwrap();
+    assert_eq!(report.embedding.embedded, 3);
+    let hits = lib.search_file(&photos.join("cat.jpg"), 3, &Filter::default()).unwrap().hits;
+    assert!(hits[0].is_query, "{model}: a photo is nearest to itself");
+    let row = lib.catalog().file_by_path(&hits[0].path).unwrap().unwrap();
+    let v = lib.catalog().embedding(&row.hash.unwrap(), model).unwrap().unwrap();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "{model}: stored vectors are unit length");
+    (v.len(), lib.store().unwrap().dim())
+}
+
+#[test]
+fn efficientnet_lite0_real_weights_make_1280_d_vectors_and_labels() {
+    assert_eq!(index_with("efficientnet-lite0"), (1280, 1280));
+    let models = models();
+    let status = models.require("efficientnet-lite0").unwrap();
+    assert!(!status.is_random(), "Lite0 is installed with its real ImageNet weights");
+    let labels = models.labels(&status.spec).unwrap().unwrap();
+    assert_eq!(labels.len(), 1000);
+    assert!(labels[281].starts_with("tabby"));
+}
+
+#[test]
+fn lite0_classifies_the_real_photos() {
+    let models = models();
+    let mut e = Embedder::load(&models, "efficientnet-lite0", 2).unwrap();
+    let labels = models.labels(e.spec()).unwrap().unwrap();
+    for (file, expect) in [("chelsea.png", "cat"), ("coffee.png", "espresso"), ("rocket.jpg", "missile")] {
+        let bytes = std::fs::read(photos_dir().join(file)).unwrap();
+        let decoded = photofinder_core::decode::decode(&bytes, 256).unwrap();
+        let mut t = vec![0.0; e.input_len()];
+        photofinder_core::preprocess::to_tensor(&decoded.pixels, e.spec(), &mut t);
+        let out = e.embed_batch(t).unwrap().remove(0);
+        let top = photofinder_core::index::top_k(out.probabilities.as_ref().unwrap(), 3);
+        let names: Vec<&str> = top.iter().map(|(c, _)| labels[*c as usize].as_str()).collect();
+        assert!(names.iter().any(|n| n.contains(expect)), "{file}: top-3 {names:?} should include {expect}");
+    }
+}
+
+#[test]
+fn resnet50_random_weights_plumbing_makes_2048_d_vectors() {
+    assert_eq!(index_with("resnet50"), (2048, 2048));
+}
+
+#[test]
+fn clip_image_tower_random_weights_plumbing_makes_512_d_vectors() {
+    assert_eq!(index_with("clip-vit-b32"), (512, 512));
+}
+
+#[test]
+fn a_missing_model_says_how_to_install_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let models = ModelDir::new(empty.path());
+    match Embedder::load(&models, "resnet50", 1) {
+        Err(Error::ModelMissing { name, hint }) => {
+            assert_eq!(name, "resnet50");
+            assert!(hint.contains("models/install.sh"), "{hint}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("loaded a model that is not there"),
+    }
+    assert!(matches!(ModelDir::spec("vgg16"), Err(Error::UnknownModel(_))));
+}
