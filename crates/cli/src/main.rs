@@ -168,7 +168,8 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             cancel.cancel();
         });
     }
-    let reporter = Reporter::new(cli.json, cli.quiet);
+    let mut reporter = Reporter::new(cli.json, cli.quiet);
+    reporter.per_file = matches!(cli.command, Command::Watch);
     let sink = |e| reporter.event(e);
 
     match cli.command {

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub struct Reporter {
     json: bool,
     bar: Option<ProgressBar>,
+    /// Print a line per file (while watching); bulk runs show the bar instead.
+    pub per_file: bool,
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) {
@@ -29,7 +31,7 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Reporter { json, bar }
+        Reporter { json, bar, per_file: false }
     }
 
     /// A line for people (stderr when JSON goes to stdout).
@@ -66,10 +68,10 @@ impl Reporter {
         }
     }
 
-    /// Per-file news: shown while watching, hidden in bulk runs behind the bar.
+    /// Per-file news: shown while watching, not in bulk runs.
     fn verbose(&self, text: &str) {
-        if self.bar.is_none() && !self.json {
-            println!("{text}");
+        if self.per_file && !self.json {
+            self.line(text);
         }
     }
 
@@ -110,7 +112,7 @@ impl Reporter {
             return print_json(&Added { folders: added, index: report });
         }
         for f in added {
-            println!("watching {}", f.path.display());
+            println!("added folder {}", f.path.display());
         }
         if let Some(r) = report {
             self.index(r);

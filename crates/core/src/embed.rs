@@ -50,6 +50,9 @@ impl Embedder {
         let session = Session::builder(env)?
             .with_intra_threads(threads.max(1))?
             .with_inter_threads(1)?
+            // Decode threads share the cores: idle inference threads must
+            // sleep, not spin, or they steal the time decoding needs.
+            .with_intra_op_spinning(false)?
             .commit_from_file(&status.path)
             .map_err(|e| Error::Model { name: name.into(), message: e.to_string() })?;
         let embedder = Embedder { status, session };

@@ -217,7 +217,7 @@ impl Library {
                 self.catalog.set_folder_state(folder.id, "ok")?;
                 sink(Event::FolderBack { path: folder.path.clone() });
             }
-            let outcome = self.sync_paths(&[folder.path.clone()], sink, cancel)?;
+            let outcome = self.sync_paths(std::slice::from_ref(&folder.path), sink, cancel)?;
             total.merge(outcome);
         }
         Ok(total)

@@ -23,6 +23,16 @@ fn write_originals(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The originals written to `tmp/photos` and indexed in a library in `tmp`.
+fn indexed_originals(tmp: &Path) -> (Library, PathBuf) {
+    let photos = tmp.join("photos");
+    write_originals(&photos);
+    let mut lib = library(tmp);
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    (lib, photos)
+}
+
 fn state_of(lib: &Library, path: &Path) -> (FileState, Option<String>) {
     let row = lib.catalog().file_by_path(path).unwrap().unwrap_or_else(|| panic!("{} not catalogued", path.display()));
     (row.state, row.error)
@@ -61,13 +71,8 @@ fn indexes_a_folder_and_finds_near_duplicates_of_each_original_first() {
 #[test]
 fn query_photo_in_the_library_is_flagged_and_results_are_unique_and_ordered() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = tmp.path().join("photos");
-    let paths = write_originals(&photos);
-    let mut lib = library(tmp.path());
-    lib.add_folder(&photos).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
-
-    let cat = paths.iter().find(|p| p.ends_with("cat.jpg")).unwrap();
+    let (mut lib, photos) = indexed_originals(tmp.path());
+    let cat = &photos.join("cat.jpg");
     for results in [
         lib.search_file(cat, 5, &Filter::default()).unwrap(),
         lib.search_library(cat, 5, &Filter::default()).unwrap(),
@@ -237,13 +242,8 @@ fn filters_by_folder_date_and_type() {
 #[test]
 fn restart_catches_up_with_adds_changes_moves_and_deletes() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = tmp.path().join("photos");
-    write_originals(&photos);
-    {
-        let mut lib = library(tmp.path());
-        lib.add_folder(&photos).unwrap();
-        lib.index(&ignore, &Cancel::new()).unwrap();
-    }
+    let (lib, photos) = indexed_originals(tmp.path());
+    drop(lib);
     let moved_id = {
         let lib = library(tmp.path());
         lib.catalog().file_by_path(&std::fs::canonicalize(photos.join("rocket.jpg")).unwrap()).unwrap().unwrap().id
@@ -331,13 +331,8 @@ fn removing_a_folder_forgets_its_photos_in_catalog_and_store() {
 #[test]
 fn the_store_is_rebuilt_from_the_catalog_without_re_embedding() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = tmp.path().join("photos");
-    write_originals(&photos);
-    {
-        let mut lib = library(tmp.path());
-        lib.add_folder(&photos).unwrap();
-        lib.index(&ignore, &Cancel::new()).unwrap();
-    }
+    let (lib, _) = indexed_originals(tmp.path());
+    drop(lib);
     std::fs::remove_dir_all(tmp.path().join("library/store")).unwrap();
     let mut lib = library(tmp.path());
     assert_eq!(lib.store().unwrap().len().unwrap(), ORIGINALS.len());

@@ -108,4 +108,7 @@ pub trait VectorStore: Send {
     /// Every id held, for reconciling with the catalog.
     fn ids(&self) -> Result<Vec<FileId>>;
     fn len(&self) -> Result<usize>;
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
 }

@@ -1,0 +1,187 @@
+//! The `photofinder` binary end to end: real models, real photos, real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+fn dir_from_env(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(default))
+}
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let photos = dir_from_env("PHOTOFINDER_TEST_PHOTOS", ".cache/photos");
+        assert!(photos.join("chelsea.png").is_file(), "run scripts/test to fetch the test photos");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("photos");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, out) in [("chelsea.png", "cat.jpg"), ("coffee.png", "coffee.jpg"), ("rocket.jpg", "rocket.jpg"), ("astronaut.png", "astronaut.jpg")] {
+            image::open(photos.join(name)).unwrap().into_rgb8().save(dir.join(out)).unwrap();
+        }
+        Env { tmp }
+    }
+
+    fn photos(&self) -> PathBuf {
+        self.tmp.path().join("photos")
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("photofinder").unwrap();
+        c.env("PHOTOFINDER_LIBRARY", self.tmp.path().join("library"))
+            .env("PHOTOFINDER_MODELS_DIR", dir_from_env("PHOTOFINDER_MODELS_DIR", ".cache/models"))
+            .env_remove("ORT_DYLIB_PATH");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let (code, out, err) = self.run(&all);
+        assert_eq!(code, 0, "photofinder {args:?} failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+}
+
+#[test]
+fn add_a_folder_search_by_file_and_by_library_photo() {
+    let env = Env::new();
+    let photos = env.photos();
+    let added = env.json(&["folders", "add", photos.to_str().unwrap()]);
+    assert_eq!(added["index"]["added"], 4);
+    assert_eq!(added["index"]["embedded"], 4);
+
+    // A darker, smaller copy of the cat, from outside the library.
+    let query = env.tmp.path().join("query.jpg");
+    let cat = image::open(photos.join("cat.jpg")).unwrap();
+    cat.resize(200, 200, image::imageops::FilterType::Triangle).brighten(-40).save(&query).unwrap();
+    let results = env.json(&["search", query.to_str().unwrap(), "-k", "3"]);
+    let hits = results["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits[0]["path"].as_str().unwrap().ends_with("cat.jpg"));
+    assert_eq!(hits[0]["is_query"], false);
+    assert!(hits[0]["similarity"].as_f64().unwrap() > hits[1]["similarity"].as_f64().unwrap());
+
+    let similar = env.json(&["similar", photos.join("coffee.jpg").to_str().unwrap(), "-k", "2"]);
+    assert_eq!(similar["hits"][0]["is_query"], true);
+    assert!(similar["hits"][0]["path"].as_str().unwrap().ends_with("coffee.jpg"));
+
+    let typed = env.json(&["search", query.to_str().unwrap(), "--type", "png"]);
+    assert_eq!(typed["hits"].as_array().unwrap().len(), 0, "no PNGs in this library");
+
+    let status = env.json(&["status"]);
+    assert_eq!(status["indexed"], 4);
+    assert_eq!(status["store_points"], 4);
+
+    let (code, out, _) = env.run(&["search", query.to_str().unwrap(), "-k", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("cat.jpg") && out.contains("similarity"), "{out}");
+}
+
+#[test]
+fn models_lists_installed_and_missing_models() {
+    let env = Env::new();
+    let models = env.json(&["models"]);
+    let list = models["models"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["efficientnet-lite0", "resnet50", "clip-vit-b32"]);
+    assert_eq!(models["active"], "efficientnet-lite0");
+    assert_eq!(list[0]["installed"], true);
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = env.cmd().args(["models"]).env("PHOTOFINDER_MODELS_DIR", empty.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("missing: install with models/install.sh"), "{text}");
+}
+
+#[test]
+fn errors_are_clear_and_have_distinct_exit_codes() {
+    let env = Env::new();
+    let photos = env.photos();
+    env.json(&["folders", "add", photos.to_str().unwrap()]);
+
+    let (code, _, err) = env.run(&["similar", "/nowhere/x.jpg"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("not in the library"), "{err}");
+
+    let notes = env.tmp.path().join("notes.jpg");
+    std::fs::write(&notes, "not a photo").unwrap();
+    let (code, _, err) = env.run(&["search", notes.to_str().unwrap()]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("not an image"), "{err}");
+
+    let (code, _, err) = env.run(&["search", "/nowhere/x.jpg"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("/nowhere/x.jpg"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let query = photos.join("cat.jpg");
+    let moved = env.tmp.path().join("elsewhere.jpg");
+    image::open(&query).unwrap().fliph().save(&moved).unwrap();
+    let out = env
+        .cmd()
+        .args(["search", moved.to_str().unwrap()])
+        .env("PHOTOFINDER_MODELS_DIR", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("install"), "{:?}", out);
+
+    let (code, _, err) = env.run(&["--model", "vgg16", "status"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("unknown model"), "{err}");
+
+    let (code, _, err) = env.run(&["search", "x.jpg", "--after", "last tuesday"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn watch_indexes_new_files_and_stops_cleanly_on_ctrl_c() {
+    let env = Env::new();
+    let photos = env.photos();
+    env.json(&["folders", "add", "--no-index", photos.to_str().unwrap()]);
+    let mut child = env.cmd().args(["watch", "--quiet"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+
+    let wait_for = |what: &str, done: &dyn Fn(&Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let status = env.json(&["status"]);
+            if done(&status) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {status}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("catch-up index", &|s| s["indexed"] == 4);
+    image::open(photos.join("cat.jpg")).unwrap().rotate90().save(photos.join("cat-rotated.png")).unwrap();
+    wait_for("new file indexed", &|s| s["indexed"] == 5);
+
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "watch did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "watch exits 0 after Ctrl-C: {status:?}");
+}
