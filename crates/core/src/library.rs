@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::index::{self, IndexStats, PipelineOptions};
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
 use crate::progress::{Cancel, Event, Sink};
-use crate::scan::{self, Outcome};
+use crate::scan::{self, Outcome, Vanished};
 use crate::store::{EmbeddedStore, VectorStore};
 use crate::thumbs::{self, Thumbnails};
 
@@ -227,10 +227,23 @@ impl Library {
     /// changed to the catalog and the store. Vanished and new files in one
     /// call are matched by content, so a move is never re-embedded.
     pub fn sync_paths(&mut self, paths: &[PathBuf], sink: Sink, cancel: &Cancel) -> Result<Outcome> {
+        self.sync_paths_with(paths, Vec::new(), Vanished::Delete, sink, cancel)
+    }
+
+    /// `sync_paths` with rows vanished earlier (`held`) offered again as
+    /// sources of moves, and a choice of what to do with what vanishes now.
+    pub(crate) fn sync_paths_with(
+        &mut self,
+        paths: &[PathBuf],
+        held: Vec<FileRow>,
+        vanished: Vanished,
+        sink: Sink,
+        cancel: &Cancel,
+    ) -> Result<Outcome> {
         let folders = self.catalog.folders()?;
-        let mut known = Vec::new();
+        let mut seen: HashSet<i64> = held.iter().map(|r| r.id).collect();
+        let mut known = held;
         let mut disk = Vec::new();
-        let mut seen = HashSet::new();
         for path in paths {
             let Some(folder) = folders.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.as_os_str().len())
             else {
@@ -264,9 +277,26 @@ impl Library {
         disk.retain(|f| unique.insert(f.path.clone()));
         let outcome = self
             .catalog
-            .transaction(|c| scan::reconcile(c, &folders, known, disk, sink, cancel))?;
+            .transaction(|c| scan::reconcile(c, &folders, known, disk, vanished, sink, cancel))?;
         self.apply_to_store(&outcome)?;
         Ok(outcome)
+    }
+
+    /// Delete vanished rows for good (the watcher's held rows, once their
+    /// grace period is over).
+    pub(crate) fn forget(&mut self, rows: &[FileRow], sink: Sink) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        self.catalog.delete_files(&ids)?;
+        self.store()?.delete(&ids)?;
+        for row in rows {
+            if row.state != FileState::Skipped {
+                sink(Event::Removed { path: row.path.clone() });
+            }
+        }
+        Ok(())
     }
 
     fn apply_to_store(&mut self, outcome: &Outcome) -> Result<()> {
@@ -312,6 +342,7 @@ impl Library {
     pub fn index(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexReport> {
         let outcome = self.scan(sink, cancel)?;
         let embedding = self.embed_pending(sink, cancel)?;
+        self.catalog.collect_garbage()?;
         Ok(IndexReport {
             added: outcome.added.len(),
             changed: outcome.changed.len(),

@@ -96,6 +96,8 @@ pub struct Outcome {
     /// Same content at a new path: (id, from, to).
     pub moved: Vec<(FileId, PathBuf, PathBuf)>,
     pub removed: Vec<(FileId, PathBuf)>,
+    /// Vanished but kept for now (see `Vanished::Keep`).
+    pub vanished: Vec<FileRow>,
     pub unchanged: usize,
 }
 
@@ -105,19 +107,31 @@ impl Outcome {
         self.changed.extend(other.changed);
         self.moved.extend(other.moved);
         self.removed.extend(other.removed);
+        self.vanished.extend(other.vanished);
         self.unchanged += other.unchanged;
     }
+}
+
+/// What to do with catalogued files that are no longer on disk and matched
+/// no new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vanished {
+    Delete,
+    /// Return them in `Outcome::vanished`: the watcher holds them a moment,
+    /// since the other half of a move may come in a later batch of events.
+    Keep,
 }
 
 /// Bring the catalog in line with `disk` for the part of it that `known`
 /// covers: `known` are the catalogue rows in scope, `disk` what is there now.
 /// Files vanished from the scope are matched by content with new ones (a
-/// move); the rest are deleted from the catalog.
+/// move); the rest are deleted from the catalog or kept, as `vanished` says.
 pub fn reconcile(
     catalog: &Catalog,
     folders: &[Folder],
     known: Vec<FileRow>,
     disk: Vec<DiskFile>,
+    vanished: Vanished,
     sink: Sink,
     cancel: &Cancel,
 ) -> Result<Outcome> {
@@ -197,7 +211,9 @@ pub fn reconcile(
     }
 
     let gone: Vec<FileRow> = gone_by_hash.into_values().flatten().chain(gone_unhashed).collect();
-    if !gone.is_empty() {
+    if vanished == Vanished::Keep {
+        out.vanished = gone;
+    } else if !gone.is_empty() {
         catalog.delete_files(&gone.iter().map(|r| r.id).collect::<Vec<_>>())?;
         for row in gone {
             if row.state != FileState::Skipped {

@@ -7,7 +7,7 @@
 //! reordered event cannot corrupt the index, and an overflow falls back to a
 //! full rescan.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,8 +16,10 @@ use notify::event::{ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
+use crate::catalog::FileRow;
 use crate::error::{Error, Result};
 use crate::library::Library;
+use crate::scan::Vanished;
 use crate::progress::{Cancel, Event, Sink};
 
 #[derive(Debug, Clone)]
@@ -26,11 +28,18 @@ pub struct WatchOptions {
     pub debounce: Duration,
     /// How often vanished or returned folders are checked for.
     pub folder_check: Duration,
+    /// How long a vanished file is held before it is deleted, waiting for
+    /// the other half of a move whose events came apart.
+    pub move_grace: Duration,
 }
 
 impl Default for WatchOptions {
     fn default() -> Self {
-        WatchOptions { debounce: Duration::from_millis(300), folder_check: Duration::from_secs(2) }
+        WatchOptions {
+            debounce: Duration::from_millis(300),
+            folder_check: Duration::from_secs(2),
+            move_grace: Duration::from_secs(2),
+        }
     }
 }
 
@@ -120,6 +129,8 @@ impl Library {
         refresh_watches(self, &mut debouncer)?;
         self.index(sink, cancel)?;
         let mut last_check = Instant::now();
+        // Vanished files waiting out `move_grace`, by id, with when they vanished.
+        let mut held: HashMap<i64, (FileRow, Instant)> = HashMap::new();
 
         while !cancel.is_cancelled() {
             let mut work = Work::default();
@@ -147,13 +158,23 @@ impl Library {
             }
             let result = if let Some(reason) = work.rescan.take() {
                 sink(Event::Rescan { reason });
+                // The full scan settles held rows itself.
+                held.clear();
                 self.index(sink, cancel).map(|_| ())
             } else if !work.paths.is_empty() {
                 let paths = outermost(std::mem::take(&mut work.paths));
-                self.sync_paths(&paths, sink, cancel).and_then(|_| self.embed_pending(sink, cancel).map(|_| ()))
+                self.sync_held(&paths, &mut held, sink, cancel)
+                    .and_then(|_| self.embed_pending(sink, cancel).map(|_| ()))
             } else {
                 Ok(())
             };
+            let expired: Vec<FileRow> = {
+                let (old, young): (Vec<_>, Vec<_>) =
+                    held.drain().partition(|(_, (_, since))| since.elapsed() >= options.move_grace);
+                held.extend(young);
+                old.into_iter().map(|(_, (row, _))| row).collect()
+            };
+            let result = result.and_then(|_| self.forget(&expired, sink));
             match result {
                 Ok(()) | Err(Error::Cancelled) => {}
                 // A model or store failure is not the watcher's to swallow.
@@ -161,6 +182,28 @@ impl Library {
                 Err(e) => log::warn!("watch: {e}"),
             }
         }
+        let rows: Vec<FileRow> = held.into_values().map(|(row, _)| row).collect();
+        self.forget(&rows, sink)
+    }
+
+    /// Sync `paths`, offering the held rows as move sources and holding
+    /// what vanishes now.
+    fn sync_held(
+        &mut self,
+        paths: &[PathBuf],
+        held: &mut HashMap<i64, (FileRow, Instant)>,
+        sink: Sink,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let rows: Vec<FileRow> = held.values().map(|(row, _)| row.clone()).collect();
+        let outcome = self.sync_paths_with(paths, rows, Vanished::Keep, sink, cancel)?;
+        let now = Instant::now();
+        let mut next = HashMap::new();
+        for row in outcome.vanished {
+            let since = held.get(&row.id).map_or(now, |(_, t)| *t);
+            next.insert(row.id, (row, since));
+        }
+        *held = next;
         Ok(())
     }
 }

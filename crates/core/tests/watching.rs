@@ -32,7 +32,11 @@ impl Watching {
         let cancel = Cancel::new();
         let events = Arc::new(Events::default());
         let (c, e) = (cancel.clone(), events.clone());
-        let options = WatchOptions { debounce: Duration::from_millis(200), folder_check: Duration::from_millis(300) };
+        let options = WatchOptions {
+            debounce: Duration::from_millis(200),
+            folder_check: Duration::from_millis(300),
+            move_grace: Duration::from_secs(5),
+        };
         let thread = std::thread::spawn(move || {
             lib.watch(&options, &|ev| e.push(ev), &c).expect("watch runs until cancelled");
         });
@@ -146,6 +150,28 @@ fn moves_between_watched_folders_and_folder_renames_keep_embeddings() {
     });
     assert_eq!(w.events.embedded(), embedded, "moves are never re-embedded");
     assert_eq!(w.catalog.counts().unwrap().indexed, 4);
+}
+
+#[test]
+fn a_file_moved_out_and_back_in_moments_later_keeps_its_id_and_embedding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(photos.join("sub")).unwrap();
+    save_jpeg(&photo("chelsea.png"), &photos.join("cat.jpg"), 85);
+    let photos = canonical(&photos);
+    let w = Watching::start(tmp.path(), &[&photos]);
+    let id = w.id(&photos.join("cat.jpg"));
+    let embedded = w.events.embedded();
+
+    // Two separate events, in separate batches: gone, then (elsewhere) back.
+    let outside = tmp.path().join("outside.jpg");
+    std::fs::rename(photos.join("cat.jpg"), &outside).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    std::fs::rename(&outside, photos.join("sub/cat-again.jpg")).unwrap();
+    w.wait("file back", |c| c.file_by_path(&photos.join("sub/cat-again.jpg")).unwrap().is_some());
+    assert_eq!(w.id(&photos.join("sub/cat-again.jpg")), id);
+    assert_eq!(w.events.embedded(), embedded);
+    assert_eq!(w.catalog.counts().unwrap().files, 1);
 }
 
 #[test]

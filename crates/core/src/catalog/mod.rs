@@ -392,18 +392,21 @@ impl Catalog {
         )?)
     }
 
+    /// Forget files. Their embeddings stay until `collect_garbage`, so that
+    /// content that comes back (a move seen as delete + create, an undo) is
+    /// not embedded again.
     pub fn delete_files(&self, ids: &[FileId]) -> Result<()> {
         self.transaction(|c| {
             let mut stmt = c.conn.prepare_cached("DELETE FROM files WHERE id = ?1")?;
             for id in ids {
                 stmt.execute([id])?;
             }
-            c.collect_garbage()
+            Ok(())
         })
     }
 
     /// Drop embeddings and labels whose content no file holds any more.
-    fn collect_garbage(&self) -> Result<()> {
+    pub fn collect_garbage(&self) -> Result<()> {
         self.conn.execute_batch(
             "DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);
              DELETE FROM labels WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);",
@@ -558,8 +561,11 @@ mod tests {
         let b = c.insert_file(&new_file(f, "/p/copy-of-a.jpg", 7)).unwrap();
         c.put_embedding(&[7; 32], "m", &[0.6, 0.8]).unwrap();
         c.delete_files(&[a]).unwrap();
+        c.collect_garbage().unwrap();
         assert_eq!(c.embedding(&[7; 32], "m").unwrap(), Some(vec![0.6, 0.8]), "the copy still needs it");
         c.delete_files(&[b]).unwrap();
+        assert_eq!(c.embedding(&[7; 32], "m").unwrap(), Some(vec![0.6, 0.8]), "kept until collected");
+        c.collect_garbage().unwrap();
         assert_eq!(c.embedding(&[7; 32], "m").unwrap(), None);
     }
 }
