@@ -7,6 +7,7 @@
 //! between the two leaves the store behind, never ahead, and the store is
 //! reconciled from the catalog on the next start.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
@@ -56,16 +57,23 @@ struct Job {
 
 enum Prepared {
     Ready { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo, tensor: Vec<f32> },
+    /// Content already embedded (a copy): only its header was read.
+    Known { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo },
     Failed { id: FileId, path: PathBuf, error: String, skip: bool },
 }
 
-fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails) -> Prepared {
+fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<Hash>) -> Prepared {
     let fail = |error: String, skip: bool| Prepared::Failed { id: job.id, path: job.path.clone(), error, skip };
     let bytes = match std::fs::read(&job.path) {
         Ok(b) => b,
         Err(e) => return fail(format!("cannot read: {e}"), false),
     };
     let hash = *blake3::hash(&bytes).as_bytes();
+    if embedded.contains(&hash) && thumbs.path(&hash).exists() {
+        if let Ok(info) = decode::probe(&bytes) {
+            return Prepared::Known { id: job.id, path: job.path, hash, info };
+        }
+    }
     let min_side = spec.resize.max(thumbs.size);
     match decode::decode(&bytes, min_side) {
         Ok(decoded) => {
@@ -136,15 +144,17 @@ pub fn run(
     let (job_tx, job_rx) = bounded::<Job>(workers * 2);
     let (out_tx, out_rx) = bounded::<Prepared>(options.batch * 2);
     let spec = Arc::new(spec);
+    let embedded = Arc::new(catalog.embedded_hashes(&spec.name)?);
     let result = thread::scope(|scope| -> Result<()> {
         for _ in 0..workers {
             let (job_rx, out_tx, spec, cancel) = (job_rx.clone(), out_tx.clone(), spec.clone(), cancel.clone());
+            let embedded = embedded.clone();
             scope.spawn(move || {
                 for job in job_rx {
                     if cancel.is_cancelled() {
                         break;
                     }
-                    if out_tx.send(prepare(job, &spec, thumbs)).is_err() {
+                    if out_tx.send(prepare(job, &spec, thumbs, &embedded)).is_err() {
                         break;
                     }
                 }
@@ -199,7 +209,7 @@ pub fn run(
 
 fn last_path(batch: &[Prepared]) -> Option<PathBuf> {
     batch.last().map(|p| match p {
-        Prepared::Ready { path, .. } | Prepared::Failed { path, .. } => path.clone(),
+        Prepared::Ready { path, .. } | Prepared::Known { path, .. } | Prepared::Failed { path, .. } => path.clone(),
     })
 }
 
@@ -235,9 +245,11 @@ fn commit_batch(
 ) -> Result<()> {
     let model = embedder.spec().name.clone();
     let mut ready = Vec::new();
+    let mut known = Vec::new();
     let mut pixels = Vec::new();
     for p in batch {
         match p {
+            Prepared::Known { id, path, hash, info } => known.push((id, path, hash, info)),
             Prepared::Ready { id, path, hash, info, tensor } => {
                 pixels.extend_from_slice(&tensor);
                 ready.push((id, path, hash, info));
@@ -255,12 +267,20 @@ fn commit_batch(
             }
         }
     }
-    if ready.is_empty() {
-        return Ok(());
-    }
-    let embeddings = embedder.embed_batch(pixels)?;
+    let embeddings = if ready.is_empty() { Vec::new() } else { embedder.embed_batch(pixels)? };
     let points = catalog.transaction(|c| {
-        let mut points = Vec::with_capacity(ready.len());
+        let mut points = Vec::with_capacity(ready.len() + known.len());
+        for (id, _, hash, info) in &known {
+            let Some(vector) = c.embedding(hash, &model)? else { continue };
+            if c.file(*id)?.is_none() {
+                continue;
+            }
+            c.set_info(*id, info)?;
+            c.set_hash(*id, hash)?;
+            c.set_state(*id, FileState::Indexed, None)?;
+            points.push(point(&c.file(*id)?.expect("row read above"), vector));
+            stats.reused += 1;
+        }
         for ((id, path, hash, info), e) in ready.iter().zip(embeddings) {
             // The file may have been removed from the catalog meanwhile (its
             // folder dropped, say): then there is nothing to record.
@@ -280,10 +300,10 @@ fn commit_batch(
             let row = c.file(*id)?.expect("row read above");
             sink(Event::Added { path: path.clone() });
             points.push(point(&row, e.vector));
+            stats.embedded += 1;
         }
         Ok(points)
     })?;
-    stats.embedded += points.len() as u64;
     store.upsert(&points)
 }
 

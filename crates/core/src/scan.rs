@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::catalog::{Catalog, FileId, FileRow, FileState, Folder, Hash, NewFile};
 use crate::decode;
 use crate::error::{Error, Result};
-use crate::progress::{Cancel, Event, Sink};
+use crate::progress::{Cancel, Event, Meter, Phase, Sink};
 
 /// An image candidate found on disk.
 #[derive(Debug, Clone)]
@@ -139,13 +139,18 @@ pub fn reconcile(
     let mut by_path: HashMap<PathBuf, FileRow> = known.into_iter().map(|r| (r.path.clone(), r)).collect();
     let mut fresh = Vec::new();
 
+    let mut meter = Meter::new(Phase::Scanning, disk.len() as u64);
     for file in disk {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         match by_path.remove(&file.path) {
-            Some(row) if row.size == file.size && row.mtime_ns == file.mtime_ns => out.unchanged += 1,
+            Some(row) if row.size == file.size && row.mtime_ns == file.mtime_ns => {
+                out.unchanged += 1;
+                meter.done += 1;
+            }
             Some(row) => {
+                meter.done += 1;
                 let hash = match hash_file(&file.path) {
                     Ok(h) => h,
                     Err(e) => {
@@ -181,19 +186,31 @@ pub fn reconcile(
         folders.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.as_os_str().len()).map(|f| f.id)
     };
 
+    // New files are hashed here only when something vanished that they may
+    // be a move of; otherwise the pipeline hashes the bytes it reads anyway,
+    // on its worker threads, and a first index reads each file once.
+    let may_be_moves = !gone_by_hash.is_empty();
     for file in fresh {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        meter.done += 1;
+        if meter.done % 256 == 0 {
+            sink(meter.event(Some(file.path.clone())));
+        }
         let Some(folder_id) = folder_of(&file.path) else { continue };
-        let hash = match hash_file(&file.path) {
-            Ok(h) => h,
-            Err(e) => {
-                sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
-                continue;
+        let hash = if may_be_moves {
+            match hash_file(&file.path) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
+                    continue;
+                }
             }
+        } else {
+            None
         };
-        let moved_from = gone_by_hash.get_mut(&hash).and_then(|rows| rows.pop());
+        let moved_from = hash.and_then(|h| gone_by_hash.get_mut(&h).and_then(|rows| rows.pop()));
         if let Some(row) = moved_from {
             catalog.move_file(row.id, folder_id, &file.path, file.mtime_ns)?;
             sink(Event::Moved { from: row.path.clone(), to: file.path.clone() });
@@ -210,6 +227,9 @@ pub fn reconcile(
         out.added.push(id);
     }
 
+    if meter.total > 0 {
+        sink(meter.event(None));
+    }
     let gone: Vec<FileRow> = gone_by_hash.into_values().flatten().chain(gone_unhashed).collect();
     if vanished == Vanished::Keep {
         out.vanished = gone;

@@ -211,6 +211,25 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notify::event::{CreateKind, Flag};
+    use notify_debouncer_full::DebouncedEvent;
+
+    #[test]
+    fn lost_events_and_watcher_errors_ask_for_a_rescan() {
+        let created = notify::Event::new(EventKind::Create(CreateKind::File)).add_path("/p/a.jpg".into());
+        let mut work = Work::default();
+        collect(Ok(vec![DebouncedEvent::new(created, Instant::now())]), &mut work);
+        assert!(work.rescan.is_none());
+        assert_eq!(work.paths.iter().collect::<Vec<_>>(), [&PathBuf::from("/p/a.jpg")]);
+
+        let overflow = notify::Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        collect(Ok(vec![DebouncedEvent::new(overflow, Instant::now())]), &mut work);
+        assert!(work.rescan.is_some());
+
+        let mut work = Work::default();
+        collect(Err(vec![notify::Error::generic("inotify queue overflow")]), &mut work);
+        assert!(work.rescan.unwrap().contains("overflow"));
+    }
 
     #[test]
     fn outermost_paths_cover_their_content() {

@@ -9,6 +9,7 @@ use common::*;
 use image::ImageEncoder;
 use photofinder_core::catalog::FileState;
 use photofinder_core::decode;
+use photofinder_core::progress::Phase;
 use photofinder_core::{Cancel, Error, Event, Filter, Library};
 
 fn write_originals(dir: &Path) -> Vec<PathBuf> {
@@ -293,7 +294,7 @@ fn cancelled_indexing_keeps_what_it_did_and_resumes() {
     let cancel = Cancel::new();
     let sink = |e: Event| {
         if let Event::Progress(p) = e {
-            if p.done >= 8 {
+            if p.phase == Phase::Embedding && p.done >= 8 {
                 cancel.cancel();
             }
         }
@@ -307,6 +308,32 @@ fn cancelled_indexing_keeps_what_it_did_and_resumes() {
     let report = lib.index(&ignore, &Cancel::new()).unwrap();
     assert_eq!(report.embedding.embedded, counts.pending, "the second run does only what was left");
     assert_eq!(lib.catalog().counts().unwrap().indexed as usize, total);
+}
+
+#[test]
+fn progress_reports_scanning_then_embedding_up_to_the_total() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write_originals(&photos);
+    let mut lib = library(tmp.path());
+    lib.options.batch = 2;
+    lib.add_folder(&photos).unwrap();
+    let events = Events::default();
+    lib.index(&|e| events.push(e), &Cancel::new()).unwrap();
+    let progress: Vec<_> = events
+        .take()
+        .into_iter()
+        .filter_map(|e| if let Event::Progress(p) = e { Some(p) } else { None })
+        .collect();
+    let n = ORIGINALS.len() as u64;
+    let scanning: Vec<_> = progress.iter().filter(|p| p.phase == Phase::Scanning).collect();
+    let embedding: Vec<_> = progress.iter().filter(|p| p.phase == Phase::Embedding).collect();
+    assert_eq!(scanning.last().map(|p| (p.done, p.total)), Some((n, n)));
+    assert!(embedding.len() >= 3, "a start and one event per batch: {embedding:?}");
+    assert!(embedding.windows(2).all(|w| w[0].done <= w[1].done && w[1].total == n));
+    let last = embedding.last().unwrap();
+    assert_eq!((last.done, last.errors), (n, 0));
+    assert!(last.rate > 0.0 && last.current.is_some());
 }
 
 #[test]

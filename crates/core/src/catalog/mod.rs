@@ -96,7 +96,9 @@ pub struct NewFile {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
-    pub hash: Hash,
+    /// Known when the scan needed it (to match moves); otherwise the
+    /// pipeline computes it from the bytes it reads anyway.
+    pub hash: Option<Hash>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -325,7 +327,7 @@ impl Catalog {
         self.conn.execute(
             "INSERT INTO files(folder_id, path, size, mtime_ns, hash, state, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-            params![f.folder_id, path_bytes(&f.path), f.size as i64, f.mtime_ns, &f.hash[..], now()],
+            params![f.folder_id, path_bytes(&f.path), f.size as i64, f.mtime_ns, f.hash.as_ref().map(|h| &h[..]), now()],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -453,6 +455,19 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Content hashes that have a `model` embedding.
+    pub fn embedded_hashes(&self, model: &str) -> Result<std::collections::HashSet<Hash>> {
+        let mut stmt = self.conn.prepare("SELECT hash FROM embeddings WHERE model = ?1")?;
+        let rows = stmt.query_map([model], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for h in rows {
+            if let Ok(h) = h?.try_into() {
+                out.insert(h);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every catalogued file that has a `model` embedding, with it: what the
     /// vector store for that model must hold.
     pub fn embedded_files(&self, model: &str, mut each: impl FnMut(FileRow, Vec<f32>) -> Result<()>) -> Result<()> {
@@ -504,7 +519,7 @@ mod tests {
     use super::*;
 
     fn new_file(folder: FolderId, path: &str, hash: u8) -> NewFile {
-        NewFile { folder_id: folder, path: PathBuf::from(path), size: 10, mtime_ns: 1, hash: [hash; 32] }
+        NewFile { folder_id: folder, path: PathBuf::from(path), size: 10, mtime_ns: 1, hash: Some([hash; 32]) }
     }
 
     #[test]
