@@ -195,7 +195,7 @@ pub fn reconcile(
             return Err(Error::Cancelled);
         }
         meter.done += 1;
-        if meter.done % 256 == 0 {
+        if meter.done.is_multiple_of(256) {
             sink(meter.event(Some(file.path.clone())));
         }
         let Some(folder_id) = folder_of(&file.path) else { continue };
