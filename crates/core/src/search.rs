@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::catalog::{FileId, FileState, Hash};
+use crate::catalog::{FileId, FileRow, FileState, Hash};
 use crate::decode;
 use crate::error::{Error, Result};
 use crate::library::Library;
@@ -44,14 +44,10 @@ impl Library {
     /// The photos most like the image at `path`, which need not be in the library.
     pub fn search_file(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
         let started = Instant::now();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let hash = *blake3::hash(&bytes).as_bytes();
-        let vector = match self.catalog.embedding(&hash, self.model())? {
-            // Already embedded (the photo, or a copy of it, is in the library).
-            Some(v) => v,
-            None => self.embed_bytes(&bytes)?,
-        };
-        self.search_vector(path, Some(hash), &vector, k, filter, started)
+        // Already embedded when the photo (or a copy of it) is in the library.
+        let (vector, hash) = self.vector_of(path)?;
+        let model = self.model().to_string();
+        self.search_vector(&model, path, &[hash], &vector, k, filter, started)
     }
 
     /// The photos most like a photo of the library.
@@ -73,7 +69,57 @@ impl Library {
                 row.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
             )))
         })?;
-        self.search_vector(&canonical, row.hash, &vector, k, filter, started)
+        let model = self.model().to_string();
+        self.search_vector(&model, &canonical, &row.hash.into_iter().collect::<Vec<_>>(), &vector, k, filter, started)
+    }
+
+    /// "More like these": photos like all of `like` and unlike `unlike`.
+    ///
+    /// The query is the normalised mean of the liked photos' vectors minus
+    /// half the mean of the disliked ones (Rocchio's update). One search with
+    /// the centroid finds what the photos have in common, which is what
+    /// "more like these" asks; merging per-photo result lists instead would
+    /// favour whatever sits close to any single one of them. Photos may be
+    /// in the library or anywhere else.
+    pub fn search_many(
+        &mut self,
+        like: &[PathBuf],
+        unlike: &[PathBuf],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<SearchResults> {
+        let started = Instant::now();
+        if like.is_empty() {
+            return Err(Error::Config("more like these needs at least one photo".into()));
+        }
+        let mut query = vec![0.0f32; self.model_spec().dim];
+        let mut like_hashes = Vec::new();
+        for path in like {
+            let (v, h) = self.vector_of(path)?;
+            query.iter_mut().zip(&v).for_each(|(q, x)| *q += x / like.len() as f32);
+            like_hashes.push(h);
+        }
+        let mut filter = filter.clone();
+        for path in unlike {
+            let (v, h) = self.vector_of(path)?;
+            query.iter_mut().zip(&v).for_each(|(q, x)| *q -= 0.5 * x / unlike.len() as f32);
+            filter.exclude.extend(self.catalog.files_with_hash(&h)?.iter().map(|r| r.id));
+        }
+        let query = crate::embed::normalised(&query);
+        let model = self.model().to_string();
+        self.search_vector(&model, &like[0], &like_hashes, &query, k, &filter, started)
+    }
+
+    /// The active model's vector for the image at `path` (cached when its
+    /// content is in the library) and its content hash.
+    fn vector_of(&mut self, path: &Path) -> Result<(Vec<f32>, Hash)> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let v = match self.catalog.embedding(&hash, self.model())? {
+            Some(v) => v,
+            None => self.embed_bytes(&bytes)?,
+        };
+        Ok((v, hash))
     }
 
     /// Embed an image that is not in the library.
@@ -87,16 +133,35 @@ impl Library {
         Ok(out.remove(0).vector)
     }
 
-    fn search_vector(
+    pub(crate) fn hit(&self, row: FileRow, distance: f32, similarity: f32, is_query: bool) -> SearchHit {
+        SearchHit {
+            id: row.id,
+            thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
+            path: row.path,
+            distance,
+            similarity,
+            is_query,
+            width: row.width,
+            height: row.height,
+            format: row.format,
+            taken_at: row.taken_at,
+        }
+    }
+
+    /// Search `model`'s store with `vector`; results whose content is one of
+    /// `query_hashes` are flagged as the query.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn search_vector(
         &mut self,
+        model: &str,
         query: &Path,
-        query_hash: Option<Hash>,
+        query_hashes: &[Hash],
         vector: &[f32],
         k: usize,
         filter: &Filter,
         started: Instant,
     ) -> Result<SearchResults> {
-        let store = self.store()?;
+        let store = self.store_for(model)?;
         let (kind, metric) = (store.kind(), store.metric());
         let hits = store.search(vector, k, filter)?;
         let mut out = Vec::with_capacity(hits.len());
@@ -105,30 +170,19 @@ impl Library {
             // The store follows the catalog; a row missing here was removed
             // between the two reads and is simply not shown.
             let Some(row) = self.catalog.file(hit.id)? else { continue };
-            let is_query = query_hash.is_some() && row.hash == query_hash;
+            let is_query = row.hash.is_some_and(|h| query_hashes.contains(&h));
             if is_query && (query_id.is_none() || row.path == query) {
                 query_id = Some(row.id);
             }
-            out.push(SearchHit {
-                id: row.id,
-                thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
-                path: row.path,
-                distance: hit.distance,
-                similarity: hit.similarity,
-                is_query,
-                width: row.width,
-                height: row.height,
-                format: row.format,
-                taken_at: row.taken_at,
-            });
+            out.push(self.hit(row, hit.distance, hit.similarity, is_query));
         }
         if query_id.is_none() {
-            if let Some(h) = query_hash {
-                query_id = self.catalog.files_with_hash(&h)?.first().map(|r| r.id);
+            if let Some(h) = query_hashes.first() {
+                query_id = self.catalog.files_with_hash(h)?.first().map(|r| r.id);
             }
         }
         Ok(SearchResults {
-            model: self.model().to_string(),
+            model: model.to_string(),
             metric,
             store: kind,
             query: query.to_path_buf(),

@@ -39,7 +39,8 @@ fn efficientnet_lite0_real_weights_make_1280_d_vectors_and_labels() {
     assert!(!status.is_random(), "Lite0 is installed with its real ImageNet weights");
     let labels = models.labels(&status.spec).unwrap().unwrap();
     assert_eq!(labels.len(), 1000);
-    assert!(labels[281].starts_with("tabby"));
+    assert_eq!(labels[281].names, ["tabby", "tabby cat"]);
+    assert!(labels[967].definition.contains("coffee"), "espresso is defined as coffee");
 }
 
 #[test]
@@ -54,7 +55,7 @@ fn lite0_classifies_the_real_photos() {
         photofinder_core::preprocess::to_tensor(&decoded.pixels, e.spec(), &mut t);
         let out = e.embed_batch(t).unwrap().remove(0);
         let top = photofinder_core::index::top_k(out.probabilities.as_ref().unwrap(), 3);
-        let names: Vec<&str> = top.iter().map(|(c, _)| labels[*c as usize].as_str()).collect();
+        let names: Vec<String> = top.iter().map(|(c, _)| labels[*c as usize].names.join(", ")).collect();
         assert!(names.iter().any(|n| n.contains(expect)), "{file}: top-3 {names:?} should include {expect}");
     }
 }

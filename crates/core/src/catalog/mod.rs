@@ -455,6 +455,22 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// (hash, class, probability) of every stored label among `classes`.
+    pub fn labels_of_classes(&self, model: &str, classes: &[u32]) -> Result<Vec<(Hash, u32, f32)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT hash, prob FROM labels WHERE model = ?1 AND class = ?2")?;
+        let mut out = Vec::new();
+        for &class in classes {
+            let rows = stmt.query_map(params![model, class], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, f32>(1)?)))?;
+            for row in rows {
+                let (hash, prob) = row?;
+                if let Ok(hash) = hash.try_into() {
+                    out.push((hash, class, prob));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Content hashes that have a `model` embedding.
     pub fn embedded_hashes(&self, model: &str) -> Result<std::collections::HashSet<Hash>> {
         let mut stmt = self.conn.prepare("SELECT hash FROM embeddings WHERE model = ?1")?;

@@ -55,6 +55,10 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: text search by label looks labels up by class.
+    r#"
+    CREATE INDEX labels_class ON labels(model, class);
+    "#,
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,209 @@
+//! Finding photos by typing: CLIP's text tower where it is installed, the
+//! photos' ImageNet labels otherwise. Every answer says which one it used.
+
+pub mod labels;
+pub mod tokenizer;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ort::{session::Session, value::Tensor};
+use serde::Serialize;
+
+use crate::catalog::FileState;
+use crate::embed::{self, normalised};
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::models::{ModelDir, ModelSpec};
+use crate::search::SearchHit;
+use crate::store::{Filter, PointMeta};
+use labels::ImageNetClass;
+use tokenizer::{ClipTokenizer, CONTEXT};
+
+/// The model whose labels answer text queries offline.
+pub const LABEL_MODEL: &str = "efficientnet-lite0";
+/// The model whose text tower answers text queries.
+pub const CLIP_MODEL: &str = "clip-vit-b32";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextMethod {
+    /// CLIP: text and photos in one embedding space.
+    Clip,
+    /// ImageNet labels from EfficientNet-Lite0, matched by name.
+    Labels,
+}
+
+impl std::str::FromStr for TextMethod {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "clip" => Ok(TextMethod::Clip),
+            "labels" => Ok(TextMethod::Labels),
+            _ => Err(format!("{s:?}: use clip or labels")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TextResults {
+    pub query: String,
+    pub method: TextMethod,
+    pub model: String,
+    /// For label search: the class names the query matched.
+    pub matched: Vec<String>,
+    pub hits: Vec<SearchHit>,
+    pub millis: f64,
+}
+
+/// CLIP's text tower with its tokenizer.
+pub struct TextEmbedder {
+    session: Session,
+    tokenizer: ClipTokenizer,
+    dim: usize,
+}
+
+impl TextEmbedder {
+    pub fn load(models: &ModelDir, spec: &ModelSpec, threads: usize) -> Result<TextEmbedder> {
+        let (model, vocab) = models.require_text(spec)?;
+        let name = spec.text_model.clone().unwrap_or_default();
+        Ok(TextEmbedder {
+            session: embed::load_session(models, &name, &model, threads)?,
+            tokenizer: ClipTokenizer::open(&vocab)?,
+            dim: spec.dim,
+        })
+    }
+
+    pub fn tokenizer(&self) -> &ClipTokenizer {
+        &self.tokenizer
+    }
+
+    /// The L2-normalised embedding of `text`, in the image tower's space.
+    pub fn embed(&mut self, text: &str) -> Result<Vec<f32>> {
+        let ids = self.tokenizer.tokenize(text).to_vec();
+        let input = Tensor::from_array(([1usize, CONTEXT], ids))?;
+        let outputs = self.session.run(ort::inputs!["input_ids" => input])?;
+        let (_, data) = outputs["embedding"].try_extract_tensor::<f32>()?;
+        if data.len() != self.dim {
+            return Err(Error::Model {
+                name: "clip-vit-b32-text".into(),
+                message: format!("made a {}-d vector, expected {}", data.len(), self.dim),
+            });
+        }
+        Ok(normalised(data))
+    }
+}
+
+impl Library {
+    /// Photos matching `query`, by `method` or, without one, by CLIP when
+    /// the library has CLIP vectors and the text tower is installed, else by labels.
+    pub fn search_text(
+        &mut self,
+        query: &str,
+        k: usize,
+        filter: &Filter,
+        method: Option<TextMethod>,
+    ) -> Result<TextResults> {
+        let method = match method {
+            Some(m) => m,
+            None => {
+                let clip = ModelDir::spec(CLIP_MODEL)?;
+                let clip_ready = self.models.require_text(&clip).is_ok()
+                    && !self.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
+                if clip_ready {
+                    TextMethod::Clip
+                } else {
+                    TextMethod::Labels
+                }
+            }
+        };
+        match method {
+            TextMethod::Clip => self.search_text_clip(query, k, filter),
+            TextMethod::Labels => self.search_text_labels(query, k, filter),
+        }
+    }
+
+    fn search_text_clip(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
+        let started = Instant::now();
+        if self.text.is_none() {
+            let spec = ModelDir::spec(CLIP_MODEL)?;
+            self.text = Some(TextEmbedder::load(&self.models, &spec, self.threads)?);
+        }
+        let vector = self.text.as_mut().expect("loaded above").embed(query)?;
+        let results = self.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, k, filter, started)?;
+        Ok(TextResults {
+            query: query.to_string(),
+            method: TextMethod::Clip,
+            model: CLIP_MODEL.into(),
+            matched: Vec::new(),
+            hits: results.hits,
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    fn label_classes(&self) -> Result<Vec<ImageNetClass>> {
+        let spec = ModelDir::spec(LABEL_MODEL)?;
+        self.models.labels(&spec)?.ok_or_else(|| Error::ModelMissing {
+            name: "ImageNet labels".into(),
+            hint: "run models/install.sh".into(),
+        })
+    }
+
+    fn search_text_labels(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
+        let started = Instant::now();
+        let classes = self.label_classes()?;
+        let matches = labels::matching_classes(&classes, query);
+        let weight: HashMap<u32, f32> = matches.iter().copied().collect();
+        let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
+        for (hash, class, prob) in self.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
+            *score.entry(hash).or_default() += prob * weight[&class];
+        }
+        // Below this the match is noise: a class that barely registered.
+        const MIN_SCORE: f32 = 0.005;
+        let mut scored = Vec::new();
+        for (hash, s) in score.into_iter().filter(|(_, s)| *s >= MIN_SCORE) {
+            for row in self.catalog.files_with_hash(&hash)? {
+                let meta = PointMeta {
+                    path: row.path.clone(),
+                    taken_at: row.taken_at,
+                    format: row.format.clone().unwrap_or_default(),
+                };
+                if row.state == FileState::Indexed && filter.accepts(row.id, &meta) {
+                    scored.push((s, row));
+                }
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+        let hits = scored.into_iter().take(k).map(|(s, row)| self.hit(row, 1.0 - s, s, false)).collect();
+        let mut matched: Vec<(f32, String)> =
+            matches.iter().map(|(c, w)| (*w, classes[*c as usize].name().to_string())).collect();
+        matched.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(TextResults {
+            query: query.to_string(),
+            method: TextMethod::Labels,
+            model: LABEL_MODEL.into(),
+            matched: matched.into_iter().map(|(_, n)| n).collect(),
+            hits,
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// The ImageNet labels of a photo with their probabilities, best first:
+    /// stored ones for a library photo, computed for any other image.
+    pub fn labels_of(&mut self, path: &std::path::Path) -> Result<Vec<(String, f32)>> {
+        let classes = self.label_classes()?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let mut top = self.catalog.labels(&hash, LABEL_MODEL)?;
+        if top.is_empty() {
+            let spec = ModelDir::spec(LABEL_MODEL)?;
+            let decoded = crate::decode::decode(&bytes, spec.resize)?;
+            let embedder = self.embedder_for(LABEL_MODEL)?;
+            let mut tensor = vec![0.0; embedder.input_len()];
+            crate::preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
+            let out = embedder.embed_batch(tensor)?.remove(0);
+            top = crate::index::top_k(out.probabilities.as_deref().unwrap_or(&[]), crate::index::TOP_LABELS);
+        }
+        Ok(top.into_iter().map(|(c, p)| (classes.get(c as usize).map(|k| k.names.join(", ")).unwrap_or_default(), p)).collect())
+    }
+}

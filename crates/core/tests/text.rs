@@ -1,0 +1,117 @@
+//! Text search (ImageNet labels offline; CLIP plumbing) and "more like these".
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use photofinder_core::text::TextEmbedder;
+use photofinder_core::{Cancel, Error, Filter, Library, ModelDir, TextMethod};
+
+fn library_of_originals(tmp: &Path, model: &str) -> (Library, PathBuf) {
+    let photos = tmp.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (short, file) in ORIGINALS {
+        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
+    }
+    let mut lib = library(tmp);
+    lib.set_model(model).unwrap();
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    (lib, std::fs::canonicalize(photos).unwrap())
+}
+
+#[test]
+fn label_search_finds_cats_and_coffee_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lib, photos) = library_of_originals(tmp.path(), "efficientnet-lite0");
+    for (query, file) in [("cat", "cat.jpg"), ("cats", "cat.jpg"), ("Tabby CAT", "cat.jpg"), ("espresso", "coffee.jpg"), ("coffee", "coffee.jpg"), ("a photo of a rocket", "rocket.jpg")] {
+        let r = lib.search_text(query, 5, &Filter::default(), None).unwrap();
+        assert_eq!(r.method, TextMethod::Labels, "no CLIP vectors in this library");
+        assert!(!r.hits.is_empty(), "{query:?} found nothing");
+        assert_eq!(r.hits[0].path, photos.join(file), "{query:?}");
+        assert!(!r.matched.is_empty());
+    }
+    let none = lib.search_text("zebra", 5, &Filter::default(), None).unwrap();
+    assert!(none.hits.is_empty(), "nothing in the library is a zebra");
+    let nothing = lib.search_text("qwertyuiop", 5, &Filter::default(), None).unwrap();
+    assert!(nothing.hits.is_empty() && nothing.matched.is_empty());
+
+    let labels = lib.labels_of(&photos.join("cat.jpg")).unwrap();
+    assert!(labels[0].0.contains("cat") && labels[0].1 > 0.2, "{labels:?}");
+    let outside = tmp.path().join("espresso.jpg");
+    save_jpeg(&image::imageops::flip_horizontal(&photo("coffee.png")), &outside, 80);
+    assert!(lib.labels_of(&outside).unwrap()[0].0.contains("espresso"));
+}
+
+/// CLIP's towers here have RANDOM weights: this checks that text goes through
+/// the tokenizer and the text tower into the image tower's space and comes
+/// back as ranked photos, not that the ranking means anything.
+#[test]
+fn clip_text_search_runs_end_to_end_plumbing_only_random_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lib, _) = library_of_originals(tmp.path(), "clip-vit-b32");
+    assert!(lib.model_status().unwrap().is_random());
+    let r = lib.search_text("a photo of a cat", 5, &Filter::default(), None).unwrap();
+    assert_eq!(r.method, TextMethod::Clip, "CLIP answers once the library has CLIP vectors");
+    assert_eq!(r.hits.len(), 5);
+    assert!(r.hits.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+    assert!(r.hits.iter().all(|h| h.similarity.is_finite() && h.similarity.abs() <= 1.0001));
+
+    let models = models();
+    let mut text = TextEmbedder::load(&models, &ModelDir::spec("clip-vit-b32").unwrap(), 2).unwrap();
+    let a = text.embed("a photo of a cat").unwrap();
+    let b = text.embed("a diagram of a rocket engine").unwrap();
+    assert_eq!(a.len(), 512);
+    assert!((a.iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-4);
+    assert_ne!(a, b, "different texts, different vectors");
+    assert_eq!(a, text.embed("A photo of a CAT").unwrap(), "case does not matter");
+}
+
+#[test]
+fn clip_text_search_without_the_text_tower_says_how_to_get_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let partial = tmp.path().join("models");
+    std::fs::create_dir_all(&partial).unwrap();
+    for f in ["efficientnet-lite0.onnx", "efficientnet-lite0.labels.tsv", "onnxruntime"] {
+        std::os::unix::fs::symlink(models().dir.join(f), partial.join(f)).unwrap();
+    }
+    let mut lib = Library::open(tmp.path().join("library"), ModelDir::new(&partial)).unwrap();
+    match lib.search_text("cat", 5, &Filter::default(), Some(TextMethod::Clip)) {
+        Err(Error::ModelMissing { hint, .. }) => assert!(hint.contains("--clip-text"), "{hint}"),
+        other => panic!("expected a missing-model error, got {:?}", other.map(|r| r.method)),
+    }
+    // Without CLIP, text queries go to the labels.
+    assert_eq!(lib.search_text("cat", 5, &Filter::default(), None).unwrap().method, TextMethod::Labels);
+}
+
+#[test]
+fn more_like_these_ranks_the_shared_near_duplicates_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (short, file) in ORIGINALS {
+        let img = photo(file);
+        save_jpeg(&img, &photos.join(format!("{short}.jpg")), 90);
+        for (kind, v) in variants(&img) {
+            save_jpeg(&v, &photos.join(format!("{short}__{kind}.jpg")), 85);
+        }
+    }
+    let mut lib = library(tmp.path());
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+
+    // Two new variants of the cat, from outside the library.
+    let cat = photo("chelsea.png");
+    let (a, b) = (tmp.path().join("q1.jpg"), tmp.path().join("q2.jpg"));
+    save_jpeg(&image::imageops::flip_horizontal(&image::imageops::brighten(&cat, 30)), &a, 75);
+    save_jpeg(&image::imageops::resize(&cat, 200, 130, image::imageops::FilterType::Triangle), &b, 75);
+    let group = 1 + variants(&cat).len();
+    let r = lib.search_many(&[a.clone(), b.clone()], &[], group, &Filter::default()).unwrap();
+    let names: Vec<String> = r.hits.iter().map(|h| h.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| n.starts_with("cat")), "the cat group first: {names:?}");
+
+    // Marking the original "not like this" removes it from the results.
+    let r = lib.search_many(&[a], &[photos.join("cat.jpg")], group, &Filter::default()).unwrap();
+    assert!(r.hits.iter().all(|h| !h.path.ends_with("cat.jpg")));
+}
