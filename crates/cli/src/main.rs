@@ -69,6 +69,12 @@ enum Command {
     },
     /// The ImageNet labels of a photo (in the library or not), with probabilities.
     Labels { photo: PathBuf },
+    /// The library as a map: 2-D PCA coordinates and clusters of every photo.
+    Explore {
+        /// One line per photo: id,x,y,cluster,path.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
     /// Installed and missing models; `models use NAME` picks the library's model.
     Models {
         #[command(subcommand)]
@@ -234,6 +240,10 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
         Command::Text { query, method, filters } => {
             let results = lib.search_text(&query, filters.k, &filters.filter(), method)?;
             reporter.text_results(&results);
+        }
+        Command::Explore { csv } => {
+            let map = lib.explore(&photofinder_core::explore::ExploreOptions::default())?;
+            reporter.map(&map, csv);
         }
         Command::Labels { photo } => {
             let labels = lib.labels_of(&photo)?;

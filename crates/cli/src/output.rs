@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use photofinder_core::catalog::Folder;
+use photofinder_core::explore::Map;
 use photofinder_core::library::FolderStatus;
 use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status, TextMethod, TextResults};
 use serde::Serialize;
@@ -162,6 +163,33 @@ impl Reporter {
         for (i, h) in r.hits.iter().enumerate() {
             println!("{:>3}. score {:.3}  {}", i + 1, h.similarity, h.path.display());
         }
+    }
+
+    pub fn map(&self, map: &Map, csv: bool) {
+        if self.json {
+            return print_json(map);
+        }
+        if csv {
+            println!("id,x,y,cluster,path");
+            for p in &map.points {
+                let path = p.path.display().to_string().replace('"', "\"\"");
+                println!("{},{},{},{},\"{path}\"", p.id, p.x, p.y, p.cluster);
+            }
+            return;
+        }
+        println!(
+            "{} photos of {} in {} clusters; the map shows {:.0}% of the variance ({}, {:.0} ms)",
+            map.points.len(),
+            map.model,
+            map.clusters.len(),
+            (map.explained[0] + map.explained[1]) * 100.0,
+            if map.refitted { "fitted now" } else { "cached fit" },
+            map.millis
+        );
+        for c in &map.clusters {
+            println!("  cluster {:>2}: {:>6} photos around ({:>7.3}, {:>7.3})  {}", c.cluster, c.size, c.x, c.y, c.name);
+        }
+        println!("(--csv or --json for every photo's coordinates)");
     }
 
     pub fn labels(&self, path: &std::path::Path, labels: &[(String, f32)]) {

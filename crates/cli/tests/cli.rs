@@ -96,6 +96,50 @@ fn add_a_folder_search_by_file_and_by_library_photo() {
 }
 
 #[test]
+fn text_labels_more_like_these_and_the_map() {
+    let env = Env::new();
+    let photos = env.photos();
+    env.json(&["folders", "add", photos.to_str().unwrap()]);
+
+    let text = env.json(&["text", "cats", "-k", "2"]);
+    assert_eq!(text["method"], "labels");
+    assert!(text["hits"][0]["path"].as_str().unwrap().ends_with("cat.jpg"));
+    let (code, out, _) = env.run(&["text", "espresso"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("by label search") && out.contains("coffee.jpg"), "{out}");
+    let none = env.json(&["text", "zebra"]);
+    assert_eq!(none["hits"].as_array().unwrap().len(), 0);
+
+    let labels = env.json(&["labels", photos.join("coffee.jpg").to_str().unwrap()]);
+    assert_eq!(labels[0]["label"], "espresso");
+
+    let cat = photos.join("cat.jpg");
+    let flipped = env.tmp.path().join("flipped.jpg");
+    image::open(&cat).unwrap().fliph().save(&flipped).unwrap();
+    let many = env.json(&[
+        "similar",
+        cat.to_str().unwrap(),
+        flipped.to_str().unwrap(),
+        "--not",
+        photos.join("rocket.jpg").to_str().unwrap(),
+        "-k",
+        "4",
+    ]);
+    let paths: Vec<&str> = many["hits"].as_array().unwrap().iter().map(|h| h["path"].as_str().unwrap()).collect();
+    assert!(paths[0].ends_with("cat.jpg"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.ends_with("rocket.jpg")), "{paths:?}");
+
+    let (code, csv, _) = env.run(&["explore", "--csv"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,x,y,cluster,path");
+    assert_eq!(lines.len(), 5);
+    let map = env.json(&["explore"]);
+    assert_eq!(map["points"].as_array().unwrap().len(), 4);
+    assert!(!map["clusters"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn models_lists_installed_and_missing_models() {
     let env = Env::new();
     let models = env.json(&["models"]);

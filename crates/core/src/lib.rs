@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod decode;
 pub mod embed;
+pub mod explore;
 pub mod error;
 pub mod index;
 pub mod library;

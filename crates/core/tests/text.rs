@@ -89,14 +89,7 @@ fn clip_text_search_without_the_text_tower_says_how_to_get_it() {
 fn more_like_these_ranks_the_shared_near_duplicates_first() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for (short, file) in ORIGINALS {
-        let img = photo(file);
-        save_jpeg(&img, &photos.join(format!("{short}.jpg")), 90);
-        for (kind, v) in variants(&img) {
-            save_jpeg(&v, &photos.join(format!("{short}__{kind}.jpg")), 85);
-        }
-    }
+    write_with_variants(&photos, None);
     let mut lib = library(tmp.path());
     lib.add_folder(&photos).unwrap();
     lib.index(&ignore, &Cancel::new()).unwrap();

@@ -128,6 +128,19 @@ fn rotate_small(img: &RgbImage, degrees: f32) -> RgbImage {
     })
 }
 
+/// Write each original named in `groups` (`None`: all) as `<short>.jpg` and
+/// its variants as `<short>__<kind>.jpg` into `dir`.
+pub fn write_with_variants(dir: &Path, groups: Option<&[&str]>) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (short, file) in ORIGINALS.iter().filter(|(s, _)| groups.is_none_or(|g| g.contains(s))) {
+        let img = photo(file);
+        save_jpeg(&img, &dir.join(format!("{short}.jpg")), 90);
+        for (kind, v) in variants(&img) {
+            save_jpeg(&v, &dir.join(format!("{short}__{kind}.jpg")), 85);
+        }
+    }
+}
+
 /// A PNG whose header claims `w` x `h` pixels (a decompression bomb's
 /// header) followed by a small deflate stream.
 pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
