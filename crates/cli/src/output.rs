@@ -160,6 +160,9 @@ impl Reporter {
             TextMethod::Labels => format!("label search ({}), matched: {}", r.model, r.matched.join(", ")),
         };
         println!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
+        if let Some(note) = &r.note {
+            println!("note: {note}");
+        }
         for (i, h) in r.hits.iter().enumerate() {
             println!("{:>3}. score {:.3}  {}", i + 1, h.similarity, h.path.display());
         }

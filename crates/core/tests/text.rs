@@ -81,8 +81,10 @@ fn clip_text_search_without_the_text_tower_says_how_to_get_it() {
         Err(Error::ModelMissing { hint, .. }) => assert!(hint.contains("--clip-text"), "{hint}"),
         other => panic!("expected a missing-model error, got {:?}", other.map(|r| r.method)),
     }
-    // Without CLIP, text queries go to the labels.
-    assert_eq!(lib.search_text("cat", 5, &Filter::default(), None).unwrap().method, TextMethod::Labels);
+    // Without CLIP, text queries go to the labels, and say how to get CLIP.
+    let r = lib.search_text("cat", 5, &Filter::default(), None).unwrap();
+    assert_eq!(r.method, TextMethod::Labels);
+    assert!(r.note.unwrap().contains("--clip-text"));
 }
 
 #[test]

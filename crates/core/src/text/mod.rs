@@ -52,6 +52,9 @@ pub struct TextResults {
     pub model: String,
     /// For label search: the class names the query matched.
     pub matched: Vec<String>,
+    /// Why this method answered when the caller did not choose, e.g. how to
+    /// get CLIP text search.
+    pub note: Option<String>,
     pub hits: Vec<SearchHit>,
     pub millis: f64,
 }
@@ -104,23 +107,34 @@ impl Library {
         filter: &Filter,
         method: Option<TextMethod>,
     ) -> Result<TextResults> {
+        let mut note = None;
         let method = match method {
             Some(m) => m,
             None => {
                 let clip = ModelDir::spec(CLIP_MODEL)?;
-                let clip_ready = self.models.require_text(&clip).is_ok()
-                    && !self.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
-                if clip_ready {
-                    TextMethod::Clip
-                } else {
-                    TextMethod::Labels
+                let has_vectors = !self.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
+                match self.models.require_text(&clip) {
+                    Ok(_) if has_vectors => TextMethod::Clip,
+                    Ok(_) => {
+                        note = Some(format!(
+                            "answered by labels: the library has no {CLIP_MODEL} vectors yet \
+                             (photofinder models use {CLIP_MODEL}, then photofinder index)"
+                        ));
+                        TextMethod::Labels
+                    }
+                    Err(e) => {
+                        note = Some(format!("answered by labels: CLIP text search is not available: {e}"));
+                        TextMethod::Labels
+                    }
                 }
             }
         };
-        match method {
-            TextMethod::Clip => self.search_text_clip(query, k, filter),
-            TextMethod::Labels => self.search_text_labels(query, k, filter),
-        }
+        let mut results = match method {
+            TextMethod::Clip => self.search_text_clip(query, k, filter)?,
+            TextMethod::Labels => self.search_text_labels(query, k, filter)?,
+        };
+        results.note = note;
+        Ok(results)
     }
 
     fn search_text_clip(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
@@ -136,6 +150,7 @@ impl Library {
             method: TextMethod::Clip,
             model: CLIP_MODEL.into(),
             matched: Vec::new(),
+            note: None,
             hits: results.hits,
             millis: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -183,6 +198,7 @@ impl Library {
             method: TextMethod::Labels,
             model: LABEL_MODEL.into(),
             matched: matched.into_iter().map(|(_, n)| n).collect(),
+            note: None,
             hits,
             millis: started.elapsed().as_secs_f64() * 1000.0,
         })
