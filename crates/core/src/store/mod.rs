@@ -5,6 +5,7 @@
 //! from the catalog's cached embeddings without re-embedding anything.
 
 mod embedded;
+pub mod milvus;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use crate::error::Result;
 use crate::models::Metric;
 
 pub use embedded::EmbeddedStore;
+pub use milvus::{IndexConfig, MilvusConfig, MilvusStore};
 
 /// Scalar fields stored beside each vector, for filtered search.
 #[derive(Debug, Clone, PartialEq)]
