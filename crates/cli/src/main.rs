@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use photofinder_core::library::StoreChoice;
+use photofinder_core::store::MilvusConfig;
 use photofinder_core::{library, Cancel, Error, Filter, Library, ModelDir, WatchOptions};
 
 use output::Reporter;
@@ -82,6 +84,11 @@ enum Command {
     },
     /// Counts, pending work and problems.
     Status,
+    /// The vector store: status, `use embedded`, `use milvus --uri ...`, `reconcile`.
+    Store {
+        #[command(subcommand)]
+        action: Option<StoreCommand>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +107,43 @@ enum FoldersCommand {
         paths: Vec<PathBuf>,
     },
     List,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Move the library to a store; vectors are copied from the catalog, nothing is re-embedded.
+    Use {
+        #[command(subcommand)]
+        store: StoreKind,
+    },
+    /// Make the store hold exactly the catalog's vectors (after an outage, say).
+    Reconcile,
+}
+
+#[derive(Subcommand)]
+enum StoreKind {
+    /// The in-process store (default; nothing to install).
+    Embedded,
+    /// A Milvus server or cluster.
+    Milvus {
+        #[arg(long, default_value = "http://127.0.0.1:19530")]
+        uri: String,
+        /// API key or `user:password` token.
+        #[arg(long, env = "MILVUS_TOKEN")]
+        token: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, env = "MILVUS_PASSWORD")]
+        password: Option<String>,
+        #[arg(long)]
+        database: Option<String>,
+        /// Collections are named PREFIX_<model>.
+        #[arg(long, default_value = "photofinder")]
+        prefix: String,
+        /// Seconds to wait for the server.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +299,44 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             reporter.line(&format!("the library now uses {name}; run `photofinder index` to embed with it"));
         }
         Command::Models { action: None } => reporter.models(&lib.models().all(), lib.model(), lib.models()),
+        Command::Store { action: None } => {
+            let choice = lib.store_choice()?;
+            let model = lib.model().to_string();
+            let outbox = lib.catalog().outbox(&model)?.len();
+            let points = lib.store()?.len()?;
+            reporter.store(&choice, &model, points, outbox);
+        }
+        Command::Store { action: Some(StoreCommand::Use { store }) } => {
+            let choice = match store {
+                StoreKind::Embedded => StoreChoice::Embedded,
+                StoreKind::Milvus { uri, token, user, password, database, prefix, timeout } => {
+                    StoreChoice::Milvus(MilvusConfig {
+                        uri,
+                        token,
+                        user,
+                        password,
+                        database,
+                        prefix,
+                        timeout_secs: timeout,
+                        ..Default::default()
+                    })
+                }
+            };
+            let previous = lib.store_choice()?;
+            lib.set_store(&choice)?;
+            // Connect and fill it now, so a wrong address is said at once.
+            if let Err(e) = lib.store() {
+                lib.set_store(&previous)?;
+                return Err(e);
+            }
+            let model = lib.model().to_string();
+            let points = lib.store()?.len()?;
+            reporter.store(&choice, &model, points, 0);
+        }
+        Command::Store { action: Some(StoreCommand::Reconcile) } => {
+            let (added, removed) = lib.reconcile_store()?;
+            reporter.line(&format!("store reconciled: {added} added, {removed} removed"));
+        }
         Command::Status => {
             let status = lib.status()?;
             reporter.status(&status);

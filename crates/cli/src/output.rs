@@ -5,7 +5,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use photofinder_core::catalog::Folder;
 use photofinder_core::explore::Map;
-use photofinder_core::library::FolderStatus;
+use photofinder_core::library::{FolderStatus, StoreChoice};
 use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status, TextMethod, TextResults};
 use serde::Serialize;
 
@@ -62,6 +62,7 @@ impl Reporter {
             Event::FolderMissing { path } => self.line(&format!("folder missing: {}", path.display())),
             Event::FolderBack { path } => self.line(&format!("folder back: {}", path.display())),
             Event::Rescan { reason } => self.line(&format!("rescanning: {reason}")),
+            Event::StoreBehind { error } => self.line(&format!("vector store behind (will catch up): {error}")),
             Event::Moved { from, to } => self.verbose(&format!("moved: {} -> {}", from.display(), to.display())),
             Event::Removed { path } => self.verbose(&format!("removed: {}", path.display())),
             Event::Changed { path } => self.verbose(&format!("changed: {}", path.display())),
@@ -193,6 +194,24 @@ impl Reporter {
             println!("  cluster {:>2}: {:>6} photos around ({:>7.3}, {:>7.3})  {}", c.cluster, c.size, c.x, c.y, c.name);
         }
         println!("(--csv or --json for every photo's coordinates)");
+    }
+
+    pub fn store(&self, choice: &StoreChoice, model: &str, points: usize, outbox: usize) {
+        if self.json {
+            #[derive(Serialize)]
+            struct Store<'a> {
+                store: &'a StoreChoice,
+                model: &'a str,
+                points: usize,
+                outbox: usize,
+            }
+            return print_json(&Store { store: &choice.redacted(), model, points, outbox });
+        }
+        match choice {
+            StoreChoice::Embedded => println!("store: embedded"),
+            StoreChoice::Milvus(c) => println!("store: Milvus at {} (collection {}_{})", c.uri, c.prefix, model.replace('-', "_")),
+        }
+        println!("{points} vectors of {model}; {outbox} changes waiting to be written");
     }
 
     pub fn labels(&self, path: &std::path::Path, labels: &[(String, f32)]) {

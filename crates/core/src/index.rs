@@ -48,6 +48,9 @@ pub struct IndexStats {
     pub failed: u64,
     pub skipped: u64,
     pub seconds: f64,
+    /// The store could not be written; the outbox holds what it lacks.
+    #[serde(skip)]
+    pub store_behind: bool,
 }
 
 struct Job {
@@ -93,7 +96,7 @@ fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<H
 /// between batches when cancelled; whatever was committed stays committed.
 pub fn run(
     catalog: &Catalog,
-    store: &mut dyn VectorStore,
+    mut store: Option<&mut dyn VectorStore>,
     embedder: &mut Embedder,
     thumbs: &Thumbnails,
     options: &PipelineOptions,
@@ -129,7 +132,7 @@ pub fn run(
             }
             Ok(points)
         })?;
-        store.upsert(&points)?;
+        write_store(catalog, &spec.name, &mut store, &points, sink, &mut stats)?;
         stats.reused = points.len() as u64;
     }
 
@@ -174,7 +177,7 @@ pub fn run(
         let mut batch: Vec<Prepared> = Vec::with_capacity(options.batch);
         let mut flush = |batch: &mut Vec<Prepared>, meter: &mut Meter, stats: &mut IndexStats| -> Result<()> {
             let n = batch.len();
-            commit_batch(catalog, store, embedder, std::mem::take(batch), sink, stats)?;
+            commit_batch(catalog, &mut store, embedder, std::mem::take(batch), sink, stats)?;
             meter.done += n as u64;
             meter.errors = stats.failed;
             Ok(())
@@ -235,9 +238,36 @@ pub fn point(row: &FileRow, vector: Vec<f32>) -> Point {
     }
 }
 
+/// Upsert into the store; when it fails (or there is none), queue the ids in
+/// the outbox and stop using the store for the rest of the run.
+fn write_store(
+    catalog: &Catalog,
+    model: &str,
+    store: &mut Option<&mut dyn VectorStore>,
+    points: &[Point],
+    sink: Sink,
+    stats: &mut IndexStats,
+) -> Result<()> {
+    if points.is_empty() {
+        return Ok(());
+    }
+    if let Some(s) = store.as_mut() {
+        match s.upsert(points) {
+            Ok(()) => return Ok(()),
+            Err(e @ Error::Store(_)) => {
+                sink(Event::StoreBehind { error: e.to_string() });
+                *store = None;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    stats.store_behind = true;
+    catalog.outbox_add(model, &points.iter().map(|p| p.id).collect::<Vec<_>>())
+}
+
 fn commit_batch(
     catalog: &Catalog,
-    store: &mut dyn VectorStore,
+    store: &mut Option<&mut dyn VectorStore>,
     embedder: &mut Embedder,
     batch: Vec<Prepared>,
     sink: Sink,
@@ -304,7 +334,7 @@ fn commit_batch(
         }
         Ok(points)
     })?;
-    store.upsert(&points)
+    write_store(catalog, &model, store, &points, sink, stats)
 }
 
 pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {

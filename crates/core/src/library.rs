@@ -14,11 +14,33 @@ use crate::index::{self, IndexStats, PipelineOptions};
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
 use crate::progress::{Cancel, Event, Sink};
 use crate::scan::{self, Outcome, Vanished};
-use crate::store::{EmbeddedStore, VectorStore};
+use crate::store::{EmbeddedStore, MilvusConfig, MilvusStore, Point, VectorStore};
 use crate::text::TextEmbedder;
 use crate::thumbs::{self, Thumbnails};
 
 pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
+
+/// Where vectors live: the embedded store (default) or a Milvus server.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StoreChoice {
+    Embedded,
+    Milvus(MilvusConfig),
+}
+
+impl StoreChoice {
+    /// For display: secrets blanked.
+    pub fn redacted(&self) -> StoreChoice {
+        match self {
+            StoreChoice::Milvus(c) => StoreChoice::Milvus(MilvusConfig {
+                token: c.token.as_ref().map(|_| "***".into()),
+                password: c.password.as_ref().map(|_| "***".into()),
+                ..c.clone()
+            }),
+            other => other.clone(),
+        }
+    }
+}
 
 /// `$PHOTOFINDER_LIBRARY`, else `~/.local/share/photofinder/library`.
 pub fn default_dir() -> PathBuf {
@@ -146,12 +168,64 @@ impl Library {
     pub fn store_for(&mut self, model: &str) -> Result<&mut dyn VectorStore> {
         if !self.stores.contains_key(model) {
             let spec = ModelDir::spec(model)?;
-            let path = self.dir.join("store").join(format!("{}.db", spec.name));
-            let mut store: Box<dyn VectorStore> = Box::new(EmbeddedStore::open(&path, spec.dim, spec.metric)?);
+            let mut store: Box<dyn VectorStore> = match self.store_choice()? {
+                StoreChoice::Embedded => {
+                    let path = self.dir.join("store").join(format!("{}.db", spec.name));
+                    Box::new(EmbeddedStore::open(&path, spec.dim, spec.metric)?)
+                }
+                StoreChoice::Milvus(config) => Box::new(MilvusStore::open(&config, &spec.name, spec.dim, spec.metric)?),
+            };
             reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
             self.stores.insert(model.to_string(), store);
         }
         Ok(self.stores.get_mut(model).expect("inserted above").as_mut())
+    }
+
+    /// The store that vectors go to (persisted in the catalog's settings).
+    pub fn store_choice(&self) -> Result<StoreChoice> {
+        match self.catalog.setting("store")? {
+            None => Ok(StoreChoice::Embedded),
+            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Config(format!("store setting: {e}"))),
+        }
+    }
+
+    /// Move the library to another store. Nothing is re-embedded: the new
+    /// store is filled from the catalog's vectors when it is first opened.
+    pub fn set_store(&mut self, choice: &StoreChoice) -> Result<()> {
+        let json = serde_json::to_string(choice).map_err(|e| Error::Config(e.to_string()))?;
+        self.catalog.set_setting("store", &json)?;
+        self.stores.clear();
+        Ok(())
+    }
+
+    /// Write `upserts` and `deletes` to `model`'s store. What the store
+    /// cannot take now (it is down) goes to the outbox and is written when
+    /// the store is next opened, so the catalog never waits for the store.
+    pub(crate) fn write_store(&mut self, model: &str, upserts: &[Point], deletes: &[i64], sink: Sink) -> Result<()> {
+        if upserts.is_empty() && deletes.is_empty() {
+            return Ok(());
+        }
+        let result = self.store_for(model).and_then(|store| {
+            if !deletes.is_empty() {
+                store.delete(deletes)?;
+            }
+            if !upserts.is_empty() {
+                store.upsert(upserts)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(e @ Error::Store(_)) => {
+                // Drop a broken connection: the next use reconnects and reconciles.
+                self.stores.remove(model);
+                let ids: Vec<i64> = upserts.iter().map(|p| p.id).chain(deletes.iter().copied()).collect();
+                self.catalog.outbox_add(model, &ids)?;
+                sink(Event::StoreBehind { error: e.to_string() });
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) fn embedder(&mut self) -> Result<&mut Embedder> {
@@ -198,7 +272,8 @@ impl Library {
             .find(|f| f.path == canonical || f.path == path)
             .ok_or_else(|| Error::NotAFolder(path.to_path_buf()))?;
         let ids = self.catalog.remove_folder(folder.id)?;
-        self.store()?.delete(&ids)?;
+        let model = self.model.clone();
+        self.write_store(&model, &[], &ids, &|_| {})?;
         Ok(ids.len())
     }
 
@@ -290,7 +365,7 @@ impl Library {
         let outcome = self
             .catalog
             .transaction(|c| scan::reconcile(c, &folders, known, disk, vanished, sink, cancel))?;
-        self.apply_to_store(&outcome)?;
+        self.apply_to_store(&outcome, sink)?;
         Ok(outcome)
     }
 
@@ -302,7 +377,8 @@ impl Library {
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         self.catalog.delete_files(&ids)?;
-        self.store()?.delete(&ids)?;
+        let model = self.model.clone();
+        self.write_store(&model, &[], &ids, sink)?;
         for row in rows {
             if row.state != FileState::Skipped {
                 sink(Event::Removed { path: row.path.clone() });
@@ -311,7 +387,7 @@ impl Library {
         Ok(())
     }
 
-    fn apply_to_store(&mut self, outcome: &Outcome) -> Result<()> {
+    fn apply_to_store(&mut self, outcome: &Outcome, sink: Sink) -> Result<()> {
         let model = self.model.clone();
         let mut deletes: Vec<_> = outcome.removed.iter().map(|(id, _)| *id).collect();
         // Changed content: the old vector no longer describes the file.
@@ -326,28 +402,30 @@ impl Library {
                 points.push(index::point(&row, v));
             }
         }
-        let store = self.store()?;
-        if !deletes.is_empty() {
-            store.delete(&deletes)?;
-        }
-        if !points.is_empty() {
-            store.upsert(&points)?;
-        }
-        Ok(())
+        self.write_store(&model, &points, &deletes, sink)
     }
 
-    /// Embed every file waiting for the active model.
+    /// Embed every file waiting for the active model. A store that cannot
+    /// be reached does not stop this: its writes wait in the outbox.
     pub fn embed_pending(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexStats> {
         self.catalog.requeue_missing(&self.model)?;
         if self.catalog.files_in_state(FileState::Pending)?.is_empty() {
             return Ok(IndexStats::default());
         }
         let model = self.model.clone();
-        self.store()?;
+        match self.store() {
+            Ok(_) => {}
+            Err(e @ Error::Store(_)) => sink(Event::StoreBehind { error: e.to_string() }),
+            Err(e) => return Err(e),
+        }
         self.embedder()?;
-        let (catalog, store, embedder) =
-            (&self.catalog, self.stores.get_mut(&model).unwrap().as_mut(), self.embedders.get_mut(&model).unwrap());
-        index::run(catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)
+        let store = self.stores.get_mut(&model).map(|s| s.as_mut() as &mut dyn VectorStore);
+        let embedder = self.embedders.get_mut(&model).expect("loaded above");
+        let stats = index::run(&self.catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)?;
+        if stats.store_behind {
+            self.stores.remove(&model);
+        }
+        Ok(stats)
     }
 
     /// Scan all folders, then embed what is new or changed. Safe to interrupt:
@@ -395,8 +473,12 @@ impl Library {
 pub fn reconcile_store(catalog: &Catalog, model: &str, store: &mut dyn VectorStore) -> Result<(usize, usize)> {
     let want: HashSet<i64> = catalog.embedded_ids(model)?.into_iter().collect();
     let have: HashSet<i64> = store.ids()?.into_iter().collect();
+    // Writes that failed earlier are made again whatever the store holds for
+    // them now: a point may be there with an old path or an old vector.
+    let outbox = catalog.outbox(model)?;
     let extra: Vec<i64> = have.difference(&want).copied().collect();
-    let missing: HashSet<i64> = want.difference(&have).copied().collect();
+    let mut missing: HashSet<i64> = want.difference(&have).copied().collect();
+    missing.extend(outbox.iter().filter(|id| want.contains(id)));
     if !extra.is_empty() {
         store.delete(&extra)?;
     }
@@ -412,5 +494,6 @@ pub fn reconcile_store(catalog: &Catalog, model: &str, store: &mut dyn VectorSto
             store.upsert(chunk)?;
         }
     }
+    catalog.outbox_done(model, &outbox)?;
     Ok((missing.len(), extra.len()))
 }

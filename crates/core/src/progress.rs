@@ -61,6 +61,9 @@ pub enum Event {
     Unreadable { path: PathBuf, error: String },
     FolderMissing { path: PathBuf },
     FolderBack { path: PathBuf },
+    /// The vector store could not be written (Milvus down, say): the catalog
+    /// has the change and the store catches up when it is reachable again.
+    StoreBehind { error: String },
     /// The watcher lost track (event queue overflow, say): a rescan follows.
     Rescan { reason: String },
 }

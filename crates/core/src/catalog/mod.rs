@@ -416,6 +416,34 @@ impl Catalog {
         Ok(())
     }
 
+    // ---- the outbox: store writes still to be made
+
+    pub fn outbox_add(&self, model: &str, ids: &[FileId]) -> Result<()> {
+        self.transaction(|c| {
+            let mut stmt = c.conn.prepare_cached("INSERT OR IGNORE INTO outbox(model, id) VALUES (?1, ?2)")?;
+            for id in ids {
+                stmt.execute(params![model, id])?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn outbox(&self, model: &str) -> Result<Vec<FileId>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM outbox WHERE model = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([model], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn outbox_done(&self, model: &str, ids: &[FileId]) -> Result<()> {
+        self.transaction(|c| {
+            let mut stmt = c.conn.prepare_cached("DELETE FROM outbox WHERE model = ?1 AND id = ?2")?;
+            for id in ids {
+                stmt.execute(params![model, id])?;
+            }
+            Ok(())
+        })
+    }
+
     // ---- embeddings and labels
 
     pub fn put_embedding(&self, hash: &Hash, model: &str, vector: &[f32]) -> Result<()> {

@@ -59,6 +59,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX labels_class ON labels(model, class);
     "#,
+    // 3: store writes not confirmed yet (the store was down), per model.
+    r#"
+    CREATE TABLE outbox (
+        model TEXT NOT NULL,
+        id    INTEGER NOT NULL,
+        PRIMARY KEY (model, id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

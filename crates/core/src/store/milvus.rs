@@ -265,6 +265,19 @@ impl MilvusStore {
         &self.collection
     }
 
+    /// Drop this model's collection (all its vectors) from the server.
+    pub fn drop_collection(&self) -> Result<()> {
+        self.block(
+            "drop_collection",
+            self.client.drop_collection(
+                sdk::request::collection::DropCollectionRequest::builder()
+                    .collection_name(self.collection.clone())
+                    .build()
+                    .map_err(|e| store_error("request", e))?,
+            ),
+        )
+    }
+
     /// Persist what was written (seal segments), e.g. before a server restart.
     pub fn flush(&self) -> Result<()> {
         self.block(

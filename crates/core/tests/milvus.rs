@@ -1,0 +1,100 @@
+//! The library on a real Milvus server (started by `scripts/test`; its
+//! address in `MILVUS_URI`): same answers as the embedded store, and no
+//! change lost when Milvus is down or loses its collection.
+
+mod common;
+
+use common::*;
+use photofinder_core::library::StoreChoice;
+use photofinder_core::models::Metric;
+use photofinder_core::store::{MilvusConfig, MilvusStore};
+use photofinder_core::{Cancel, Error, Event, Filter, Library};
+
+fn milvus(prefix: &str) -> MilvusConfig {
+    let uri = std::env::var("MILVUS_URI").expect("MILVUS_URI: run the tests with scripts/test, which starts Milvus");
+    MilvusConfig { uri, prefix: format!("{prefix}{}", std::process::id()), ..Default::default() }
+}
+
+fn top_ids(lib: &mut Library, photos: &std::path::Path) -> Vec<Vec<(i64, f32)>> {
+    ORIGINALS
+        .iter()
+        .map(|(short, _)| {
+            let q = photos.join(format!("{short}.jpg"));
+            lib.search_file(&q, 3, &Filter::default()).unwrap().hits.iter().map(|h| (h.id, h.distance)).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (short, file) in ORIGINALS {
+        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
+    }
+    let mut lib = library(tmp.path());
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    let embedded = top_ids(&mut lib, &photos);
+
+    let config = milvus("switch");
+    lib.set_store(&StoreChoice::Milvus(config.clone())).unwrap();
+    assert_eq!(lib.store().unwrap().kind(), "milvus");
+    assert_eq!(lib.store().unwrap().len().unwrap(), ORIGINALS.len(), "filled from the catalog");
+    let on_milvus = top_ids(&mut lib, &photos);
+    for (a, b) in embedded.iter().zip(&on_milvus) {
+        assert_eq!(a.iter().map(|x| x.0).collect::<Vec<_>>(), b.iter().map(|x| x.0).collect::<Vec<_>>());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x.1 - y.1).abs() < 1e-3, "distances agree: {} vs {}", x.1, y.1);
+        }
+    }
+    // A photo indexed now is found at once (read-your-writes).
+    save_jpeg(&photo("retina.jpg"), &photos.join("retina.jpg"), 90);
+    assert_eq!(lib.index(&ignore, &Cancel::new()).unwrap().embedding.embedded, 1);
+    let hits = lib.search_file(&photos.join("retina.jpg"), 1, &Filter::default()).unwrap().hits;
+    assert!(hits[0].is_query);
+
+    // The collection is dropped behind our back: reopening rebuilds it from the catalog.
+    let spec = lib.model_spec();
+    MilvusStore::open(&config, &spec.name, spec.dim, Metric::Cosine).unwrap().drop_collection().unwrap();
+    lib.set_store(&StoreChoice::Milvus(config)).unwrap();
+    assert_eq!(lib.store().unwrap().len().unwrap(), ORIGINALS.len() + 1);
+    assert_eq!(top_ids(&mut lib, &photos)[0][0].0, embedded[0][0].0);
+}
+
+#[test]
+fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (short, file) in &ORIGINALS[..4] {
+        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
+    }
+    let mut lib = library(tmp.path());
+    let down = MilvusConfig { uri: "http://127.0.0.1:9".into(), timeout_secs: 2, ..milvus("down") };
+    lib.set_store(&StoreChoice::Milvus(down)).unwrap();
+    lib.add_folder(&photos).unwrap();
+
+    let events = Events::default();
+    let report = lib.index(&|e| events.push(e), &Cancel::new()).unwrap();
+    assert_eq!(report.embedding.embedded, 4, "the catalog does not wait for the store");
+    assert!(events.take().iter().any(|e| matches!(e, Event::StoreBehind { .. })));
+    let model = lib.model().to_string();
+    assert_eq!(lib.catalog().outbox(&model).unwrap().len(), 4);
+    match lib.search_file(&photos.join("cat.jpg"), 3, &Filter::default()) {
+        Err(Error::Store(msg)) => assert!(msg.contains("127.0.0.1:9"), "{msg}"),
+        other => panic!("expected a clear store error, got {:?}", other.map(|r| r.hits.len())),
+    }
+    // Deleting while down is remembered too.
+    std::fs::remove_file(photos.join("rocket.jpg")).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+
+    // Milvus is back (the real server): everything lands once, nothing twice.
+    lib.set_store(&StoreChoice::Milvus(milvus("down"))).unwrap();
+    assert_eq!(lib.store().unwrap().len().unwrap(), 3);
+    assert!(lib.catalog().outbox(&model).unwrap().is_empty());
+    let hits = lib.search_file(&photos.join("cat.jpg"), 5, &Filter::default()).unwrap().hits;
+    assert_eq!(hits.len(), 3);
+    assert!(hits[0].is_query);
+}
