@@ -310,7 +310,7 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             let choice = match store {
                 StoreKind::Embedded => StoreChoice::Embedded,
                 StoreKind::Milvus { uri, token, user, password, database, prefix, timeout } => {
-                    StoreChoice::Milvus(MilvusConfig {
+                    StoreChoice::Milvus(Box::new(MilvusConfig {
                         uri,
                         token,
                         user,
@@ -319,7 +319,7 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
                         prefix,
                         timeout_secs: timeout,
                         ..Default::default()
-                    })
+                    }))
                 }
             };
             let previous = lib.store_choice()?;

@@ -140,6 +140,32 @@ fn text_labels_more_like_these_and_the_map() {
 }
 
 #[test]
+fn the_library_moves_to_milvus_and_back_with_one_command() {
+    let env = Env::new();
+    let photos = env.photos();
+    env.json(&["folders", "add", photos.to_str().unwrap()]);
+    let before = env.json(&["similar", photos.join("cat.jpg").to_str().unwrap(), "-k", "4"]);
+
+    let uri = std::env::var("MILVUS_URI").expect("MILVUS_URI: run scripts/test, which starts Milvus");
+    let prefix = format!("cli{}", std::process::id());
+    let store = env.json(&["store", "use", "milvus", "--uri", &uri, "--prefix", &prefix, "--token", "root:Milvus"]);
+    assert_eq!(store["store"]["kind"], "milvus");
+    assert_eq!(store["store"]["token"], "***", "secrets are not printed");
+    assert_eq!(store["points"], 4);
+    let after = env.json(&["similar", photos.join("cat.jpg").to_str().unwrap(), "-k", "4"]);
+    assert_eq!(after["store"], "milvus");
+    let ids = |v: &Value| v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(&before), ids(&after));
+
+    let (code, _, err) = env.run(&["store", "use", "milvus", "--uri", "http://127.0.0.1:9", "--timeout", "2"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+    assert_eq!(env.json(&["store"])["store"]["kind"], "milvus", "a failed switch keeps the working store");
+
+    assert_eq!(env.json(&["store", "use", "embedded"])["points"], 4);
+}
+
+#[test]
 fn models_lists_installed_and_missing_models() {
     let env = Env::new();
     let models = env.json(&["models"]);

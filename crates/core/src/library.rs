@@ -25,18 +25,18 @@ pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum StoreChoice {
     Embedded,
-    Milvus(MilvusConfig),
+    Milvus(Box<MilvusConfig>),
 }
 
 impl StoreChoice {
     /// For display: secrets blanked.
     pub fn redacted(&self) -> StoreChoice {
         match self {
-            StoreChoice::Milvus(c) => StoreChoice::Milvus(MilvusConfig {
+            StoreChoice::Milvus(c) => StoreChoice::Milvus(Box::new(MilvusConfig {
                 token: c.token.as_ref().map(|_| "***".into()),
                 password: c.password.as_ref().map(|_| "***".into()),
-                ..c.clone()
-            }),
+                ..(**c).clone()
+            })),
             other => other.clone(),
         }
     }

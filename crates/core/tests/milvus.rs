@@ -39,7 +39,7 @@ fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
     let embedded = top_ids(&mut lib, &photos);
 
     let config = milvus("switch");
-    lib.set_store(&StoreChoice::Milvus(config.clone())).unwrap();
+    lib.set_store(&StoreChoice::Milvus(Box::new(config.clone()))).unwrap();
     assert_eq!(lib.store().unwrap().kind(), "milvus");
     assert_eq!(lib.store().unwrap().len().unwrap(), ORIGINALS.len(), "filled from the catalog");
     let on_milvus = top_ids(&mut lib, &photos);
@@ -58,7 +58,7 @@ fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
     // The collection is dropped behind our back: reopening rebuilds it from the catalog.
     let spec = lib.model_spec();
     MilvusStore::open(&config, &spec.name, spec.dim, Metric::Cosine).unwrap().drop_collection().unwrap();
-    lib.set_store(&StoreChoice::Milvus(config)).unwrap();
+    lib.set_store(&StoreChoice::Milvus(Box::new(config))).unwrap();
     assert_eq!(lib.store().unwrap().len().unwrap(), ORIGINALS.len() + 1);
     assert_eq!(top_ids(&mut lib, &photos)[0][0].0, embedded[0][0].0);
 }
@@ -73,7 +73,7 @@ fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
     }
     let mut lib = library(tmp.path());
     let down = MilvusConfig { uri: "http://127.0.0.1:9".into(), timeout_secs: 2, ..milvus("down") };
-    lib.set_store(&StoreChoice::Milvus(down)).unwrap();
+    lib.set_store(&StoreChoice::Milvus(Box::new(down))).unwrap();
     lib.add_folder(&photos).unwrap();
 
     let events = Events::default();
@@ -91,7 +91,7 @@ fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
     lib.index(&ignore, &Cancel::new()).unwrap();
 
     // Milvus is back (the real server): everything lands once, nothing twice.
-    lib.set_store(&StoreChoice::Milvus(milvus("down"))).unwrap();
+    lib.set_store(&StoreChoice::Milvus(Box::new(milvus("down")))).unwrap();
     assert_eq!(lib.store().unwrap().len().unwrap(), 3);
     assert!(lib.catalog().outbox(&model).unwrap().is_empty());
     let hits = lib.search_file(&photos.join("cat.jpg"), 5, &Filter::default()).unwrap().hits;
