@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use photofinder_core::library::StoreChoice;
-use photofinder_core::store::MilvusConfig;
+use photofinder_core::store::{IndexConfig, MilvusConfig};
 use photofinder_core::{library, Cancel, Error, Filter, Library, ModelDir, WatchOptions};
 
 use output::Reporter;
@@ -118,6 +118,30 @@ enum StoreCommand {
     },
     /// Make the store hold exactly the catalog's vectors (after an outage, say).
     Reconcile,
+    /// Rebuild Milvus's index: FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ or HNSW, with
+    /// build parameters (--param nlist=1024, m=16, nbits=8, M=16,
+    /// efConstruction=200) and search parameters (--search nprobe=16, ef=64).
+    Index {
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long = "param", value_parser = parse_kv)]
+        build: Vec<(String, String)>,
+        #[arg(long = "search", value_parser = parse_kv)]
+        search: Vec<(String, String)>,
+    },
+    /// Recall@k of the store's search against exact search, with its latency.
+    Recall {
+        #[arg(long, default_value_t = 100)]
+        queries: usize,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+    },
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
 }
 
 #[derive(Subcommand)]
@@ -332,6 +356,15 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             let model = lib.model().to_string();
             let points = lib.store()?.len()?;
             reporter.store(&choice, &model, points, 0);
+        }
+        Command::Store { action: Some(StoreCommand::Index { kind, build, search }) } => {
+            let index = IndexConfig { kind: kind.to_uppercase(), build: build.into_iter().collect(), search: search.into_iter().collect() };
+            lib.set_index(&index)?;
+            reporter.line(&format!("index rebuilt: {} {:?}, search {:?}", index.kind, index.build, index.search));
+        }
+        Command::Store { action: Some(StoreCommand::Recall { queries, k }) } => {
+            let report = lib.recall(queries, k)?;
+            reporter.recall(&report);
         }
         Command::Store { action: Some(StoreCommand::Reconcile) } => {
             let (added, removed) = lib.reconcile_store()?;

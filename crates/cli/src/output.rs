@@ -214,6 +214,17 @@ impl Reporter {
         println!("{points} vectors of {model}; {outbox} changes waiting to be written");
     }
 
+    pub fn recall(&self, r: &photofinder_core::store::recall::RecallReport) {
+        if self.json {
+            return print_json(r);
+        }
+        let index = r.index.as_ref().map(|i| format!("{} {:?} search {:?}", i.kind, i.build, i.search)).unwrap_or_else(|| "exact".into());
+        println!(
+            "{} store ({index}): recall@{} {:.3} over {} queries of {} vectors; search p50 {:.2} ms, p95 {:.2} ms",
+            r.store, r.k, r.recall, r.queries, r.vectors, r.p50_ms, r.p95_ms
+        );
+    }
+
     pub fn labels(&self, path: &std::path::Path, labels: &[(String, f32)]) {
         if self.json {
             #[derive(Serialize)]

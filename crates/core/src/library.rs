@@ -198,6 +198,18 @@ impl Library {
         Ok(())
     }
 
+    /// Rebuild the active model's Milvus index with another type or
+    /// parameters (kept for the library); nothing is re-embedded.
+    pub fn set_index(&mut self, index: &crate::store::IndexConfig) -> Result<()> {
+        let StoreChoice::Milvus(mut config) = self.store_choice()? else {
+            return Err(Error::Config("the embedded store searches exactly; index types apply to Milvus".into()));
+        };
+        self.store()?.set_index(index)?;
+        config.index = index.clone();
+        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(|e| Error::Config(e.to_string()))?;
+        self.catalog.set_setting("store", &json)
+    }
+
     /// Write `upserts` and `deletes` to `model`'s store. What the store
     /// cannot take now (it is down) goes to the outbox and is written when
     /// the store is next opened, so the catalog never waits for the store.

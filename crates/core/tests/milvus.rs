@@ -98,3 +98,38 @@ fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
     assert_eq!(hits.len(), 3);
     assert!(hits[0].is_query);
 }
+
+#[test]
+fn every_index_type_is_built_in_place_and_measured_against_exact_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write_with_variants(&photos, Some(&["cat", "coffee", "rocket", "china"]));
+    let mut lib = library(tmp.path());
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    assert!(lib.set_index(&photofinder_core::store::IndexConfig::default()).is_err(), "the embedded store is exact");
+    assert_eq!(lib.recall(10, 5).unwrap().recall, 1.0);
+
+    lib.set_store(&StoreChoice::Milvus(Box::new(milvus("index")))).unwrap();
+    let kv = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    for (kind, build, search) in [
+        ("FLAT", kv(&[]), kv(&[])),
+        ("IVF_FLAT", kv(&[("nlist", "4")]), kv(&[("nprobe", "4")])),
+        ("IVF_SQ8", kv(&[("nlist", "4")]), kv(&[("nprobe", "4")])),
+        ("IVF_PQ", kv(&[("nlist", "4"), ("m", "8"), ("nbits", "8")]), kv(&[("nprobe", "4")])),
+        ("HNSW", kv(&[("M", "8"), ("efConstruction", "64")]), kv(&[("ef", "32")])),
+    ] {
+        let index = photofinder_core::store::IndexConfig { kind: kind.into(), build, search };
+        lib.set_index(&index).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let report = lib.recall(20, 5).unwrap();
+        assert_eq!(report.vectors, 28);
+        assert_eq!(report.index.as_ref().unwrap().kind, kind);
+        assert!(report.recall >= 0.6, "{kind}: recall@5 {}", report.recall);
+        match lib.store_choice().unwrap() {
+            StoreChoice::Milvus(c) => assert_eq!(c.index, index, "the index choice is kept"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let hits = lib.search_file(&photos.join("cat.jpg"), 3, &Filter::default()).unwrap().hits;
+    assert!(hits[0].is_query);
+}

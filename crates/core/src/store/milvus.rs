@@ -200,7 +200,9 @@ impl MilvusStore {
     }
 
     fn block<T>(&self, what: &str, f: impl std::future::Future<Output = milvus::v2::error::Result<T>>) -> Result<T> {
-        let timeout = Duration::from_secs(self.config.timeout_secs.max(1) * 3);
+        // Building an index over a large collection legitimately takes minutes.
+        let secs = if what == "create_index" { 3600 } else { self.config.timeout_secs.max(1) * 3 };
+        let timeout = Duration::from_secs(secs);
         self.runtime
             .block_on(async { tokio::time::timeout(timeout, f).await })
             .map_err(|_| store_error(what, "timed out"))?
@@ -243,6 +245,7 @@ impl MilvusStore {
             );
         let index = IndexParam::new()
             .field_name(VECTOR)
+            .index_name(VECTOR)
             .index_type(self.config.index.index_type()?)
             .metric_type(MetricType::Ip)
             .extra_params(self.config.index.build.clone());
@@ -263,6 +266,65 @@ impl MilvusStore {
 
     pub fn collection(&self) -> &str {
         &self.collection
+    }
+
+    fn request_error(e: impl std::fmt::Display) -> Error {
+        store_error("request", e)
+    }
+
+    /// Replace the vector index (type and parameters) without touching the
+    /// data: release, drop the index, build the new one, load.
+    fn replace_index(&mut self, index: &IndexConfig) -> Result<()> {
+        let param = IndexParam::new()
+            .field_name(VECTOR)
+            .index_name(VECTOR)
+            .index_type(index.index_type()?)
+            .metric_type(MetricType::Ip)
+            .extra_params(index.build.clone());
+        let name = self.collection.clone();
+        self.block(
+            "release_collection",
+            self.client.release_collection(
+                sdk::request::collection::ReleaseCollectionRequest::builder()
+                    .collection_name(name.clone())
+                    .build()
+                    .map_err(Self::request_error)?,
+            ),
+        )?;
+        self.flush()?;
+        self.block(
+            "drop_index",
+            self.client.drop_index(
+                sdk::request::index::DropIndexRequest::builder()
+                    .collection_name(name.clone())
+                    .field_name(VECTOR)
+                    .index_name(VECTOR)
+                    .build()
+                    .map_err(Self::request_error)?,
+            ),
+        )?;
+        self.block(
+            "create_index",
+            self.client.create_index(
+                sdk::request::index::CreateIndexRequest::builder()
+                    .collection_name(name.clone())
+                    .index_param(param)
+                    .sync(true)
+                    .build()
+                    .map_err(Self::request_error)?,
+            ),
+        )?;
+        self.block(
+            "load_collection",
+            self.client.load_collection(
+                sdk::request::collection::LoadCollectionRequest::builder()
+                    .collection_name(name)
+                    .build()
+                    .map_err(Self::request_error)?,
+            ),
+        )?;
+        self.config.index = index.clone();
+        Ok(())
     }
 
     /// Drop this model's collection (all its vectors) from the server.
@@ -408,5 +470,13 @@ impl VectorStore for MilvusStore {
 
     fn len(&self) -> Result<usize> {
         Ok(self.ids()?.len())
+    }
+
+    fn set_index(&mut self, index: &IndexConfig) -> Result<()> {
+        self.replace_index(index)
+    }
+
+    fn index(&self) -> Option<IndexConfig> {
+        Some(self.config.index.clone())
     }
 }

@@ -6,6 +6,7 @@
 
 mod embedded;
 pub mod milvus;
+pub mod recall;
 
 use std::path::PathBuf;
 
@@ -112,5 +113,16 @@ pub trait VectorStore: Send {
     fn len(&self) -> Result<usize>;
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
+    }
+    /// Rebuild the store's ANN index with another type or parameters.
+    fn set_index(&mut self, _index: &IndexConfig) -> Result<()> {
+        Err(crate::error::Error::Config(format!(
+            "the {} store searches exactly; index types apply to Milvus",
+            self.kind()
+        )))
+    }
+    /// The ANN index in use, if the store has one.
+    fn index(&self) -> Option<IndexConfig> {
+        None
     }
 }
