@@ -310,6 +310,7 @@ impl MilvusStore {
                     .collection_name(name.clone())
                     .index_param(param)
                     .sync(true)
+                    .timeout_ms(3_600_000)
                     .build()
                     .map_err(Self::request_error)?,
             ),
