@@ -57,7 +57,9 @@ fn milvus_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
     // Milvus restarts on its data; the library reconnects and catches up.
     let out = Command::new(repo().join("scripts/milvus-server")).args(["start", &dir]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    lib.set_store(&StoreChoice::Milvus(Box::new(config))).unwrap();
+    // Recovering a collection after a crash takes the server a while.
+    let patient = MilvusConfig { timeout_secs: 60, ..config };
+    lib.set_store(&StoreChoice::Milvus(Box::new(patient))).unwrap();
     let ids = lib.store().unwrap().ids().unwrap();
     let want = lib.catalog().embedded_ids(&model).unwrap();
     assert_eq!(ids, want, "exactly the catalog's photos, each once");
