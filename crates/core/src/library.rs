@@ -173,7 +173,17 @@ impl Library {
                     let path = self.dir.join("store").join(format!("{}.db", spec.name));
                     Box::new(EmbeddedStore::open(&path, spec.dim, spec.metric)?)
                 }
-                StoreChoice::Milvus(config) => Box::new(MilvusStore::open(&config, &spec.name, spec.dim, spec.metric)?),
+                StoreChoice::Milvus(mut config) => {
+                    let expected = self.catalog.embedded_ids(&spec.name)?.len();
+                    let store = MilvusStore::open_sized(&config, &spec.name, spec.dim, spec.metric, expected)?;
+                    if let Some(resolved) = store.index().filter(|i| *i != config.index) {
+                        // Keep what AUTO chose, so later opens search with its parameters.
+                        config.index = resolved;
+                        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(|e| Error::Config(e.to_string()))?;
+                        self.catalog.set_setting("store", &json)?;
+                    }
+                    Box::new(store)
+                }
             };
             reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
             self.stores.insert(model.to_string(), store);

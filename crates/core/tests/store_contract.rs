@@ -88,9 +88,13 @@ fn contract(open: &dyn Fn() -> Box<dyn VectorStore>) {
 
     // Everything survives a restart.
     drop(store);
-    let store = open();
+    let mut store = open();
     assert_eq!(store.ids().unwrap(), vec![2, 3, 4, 5]);
     assert_eq!(store.search(&q, 1, &Filter::default()).unwrap()[0].id, 2);
+
+    // Folder names are taken literally, wildcard characters included.
+    store.upsert(&[point(6, "/photos/my_trip/f.jpg", None, "jpeg"), point(7, "/photos/myXtrip/g.jpg", None, "jpeg")]).unwrap();
+    assert_eq!(ids(store.as_ref(), Filter { folders: vec!["/photos/my_trip".into()], ..Default::default() }), [6]);
 }
 
 #[test]
