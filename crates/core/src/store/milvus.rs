@@ -249,16 +249,19 @@ impl MilvusStore {
         if !exists.exists() {
             self.create_collection()?;
         }
+        self.load()
+    }
+
+    fn load(&self) -> Result<()> {
         self.block(
             "load_collection",
             self.client.load_collection(
                 sdk::request::collection::LoadCollectionRequest::builder()
                     .collection_name(self.collection.clone())
                     .build()
-                    .map_err(|e| store_error("request", e))?,
+                    .map_err(Self::request_error)?,
             ),
-        )?;
-        Ok(())
+        )
     }
 
     fn create_collection(&self) -> Result<()> {
@@ -334,7 +337,7 @@ impl MilvusStore {
             "create_index",
             self.client.create_index(
                 sdk::request::index::CreateIndexRequest::builder()
-                    .collection_name(name.clone())
+                    .collection_name(name)
                     .index_param(param)
                     .sync(true)
                     .timeout_ms(3_600_000)
@@ -342,15 +345,7 @@ impl MilvusStore {
                     .map_err(Self::request_error)?,
             ),
         )?;
-        self.block(
-            "load_collection",
-            self.client.load_collection(
-                sdk::request::collection::LoadCollectionRequest::builder()
-                    .collection_name(name)
-                    .build()
-                    .map_err(Self::request_error)?,
-            ),
-        )?;
+        self.load()?;
         self.config.index = index.clone();
         Ok(())
     }
