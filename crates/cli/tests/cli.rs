@@ -148,7 +148,7 @@ fn the_library_moves_to_milvus_and_back_with_one_command() {
 
     let uri = std::env::var("MILVUS_URI").expect("MILVUS_URI: run scripts/test, which starts Milvus");
     let prefix = format!("cli{}", std::process::id());
-    let store = env.json(&["store", "use", "milvus", "--uri", &uri, "--prefix", &prefix, "--token", "root:Milvus"]);
+    let store = env.json(&["store", "use", "milvus", "--uri", &uri, "--prefix", &prefix, "--token", "root:Milvus", "--timeout", "60"]);
     assert_eq!(store["store"]["kind"], "milvus");
     assert_eq!(store["store"]["token"], "***", "secrets are not printed");
     assert_eq!(store["points"], 4);

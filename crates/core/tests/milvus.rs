@@ -10,9 +10,18 @@ use photofinder_core::models::Metric;
 use photofinder_core::store::{MilvusConfig, MilvusStore};
 use photofinder_core::{Cancel, Error, Event, Filter, Library};
 
+/// The tests here share one small server; one at a time keeps an index
+/// build in one test from starving another's requests.
+static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn milvus(prefix: &str) -> MilvusConfig {
     let uri = std::env::var("MILVUS_URI").expect("MILVUS_URI: run the tests with scripts/test, which starts Milvus");
-    MilvusConfig { uri, prefix: format!("{prefix}{}", std::process::id()), ..Default::default() }
+    // Generous: a two-core test machine may be busy building another index.
+    MilvusConfig { uri, prefix: format!("{prefix}{}", std::process::id()), timeout_secs: 60, ..Default::default() }
 }
 
 fn top_ids(lib: &mut Library, photos: &std::path::Path) -> Vec<Vec<(i64, f32)>> {
@@ -27,6 +36,7 @@ fn top_ids(lib: &mut Library, photos: &std::path::Path) -> Vec<Vec<(i64, f32)>> 
 
 #[test]
 fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
+    let _server = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
@@ -65,6 +75,7 @@ fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
 
 #[test]
 fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
+    let _server = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
@@ -101,6 +112,7 @@ fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
 
 #[test]
 fn every_index_type_is_built_in_place_and_measured_against_exact_search() {
+    let _server = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     write_with_variants(&photos, Some(&["cat", "coffee", "rocket", "china"]));

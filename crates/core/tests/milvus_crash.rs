@@ -27,7 +27,7 @@ fn milvus_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
     let photos = tmp.path().join("photos");
     write_with_variants(&photos, Some(&["cat", "coffee"]));
     let mut lib = library(tmp.path());
-    let config = MilvusConfig { uri, prefix: format!("crash{}", std::process::id()), timeout_secs: 3, ..Default::default() };
+    let config = MilvusConfig { uri, prefix: format!("crash{}", std::process::id()), timeout_secs: 5, ..Default::default() };
     lib.set_store(&StoreChoice::Milvus(Box::new(config.clone()))).unwrap();
     lib.options.batch = 2;
     lib.add_folder(&photos).unwrap();

@@ -107,7 +107,7 @@ fn embedded_store_keeps_the_contract() {
 pub fn milvus_config(prefix: &str) -> MilvusConfig {
     let uri = std::env::var("MILVUS_URI")
         .expect("MILVUS_URI: the Milvus tests need the server scripts/test starts (scripts/milvus-server start)");
-    MilvusConfig { uri, prefix: prefix.into(), ..Default::default() }
+    MilvusConfig { uri, prefix: prefix.into(), timeout_secs: 60, ..Default::default() }
 }
 
 #[test]
