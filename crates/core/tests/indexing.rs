@@ -12,22 +12,10 @@ use photofinder_core::decode;
 use photofinder_core::progress::Phase;
 use photofinder_core::{Cancel, Error, Event, Filter, Library};
 
-fn write_originals(dir: &Path) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    ORIGINALS
-        .iter()
-        .map(|(short, file)| {
-            let p = dir.join(format!("{short}.jpg"));
-            save_jpeg(&photo(file), &p, 92);
-            p
-        })
-        .collect()
-}
-
 /// The originals written to `tmp/photos` and indexed in a library in `tmp`.
 fn indexed_originals(tmp: &Path) -> (Library, PathBuf) {
     let photos = tmp.join("photos");
-    write_originals(&photos);
+    write_originals(&photos, ORIGINALS.len());
     let mut lib = library(tmp);
     lib.add_folder(&photos).unwrap();
     lib.index(&ignore, &Cancel::new()).unwrap();
@@ -43,7 +31,7 @@ fn state_of(lib: &Library, path: &Path) -> (FileState, Option<String>) {
 fn indexes_a_folder_and_finds_near_duplicates_of_each_original_first() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    write_originals(&photos);
+    write_originals(&photos, ORIGINALS.len());
     let mut lib = library(tmp.path());
     lib.add_folder(&photos).unwrap();
     let report = lib.index(&ignore, &Cancel::new()).unwrap();
@@ -314,7 +302,7 @@ fn cancelled_indexing_keeps_what_it_did_and_resumes() {
 fn progress_reports_scanning_then_embedding_up_to_the_total() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    write_originals(&photos);
+    write_originals(&photos, ORIGINALS.len());
     let mut lib = library(tmp.path());
     lib.options.batch = 2;
     lib.add_folder(&photos).unwrap();
@@ -340,7 +328,7 @@ fn progress_reports_scanning_then_embedding_up_to_the_total() {
 fn removing_a_folder_forgets_its_photos_in_catalog_and_store() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    write_originals(&a);
+    write_originals(&a, ORIGINALS.len());
     std::fs::create_dir_all(&b).unwrap();
     save_jpeg(&photo("camera.png"), &b.join("camera.jpg"), 90);
     let mut lib = library(tmp.path());
@@ -393,7 +381,7 @@ fn an_unreadable_folder_never_stops_the_run_and_is_reported() {
     // the report is then only checked for ordinary users.
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    write_originals(&photos);
+    write_originals(&photos, ORIGINALS.len());
     let locked = photos.join("locked");
     std::fs::create_dir_all(&locked).unwrap();
     save_jpeg(&photo("camera.png"), &locked.join("secret.jpg"), 80);

@@ -39,10 +39,7 @@ fn switching_to_milvus_gives_the_same_results_without_re_embedding() {
     let _server = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for (short, file) in ORIGINALS {
-        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
-    }
+    write_originals(&photos, ORIGINALS.len());
     let mut lib = library(tmp.path());
     lib.add_folder(&photos).unwrap();
     lib.index(&ignore, &Cancel::new()).unwrap();
@@ -78,10 +75,7 @@ fn milvus_down_keeps_indexing_and_catches_up_when_it_is_back() {
     let _server = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for (short, file) in &ORIGINALS[..4] {
-        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
-    }
+    write_originals(&photos, 4);
     let mut lib = library(tmp.path());
     let down = MilvusConfig { uri: "http://127.0.0.1:9".into(), timeout_secs: 2, ..milvus("down") };
     lib.set_store(&StoreChoice::Milvus(Box::new(down))).unwrap();

@@ -13,10 +13,7 @@ use photofinder_core::{Cancel, Error, Filter, ModelDir};
 fn index_with(model: &str) -> (usize, usize) {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for (short, file) in &ORIGINALS[..3] {
-        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 85);
-    }
+    write_originals(&photos, 3);
     let mut lib = library(tmp.path());
     lib.set_model(model).unwrap();
     lib.add_folder(&photos).unwrap();

@@ -10,10 +10,7 @@ use photofinder_core::{Cancel, Error, Filter, Library, ModelDir, TextMethod};
 
 fn library_of_originals(tmp: &Path, model: &str) -> (Library, PathBuf) {
     let photos = tmp.join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for (short, file) in ORIGINALS {
-        save_jpeg(&photo(file), &photos.join(format!("{short}.jpg")), 90);
-    }
+    write_originals(&photos, ORIGINALS.len());
     let mut lib = library(tmp);
     lib.set_model(model).unwrap();
     lib.add_folder(&photos).unwrap();

@@ -9,12 +9,17 @@ use std::sync::Mutex;
 use image::{DynamicImage, ImageEncoder, RgbImage};
 use photofinder_core::{Event, Library, ModelDir};
 
+/// `$var`, else the repository's `.cache/<name>` (where `scripts/test` installs).
+fn installed_dir(var: &str, name: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache").join(name))
+}
+
 /// The real photos (`scripts/fetch-photos`). Tests never skip: without them
 /// they fail and say how to get them.
 pub fn photos_dir() -> PathBuf {
-    let dir = std::env::var_os("PHOTOFINDER_TEST_PHOTOS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/photos"));
+    let dir = installed_dir("PHOTOFINDER_TEST_PHOTOS", "photos");
     assert!(
         dir.join("chelsea.png").is_file(),
         "test photos missing in {}: run scripts/test (or scripts/fetch-photos {0})",
@@ -24,9 +29,7 @@ pub fn photos_dir() -> PathBuf {
 }
 
 pub fn models() -> ModelDir {
-    let dir = std::env::var_os("PHOTOFINDER_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models"));
+    let dir = installed_dir("PHOTOFINDER_MODELS_DIR", "models");
     assert!(
         dir.join("efficientnet-lite0.onnx").is_file(),
         "models missing in {}: run scripts/test (or models/install.sh --dir {0} --random-test-models)",
@@ -126,6 +129,20 @@ fn rotate_small(img: &RgbImage, degrees: f32) -> RgbImage {
             image::Rgb([128, 128, 128])
         }
     })
+}
+
+/// Write the first `n` originals into `dir` as `<short>.jpg`; returns their paths.
+pub fn write_originals(dir: &Path, n: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    ORIGINALS
+        .iter()
+        .take(n)
+        .map(|(short, file)| {
+            let p = dir.join(format!("{short}.jpg"));
+            save_jpeg(&photo(file), &p, 90);
+            p
+        })
+        .collect()
 }
 
 /// Write each original named in `groups` (`None`: all) as `<short>.jpg` and
