@@ -62,6 +62,8 @@ pub struct Fit {
 pub struct MapPoint {
     pub id: FileId,
     pub path: PathBuf,
+    /// Content hash (hex): names the photo's thumbnail.
+    pub hash: Option<String>,
     pub x: f32,
     pub y: f32,
     pub cluster: usize,
@@ -407,7 +409,7 @@ impl Library {
             }
             let s = &mut sums[cluster];
             *s = (s.0 + x, s.1 + y, s.2 + 1);
-            points.push(MapPoint { id, path: row.path, x, y, cluster });
+            points.push(MapPoint { id, hash: row.hash_hex(), path: row.path, x, y, cluster });
         }
         let clusters = (0..k)
             .filter(|&c| sums[c].2 > 0)

@@ -193,7 +193,9 @@ pub fn run(
                 sink(meter.event(current));
             }
         }
-        if !batch.is_empty() && !cancel.is_cancelled() {
+        // What is decoded is embedded even when cancelled: a caller that
+        // interrupts and resumes (the app, for a query) then always gains ground.
+        if !batch.is_empty() {
             let current = last_path(&batch);
             flush(&mut batch, &mut meter, &mut stats)?;
             sink(meter.event(current));

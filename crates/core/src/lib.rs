@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod decode;
 pub mod embed;
+pub mod engine;
 pub mod explore;
 pub mod error;
 pub mod index;
@@ -23,10 +24,11 @@ pub mod thumbs;
 pub mod watch;
 
 pub use error::{Error, Result};
-pub use library::{IndexReport, Library, Status};
+pub use library::{IndexReport, Library, Photo, Status};
 pub use models::{ModelDir, ModelSpec, ModelStatus};
 pub use progress::{Cancel, Event, Progress};
 pub use search::{SearchHit, SearchResults};
 pub use store::{Filter, VectorStore};
 pub use text::{TextMethod, TextResults};
-pub use watch::WatchOptions;
+pub use watch::{WatchOptions, Watcher};
+pub use engine::{Engine, EngineState, Notice};

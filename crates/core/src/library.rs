@@ -85,6 +85,35 @@ pub struct Status {
     pub problems: Vec<FileRow>,
 }
 
+/// A photo of the library, for browsing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Photo {
+    pub id: i64,
+    pub path: PathBuf,
+    /// Content hash (hex): names the photo's thumbnail.
+    pub hash: Option<String>,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub format: Option<String>,
+    pub taken_at: Option<i64>,
+}
+
+impl From<FileRow> for Photo {
+    fn from(row: FileRow) -> Photo {
+        Photo {
+            id: row.id,
+            hash: row.hash_hex(),
+            path: row.path,
+            size: row.size,
+            width: row.width,
+            height: row.height,
+            format: row.format,
+            taken_at: row.taken_at,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct IndexReport {
     pub added: usize,
@@ -464,6 +493,16 @@ impl Library {
             unchanged: outcome.unchanged,
             embedding,
         })
+    }
+
+    /// Indexed photos `offset..offset + limit`, in path order.
+    pub fn photos(&self, offset: usize, limit: usize) -> Result<Vec<Photo>> {
+        Ok(self.catalog.indexed_page(offset, limit)?.into_iter().map(Photo::from).collect())
+    }
+
+    /// A photo of the library by id.
+    pub fn photo(&self, id: i64) -> Result<Option<Photo>> {
+        Ok(self.catalog.file(id)?.map(Photo::from))
     }
 
     /// Make the store hold exactly the catalog's embedded files.

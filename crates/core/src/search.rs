@@ -17,6 +17,8 @@ use crate::store::Filter;
 pub struct SearchHit {
     pub id: FileId,
     pub path: PathBuf,
+    /// Content hash (hex): names the photo's thumbnail.
+    pub hash: Option<String>,
     pub distance: f32,
     pub similarity: f32,
     /// This result is the query photo itself (or an exact copy of it).
@@ -137,6 +139,7 @@ impl Library {
         SearchHit {
             id: row.id,
             thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
+            hash: row.hash_hex(),
             path: row.path,
             distance,
             similarity,

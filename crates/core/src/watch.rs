@@ -48,6 +48,8 @@ impl Default for WatchOptions {
 struct Work {
     paths: BTreeSet<PathBuf>,
     rescan: Option<String>,
+    /// Files were found that may wait for embedding.
+    embed: bool,
 }
 
 fn collect(result: DebounceEventResult, work: &mut Work) {
@@ -84,127 +86,218 @@ fn outermost(paths: BTreeSet<PathBuf>) -> Vec<PathBuf> {
     out
 }
 
-impl Library {
-    /// Catch up with what changed while nothing watched (scan + index), then
-    /// follow the watched folders until `cancel` is set.
-    pub fn watch(&mut self, options: &WatchOptions, sink: Sink, cancel: &Cancel) -> Result<()> {
+type Debouncer = notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>;
+
+/// Follows the library's folders on disk. The owner of the `Library` drives
+/// it: `wait` gathers events, `step` does what they ask. The two are apart
+/// so that a front end can answer queries between steps, and a step stopped
+/// by its `Cancel` leaves its work queued for the next one.
+pub struct Watcher {
+    options: WatchOptions,
+    debouncer: Debouncer,
+    rx: mpsc::Receiver<DebounceEventResult>,
+    watched: BTreeSet<PathBuf>,
+    /// Work gathered but not done yet.
+    work: Work,
+    /// Vanished files waiting out `move_grace`, by id, with when they vanished.
+    held: HashMap<i64, (FileRow, Instant)>,
+    last_check: Instant,
+}
+
+impl Watcher {
+    /// Watches the library's folders and queues a catch-up scan of what
+    /// changed while nothing watched.
+    pub fn new(lib: &mut Library, options: WatchOptions, sink: Sink) -> Result<Watcher> {
         let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-        let mut debouncer = new_debouncer(options.debounce, None, tx)?;
-        let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-
-        let mut refresh_watches = |lib: &mut Library, debouncer: &mut notify_debouncer_full::Debouncer<_, _>| -> Result<Vec<PathBuf>> {
-            let mut returned = Vec::new();
-            for folder in lib.catalog.folders()? {
-                let present = folder.path.is_dir();
-                if present && !watched.contains(&folder.path) {
-                    match debouncer.watch(&folder.path, RecursiveMode::Recursive) {
-                        Ok(()) => {
-                            watched.insert(folder.path.clone());
-                            if folder.state == "missing" {
-                                returned.push(folder.path.clone());
-                            }
-                        }
-                        Err(e) => sink(Event::Unreadable { path: folder.path.clone(), error: e.to_string() }),
-                    }
-                } else if !present && watched.contains(&folder.path) {
-                    let _ = debouncer.unwatch(&folder.path);
-                    watched.remove(&folder.path);
-                }
-                if !present && folder.state != "missing" {
-                    lib.catalog.set_folder_state(folder.id, "missing")?;
-                    sink(Event::FolderMissing { path: folder.path.clone() });
-                }
-            }
-            // Folders removed from the library meanwhile.
-            let current: BTreeSet<PathBuf> = lib.catalog.folders()?.into_iter().map(|f| f.path).collect();
-            for gone in watched.iter().filter(|p| !current.contains(*p)).cloned().collect::<Vec<_>>() {
-                let _ = debouncer.unwatch(&gone);
-                watched.remove(&gone);
-            }
-            Ok(returned)
+        let debouncer = new_debouncer(options.debounce, None, tx)?;
+        let mut w = Watcher {
+            options,
+            debouncer,
+            rx,
+            watched: BTreeSet::new(),
+            work: Work::default(),
+            held: HashMap::new(),
+            last_check: Instant::now(),
         };
-
         // Watch first, then scan: a change made during the catch-up scan is
         // then seen by one or the other.
-        refresh_watches(self, &mut debouncer)?;
-        self.index(sink, cancel)?;
-        let mut last_check = Instant::now();
-        // Vanished files waiting out `move_grace`, by id, with when they vanished.
-        let mut held: HashMap<i64, (FileRow, Instant)> = HashMap::new();
+        w.refresh(lib, sink)?;
+        w.work.rescan = Some("catching up with changes made while not watching".into());
+        Ok(w)
+    }
 
-        while !cancel.is_cancelled() {
-            let mut work = Work::default();
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(result) => {
-                    collect(result, &mut work);
-                    while let Ok(more) = rx.try_recv() {
-                        collect(more, &mut work);
+    /// Queue a full scan of every folder.
+    pub fn request_rescan(&mut self, reason: &str) {
+        self.work.rescan.get_or_insert_with(|| reason.to_string());
+    }
+
+    /// Drop the queued work (a cancelled index); the files stay pending in
+    /// the catalog and are picked up by the next scan.
+    pub fn clear(&mut self) {
+        self.work = Work::default();
+    }
+
+    /// Whether files are waiting to be scanned or embedded.
+    pub fn has_queued(&self) -> bool {
+        self.work.rescan.is_some() || !self.work.paths.is_empty() || self.work.embed
+    }
+
+    /// Whether a `step` has something to do now: queued work, held files,
+    /// or the periodic check for vanished and returning folders.
+    pub fn has_work(&self) -> bool {
+        self.has_queued()
+            || !self.held.is_empty()
+            || !self.held.is_empty()
+            || self.last_check.elapsed() >= self.options.folder_check
+    }
+
+    /// Start or stop watching as folders were added, removed, vanished or came
+    /// back. New and returning folders are queued for a scan.
+    pub fn refresh(&mut self, lib: &mut Library, sink: Sink) -> Result<()> {
+        self.last_check = Instant::now();
+        for folder in lib.catalog.folders()? {
+            let present = folder.path.is_dir();
+            if present && !self.watched.contains(&folder.path) {
+                match self.debouncer.watch(&folder.path, RecursiveMode::Recursive) {
+                    Ok(()) => {
+                        self.watched.insert(folder.path.clone());
+                        if folder.state == "missing" {
+                            sink(Event::FolderBack { path: folder.path.clone() });
+                            self.request_rescan("a folder came back");
+                        } else {
+                            self.work.paths.insert(folder.path.clone());
+                        }
                     }
+                    Err(e) => sink(Event::Unreadable { path: folder.path.clone(), error: e.to_string() }),
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(Error::Config("the file watcher stopped".into()));
-                }
+            } else if !present && self.watched.contains(&folder.path) {
+                let _ = self.debouncer.unwatch(&folder.path);
+                self.watched.remove(&folder.path);
             }
-            if last_check.elapsed() >= options.folder_check {
-                last_check = Instant::now();
-                for back in refresh_watches(self, &mut debouncer)? {
-                    sink(Event::FolderBack { path: back.clone() });
-                    work.paths.insert(back);
-                }
-                if self.catalog.folders()?.iter().any(|f| f.state == "missing" && f.path.is_dir()) {
-                    work.rescan.get_or_insert_with(|| "a folder came back".into());
-                }
+            if !present && folder.state != "missing" {
+                lib.catalog.set_folder_state(folder.id, "missing")?;
+                sink(Event::FolderMissing { path: folder.path.clone() });
             }
-            let result = if let Some(reason) = work.rescan.take() {
-                sink(Event::Rescan { reason });
-                // The full scan settles held rows itself.
-                held.clear();
-                self.index(sink, cancel).map(|_| ())
-            } else if !work.paths.is_empty() {
-                let paths = outermost(std::mem::take(&mut work.paths));
-                self.sync_held(&paths, &mut held, sink, cancel)
-                    .and_then(|_| self.embed_pending(sink, cancel).map(|_| ()))
-            } else {
-                Ok(())
-            };
-            let expired: Vec<FileRow> = {
-                let (old, young): (Vec<_>, Vec<_>) =
-                    held.drain().partition(|(_, (_, since))| since.elapsed() >= options.move_grace);
-                held.extend(young);
-                old.into_iter().map(|(_, (row, _))| row).collect()
-            };
-            let result = result.and_then(|_| self.forget(&expired, sink));
-            match result {
-                Ok(()) | Err(Error::Cancelled) => {}
-                // A model or store failure is not the watcher's to swallow.
-                Err(e @ (Error::ModelMissing { .. } | Error::Runtime(_) | Error::Model { .. })) => return Err(e),
-                Err(e) => log::warn!("watch: {e}"),
+            if present && folder.state == "missing" {
+                self.request_rescan("a folder came back");
             }
         }
-        let rows: Vec<FileRow> = held.into_values().map(|(row, _)| row).collect();
-        self.forget(&rows, sink)
+        // Folders removed from the library meanwhile.
+        let current: BTreeSet<PathBuf> = lib.catalog.folders()?.into_iter().map(|f| f.path).collect();
+        for gone in self.watched.iter().filter(|p| !current.contains(*p)).cloned().collect::<Vec<_>>() {
+            let _ = self.debouncer.unwatch(&gone);
+            self.watched.remove(&gone);
+            self.work.paths.retain(|p| !p.starts_with(&gone));
+        }
+        Ok(())
+    }
+
+    /// Gather file system events for up to `timeout` (less when some arrive).
+    pub fn wait(&mut self, timeout: Duration) -> Result<()> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(result) => {
+                collect(result, &mut self.work);
+                while let Ok(more) = self.rx.try_recv() {
+                    collect(more, &mut self.work);
+                }
+                Ok(())
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Config("the file watcher stopped".into())),
+        }
+    }
+
+    /// Do the queued work: a full scan or the changed paths, then the
+    /// embedding they call for, then settle vanished files whose grace ran
+    /// out. Stopped by `cancel`, it keeps what it did not finish queued (a
+    /// scan that completed is not repeated) and returns `Error::Cancelled`.
+    pub fn step(&mut self, lib: &mut Library, sink: Sink, cancel: &Cancel) -> Result<()> {
+        if self.last_check.elapsed() >= self.options.folder_check {
+            self.refresh(lib, sink)?;
+        }
+        let result = self.scan_and_embed(lib, sink, cancel);
+        let expired: Vec<FileRow> = {
+            let (old, young): (Vec<_>, Vec<_>) =
+                self.held.drain().partition(|(_, (_, since))| since.elapsed() >= self.options.move_grace);
+            self.held.extend(young);
+            old.into_iter().map(|(_, (row, _))| row).collect()
+        };
+        lib.forget(&expired, sink)?;
+        result
+    }
+
+    fn scan_and_embed(&mut self, lib: &mut Library, sink: Sink, cancel: &Cancel) -> Result<()> {
+        if let Some(reason) = self.work.rescan.take() {
+            sink(Event::Rescan { reason: reason.clone() });
+            // The full scan settles held rows itself.
+            self.held.clear();
+            self.work.paths.clear();
+            if let Err(e) = lib.scan(sink, cancel) {
+                self.work.rescan = Some(reason);
+                return Err(e);
+            }
+            lib.catalog.collect_garbage()?;
+            self.work.embed = true;
+        } else if !self.work.paths.is_empty() {
+            let paths = outermost(std::mem::take(&mut self.work.paths));
+            if let Err(e) = self.sync_held(lib, &paths, sink, cancel) {
+                // sync_paths compares disk and catalog, so doing it again is safe.
+                self.work.paths.extend(paths);
+                return Err(e);
+            }
+            self.work.embed = true;
+        }
+        if self.work.embed {
+            lib.embed_pending(sink, cancel)?;
+            self.work.embed = false;
+        }
+        Ok(())
+    }
+
+    /// Settle every held row now (the watcher is going away).
+    pub fn finish(mut self, lib: &mut Library, sink: Sink) -> Result<()> {
+        let rows: Vec<FileRow> = self.held.drain().map(|(_, (row, _))| row).collect();
+        lib.forget(&rows, sink)
     }
 
     /// Sync `paths`, offering the held rows as move sources and holding
     /// what vanishes now.
-    fn sync_held(
-        &mut self,
-        paths: &[PathBuf],
-        held: &mut HashMap<i64, (FileRow, Instant)>,
-        sink: Sink,
-        cancel: &Cancel,
-    ) -> Result<()> {
-        let rows: Vec<FileRow> = held.values().map(|(row, _)| row.clone()).collect();
-        let outcome = self.sync_paths_with(paths, rows, Vanished::Keep, sink, cancel)?;
+    fn sync_held(&mut self, lib: &mut Library, paths: &[PathBuf], sink: Sink, cancel: &Cancel) -> Result<()> {
+        let rows: Vec<FileRow> = self.held.values().map(|(row, _)| row.clone()).collect();
+        let outcome = lib.sync_paths_with(paths, rows, Vanished::Keep, sink, cancel)?;
         let now = Instant::now();
         let mut next = HashMap::new();
         for row in outcome.vanished {
-            let since = held.get(&row.id).map_or(now, |(_, t)| *t);
+            let since = self.held.get(&row.id).map_or(now, |(_, t)| *t);
             next.insert(row.id, (row, since));
         }
-        *held = next;
+        self.held = next;
         Ok(())
+    }
+}
+
+/// Whether a watcher should go on after this error: a model or store
+/// failure is not the watcher's to swallow; a file-level one is.
+pub fn is_fatal(e: &Error) -> bool {
+    matches!(e, Error::ModelMissing { .. } | Error::Runtime(_) | Error::Model { .. })
+}
+
+impl Library {
+    /// Catch up with what changed while nothing watched (scan + index), then
+    /// follow the watched folders until `cancel` is set.
+    pub fn watch(&mut self, options: &WatchOptions, sink: Sink, cancel: &Cancel) -> Result<()> {
+        let mut watcher = Watcher::new(self, options.clone(), sink)?;
+        while !cancel.is_cancelled() {
+            if !watcher.has_work() {
+                watcher.wait(Duration::from_millis(200))?;
+            }
+            match watcher.step(self, sink, cancel) {
+                Ok(()) | Err(Error::Cancelled) => {}
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => log::warn!("watch: {e}"),
+            }
+        }
+        watcher.finish(self, sink)
     }
 }
 

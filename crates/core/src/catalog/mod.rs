@@ -319,6 +319,11 @@ impl Catalog {
         self.files_where("hash = ?1", [&hash[..]])
     }
 
+    /// One page of the indexed files, in path order (folders stay together).
+    pub fn indexed_page(&self, offset: usize, limit: usize) -> Result<Vec<FileRow>> {
+        self.files_where("state = 'indexed' ORDER BY path LIMIT ?1 OFFSET ?2", params![limit as i64, offset as i64])
+    }
+
     pub fn files_in_state(&self, state: FileState) -> Result<Vec<FileRow>> {
         self.files_where("state = ?1 ORDER BY path", [state.as_str()])
     }
