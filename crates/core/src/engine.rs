@@ -81,6 +81,8 @@ struct Control {
     /// Calls sent but not yet run; the thread does not start a step while any wait.
     waiting: AtomicUsize,
     paused: AtomicBool,
+    /// The latest state, for a front end that opens after it was announced.
+    state: Mutex<EngineState>,
 }
 
 /// A handle on the engine thread; clones share it.
@@ -104,6 +106,7 @@ impl Engine {
             current: Mutex::new(Cancel::new()),
             waiting: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
+            state: Mutex::new(EngineState::Idle),
         });
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<()>>(1);
         let thread_control = control.clone();
@@ -144,6 +147,10 @@ impl Engine {
         }
         self.interrupt();
         reply_rx.recv().map_err(|_| Error::Config("the library stopped while answering".into()))?
+    }
+
+    pub fn state(&self) -> EngineState {
+        self.control.state.lock().unwrap().clone()
     }
 
     /// Hold background indexing (watching goes on; changes queue up).
@@ -297,6 +304,7 @@ impl Worker<'_> {
     fn set_state(&mut self, next: EngineState) {
         if self.state != next {
             self.state = next.clone();
+            *self.control.state.lock().unwrap() = next.clone();
             self.relay.notify(Notice::State { state: next });
         }
     }

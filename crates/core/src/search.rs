@@ -38,6 +38,9 @@ pub struct SearchResults {
     pub query: PathBuf,
     /// The library's id for the query photo, when it is in the library.
     pub query_id: Option<FileId>,
+    /// Content hash (hex) of the query photo: names its thumbnail, which is
+    /// cached for outside photos too.
+    pub query_hash: Option<String>,
     pub hits: Vec<SearchHit>,
     pub millis: f64,
 }
@@ -116,18 +119,40 @@ impl Library {
     /// content is in the library) and its content hash.
     fn vector_of(&mut self, path: &Path) -> Result<(Vec<f32>, Hash)> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let hash = *blake3::hash(&bytes).as_bytes();
+        self.vector_of_bytes(&bytes)
+    }
+
+    fn vector_of_bytes(&mut self, bytes: &[u8]) -> Result<(Vec<f32>, Hash)> {
+        let hash = *blake3::hash(bytes).as_bytes();
         let v = match self.catalog.embedding(&hash, self.model())? {
             Some(v) => v,
-            None => self.embed_bytes(&bytes)?,
+            None => self.embed_image(bytes, Some(&hash))?,
         };
         Ok((v, hash))
     }
 
+    /// The photos most like an image given as bytes (pasted, say).
+    pub fn search_bytes(&mut self, bytes: &[u8], name: &str, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let (vector, hash) = self.vector_of_bytes(bytes)?;
+        let model = self.model().to_string();
+        self.search_vector(&model, Path::new(name), &[hash], &vector, k, filter, started)
+    }
+
     /// Embed an image that is not in the library.
     pub fn embed_bytes(&mut self, bytes: &[u8]) -> Result<Vec<f32>> {
+        self.embed_image(bytes, None)
+    }
+
+    /// Embed an image; with its hash, also cache its thumbnail so a front
+    /// end can show the query next to its results.
+    fn embed_image(&mut self, bytes: &[u8], thumbnail_for: Option<&Hash>) -> Result<Vec<f32>> {
         let spec = self.model_spec();
-        let decoded = decode::decode(bytes, spec.resize)?;
+        let min_side = if thumbnail_for.is_some() { spec.resize.max(self.thumbs.size) } else { spec.resize };
+        let decoded = decode::decode(bytes, min_side)?;
+        if let Some(hash) = thumbnail_for {
+            self.thumbs.ensure(hash, &decoded.pixels);
+        }
         let embedder = self.embedder()?;
         let mut tensor = vec![0.0; embedder.input_len()];
         preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
@@ -190,6 +215,7 @@ impl Library {
             store: kind,
             query: query.to_path_buf(),
             query_id,
+            query_hash: query_hashes.first().map(|h| crate::catalog::hex(h)),
             hits: out,
             millis: started.elapsed().as_secs_f64() * 1000.0,
         })

@@ -139,3 +139,18 @@ fn every_index_type_is_built_in_place_and_measured_against_exact_search() {
     let hits = lib.search_file(&photos.join("cat.jpg"), 3, &Filter::default()).unwrap().hits;
     assert!(hits[0].is_query);
 }
+
+#[test]
+fn connection_check_lists_collections_and_reports_a_server_that_is_not_there() {
+    let _one = one_at_a_time();
+    let config = milvus("check");
+    let dim = 8;
+    let store = MilvusStore::open(&config, "efficientnet-lite0", dim, Metric::Cosine).unwrap();
+    let names = MilvusStore::check(&config).unwrap();
+    assert!(names.iter().any(|n| n == store.collection()), "{names:?}");
+    store.drop_collection().unwrap();
+
+    let nowhere = MilvusConfig { uri: "http://127.0.0.1:9".into(), timeout_secs: 2, ..Default::default() };
+    let err = MilvusStore::check(&nowhere).unwrap_err().to_string();
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+}

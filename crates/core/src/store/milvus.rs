@@ -187,6 +187,32 @@ fn filter_expr(filter: &Filter) -> String {
     parts.join(" and ")
 }
 
+fn connect(config: &MilvusConfig) -> Result<(tokio::runtime::Runtime, ClientV2)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Store(format!("cannot start the Milvus client runtime: {e}")))?;
+    let timeout = Duration::from_secs(config.timeout_secs.max(1));
+    let mut connect = ConnectConfig::new()
+        .uri(config.uri.clone())
+        .connect_timeout(timeout)
+        .rpc_timeout(timeout)
+        .telemetry(TelemetryConfig::new().enabled(false));
+    if let Some(t) = &config.token {
+        connect = connect.token(t.clone());
+    } else if let (Some(u), Some(p)) = (&config.user, &config.password) {
+        connect = connect.token(format!("{u}:{p}"));
+    }
+    if let Some(db) = &config.database {
+        connect = connect.database(db.clone());
+    }
+    let client = runtime
+        .block_on(async { tokio::time::timeout(timeout, ClientV2::new(&connect)).await })
+        .map_err(|_| store_error(&format!("at {}", config.uri), "no answer (is it running?)"))?
+        .map_err(|e| store_error(&format!("at {}", config.uri), e))?;
+    Ok((runtime, client))
+}
+
 impl MilvusStore {
     /// Connect and make sure the model's collection exists, is indexed and loaded.
     pub fn open(config: &MilvusConfig, model: &str, dim: usize, metric: Metric) -> Result<MilvusStore> {
@@ -196,34 +222,26 @@ impl MilvusStore {
     /// `open`, with the number of vectors the collection will hold, for
     /// choosing an `AUTO` index when the collection is created.
     pub fn open_sized(config: &MilvusConfig, model: &str, dim: usize, metric: Metric, expected: usize) -> Result<MilvusStore> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Store(format!("cannot start the Milvus client runtime: {e}")))?;
-        let timeout = Duration::from_secs(config.timeout_secs.max(1));
-        let mut connect = ConnectConfig::new()
-            .uri(config.uri.clone())
-            .connect_timeout(timeout)
-            .rpc_timeout(timeout)
-            .telemetry(TelemetryConfig::new().enabled(false));
-        if let Some(t) = &config.token {
-            connect = connect.token(t.clone());
-        } else if let (Some(u), Some(p)) = (&config.user, &config.password) {
-            connect = connect.token(format!("{u}:{p}"));
-        }
-        if let Some(db) = &config.database {
-            connect = connect.database(db.clone());
-        }
-        let client = runtime
-            .block_on(async { tokio::time::timeout(timeout, ClientV2::new(&connect)).await })
-            .map_err(|_| store_error(&format!("at {}", config.uri), "no answer (is it running?)"))?
-            .map_err(|e| store_error(&format!("at {}", config.uri), e))?;
+        let (runtime, client) = connect(config)?;
         let collection = format!("{}_{}", config.prefix, model.replace('-', "_"));
         let mut config = config.clone();
         config.index = config.index.resolve(expected);
         let store = MilvusStore { runtime, client, collection, config, metric, dim };
         store.ensure_collection()?;
         Ok(store)
+    }
+
+    /// Connect to the server `config` names and list its collections: a
+    /// connection test that changes nothing.
+    pub fn check(config: &MilvusConfig) -> Result<Vec<String>> {
+        let (runtime, client) = connect(config)?;
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        let request = sdk::request::collection::ListCollectionsRequest::builder().build().map_err(|e| store_error("list_collections", e))?;
+        let response = runtime
+            .block_on(async { tokio::time::timeout(timeout, client.list_collections(request)).await })
+            .map_err(|_| store_error("list_collections", "timed out"))?
+            .map_err(|e| store_error("list_collections", e))?;
+        Ok(response.collection_names().to_vec())
     }
 
     fn block<T>(&self, what: &str, f: impl std::future::Future<Output = milvus::v2::error::Result<T>>) -> Result<T> {

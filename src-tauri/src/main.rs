@@ -1,0 +1,96 @@
+//! photofinder's desktop app: a thin Tauri shell over `photofinder-core`.
+//!
+//! The core's `Engine` owns the library on a thread of its own; each command
+//! here is one call on it, run off the UI thread. The engine's notices are
+//! forwarded to the window as `engine` events. Files reach the web view only
+//! through two protocols: `thumb:` (the thumbnail cache, by content hash) and
+//! `photo:` (a catalogued photo, by id), so nothing else on disk is readable.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod options;
+mod protocols;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use photofinder_core::{Engine, Library, WatchOptions};
+use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
+
+/// What the commands share.
+pub struct Shell {
+    pub engine: Engine,
+    pub library_dir: PathBuf,
+    /// Files the person dropped onto the window: queries may read these
+    /// besides the photos of the library.
+    pub dropped: Mutex<HashSet<PathBuf>>,
+}
+
+fn main() {
+    let options = match options::Options::from_args(std::env::args_os().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("photofinder-app: {e}\n\n{}", options::USAGE);
+            std::process::exit(2);
+        }
+    };
+    tauri::Builder::default()
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .register_asynchronous_uri_scheme_protocol("thumb", protocols::thumbnail)
+        .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let (dir, models) = (options.library.clone(), options.models.clone());
+            let engine = Engine::start(
+                move || Library::open(dir, models),
+                WatchOptions::default(),
+                move |notice| {
+                    let _ = handle.emit("engine", notice);
+                },
+            )?;
+            for folder in &options.add_folders {
+                let folder = folder.clone();
+                engine.call(move |lib| lib.add_folder(&folder))?;
+            }
+            app.manage(Shell { engine, library_dir: options.library.clone(), dropped: Mutex::new(HashSet::new()) });
+            Ok(())
+        })
+        .on_window_event(|window, event| match event {
+            WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
+                let shell = window.state::<Shell>();
+                shell.dropped.lock().unwrap().extend(paths.iter().cloned());
+            }
+            WindowEvent::Destroyed => window.state::<Shell>().engine.shutdown(),
+            _ => {}
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::photos,
+            commands::pick_folder,
+            commands::add_folder,
+            commands::remove_folder,
+            commands::pause,
+            commands::resume,
+            commands::stop,
+            commands::rescan,
+            commands::search_path,
+            commands::search_photo,
+            commands::search_pasted,
+            commands::pick_and_search,
+            commands::search_text,
+            commands::search_many,
+            commands::explore,
+            commands::open_photo,
+            commands::reveal_photo,
+            commands::set_model,
+            commands::set_store,
+            commands::test_store,
+            commands::set_index,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the photofinder window could not start");
+}

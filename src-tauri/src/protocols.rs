@@ -1,0 +1,76 @@
+//! The two ways files reach the web view.
+//!
+//! `thumb://localhost/<hash>` serves the thumbnail cache, where names are
+//! content hashes: the 64 hex digits are the whole path, so no request can
+//! climb out of the cache. `photo://localhost/<id>` serves a photo of the
+//! catalog by its id: only files in watched folders have ids.
+
+use std::path::PathBuf;
+
+use tauri::http::{header, Request, Response, StatusCode};
+use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
+
+use crate::Shell;
+
+fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        // Content-addressed or id-addressed: either way stable for the session.
+        .header(header::CACHE_CONTROL, "max-age=3600")
+        .body(body)
+        .expect("static headers are valid")
+}
+
+fn not_found(why: &str) -> Response<Vec<u8>> {
+    reply(StatusCode::NOT_FOUND, "text/plain", why.as_bytes().to_vec())
+}
+
+fn last_segment(request: &Request<Vec<u8>>) -> String {
+    request.uri().path().trim_start_matches('/').to_string()
+}
+
+pub fn thumbnail<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
+    let name = last_segment(&request);
+    let dir = ctx.app_handle().state::<Shell>().library_dir.join("thumbs");
+    std::thread::spawn(move || {
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return responder.respond(not_found("not a thumbnail name"));
+        }
+        let path = dir.join(&name[..2]).join(format!("{name}.jpg"));
+        responder.respond(match std::fs::read(&path) {
+            Ok(bytes) => reply(StatusCode::OK, "image/jpeg", bytes),
+            Err(_) => not_found("no such thumbnail"),
+        })
+    });
+}
+
+pub fn photo<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
+    let Ok(id) = last_segment(&request).parse::<i64>() else {
+        return responder.respond(not_found("not a photo id"));
+    };
+    let engine = ctx.app_handle().state::<Shell>().engine.clone();
+    std::thread::spawn(move || {
+        let photo = engine.call(move |lib| lib.photo(id));
+        let Ok(Some(photo)) = photo else {
+            return responder.respond(not_found("no such photo"));
+        };
+        let path: PathBuf = photo.path;
+        responder.respond(match std::fs::read(&path) {
+            Ok(bytes) => reply(StatusCode::OK, content_type(photo.format.as_deref()), bytes),
+            Err(e) => not_found(&e.to_string()),
+        })
+    });
+}
+
+fn content_type(format: Option<&str>) -> &'static str {
+    match format {
+        Some("jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        Some("bmp") => "image/bmp",
+        Some("tiff") => "image/tiff",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,199 @@
+// The core's commands and notices, typed. One function per command of
+// src-tauri/src/commands.rs; nothing here decides anything.
+
+import { convertFileSrc, invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+export interface Photo {
+  id: number;
+  path: string;
+  hash: string | null;
+  size?: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  taken_at: number | null;
+}
+
+export interface Hit extends Photo {
+  distance: number;
+  similarity: number;
+  is_query: boolean;
+}
+
+export interface SearchResults {
+  model: string;
+  metric: string;
+  store: string;
+  query: string;
+  query_id: number | null;
+  query_hash: string | null;
+  hits: Hit[];
+  millis: number;
+}
+
+export interface TextResults {
+  query: string;
+  method: 'clip' | 'labels';
+  model: string;
+  matched: string[];
+  note: string | null;
+  hits: Hit[];
+  millis: number;
+}
+
+export interface Folder {
+  id: number;
+  path: string;
+  state: string;
+  files: number;
+  indexed: number;
+}
+
+export interface Problem {
+  id: number;
+  path: string;
+  state: string;
+  error: string | null;
+}
+
+export interface Status {
+  library: string;
+  model: string;
+  store: string;
+  store_points: number;
+  folders: number;
+  files: number;
+  indexed: number;
+  pending: number;
+  failed: number;
+  skipped: number;
+  problems: Problem[];
+}
+
+export interface ModelStatus {
+  name: string;
+  dim: number;
+  installed: boolean;
+  text_installed: boolean | null;
+  provenance: { source?: string; random_weights?: boolean } | null;
+  [key: string]: unknown;
+}
+
+export interface IndexConfig {
+  kind: string;
+  build: Record<string, string>;
+  search: Record<string, string>;
+}
+
+export interface MilvusConfig {
+  uri: string;
+  token?: string | null;
+  user?: string | null;
+  password?: string | null;
+  database?: string | null;
+  prefix?: string;
+  timeout_secs?: number;
+  index?: IndexConfig;
+}
+
+export type StoreChoice = { kind: 'embedded' } | ({ kind: 'milvus' } & MilvusConfig);
+
+export type EngineState =
+  | { state: 'idle' }
+  | { state: 'indexing' }
+  | { state: 'paused' }
+  | { state: 'failed'; error: string };
+
+export interface Overview {
+  status: Status & { folders: Folder[] };
+  models: ModelStatus[];
+  store: StoreChoice;
+  engine: EngineState;
+}
+
+export interface Progress {
+  phase: 'scanning' | 'embedding';
+  done: number;
+  total: number;
+  errors: number;
+  current: string | null;
+  rate: number;
+  eta_secs: number | null;
+}
+
+export interface MapPoint {
+  id: number;
+  path: string;
+  hash: string | null;
+  x: number;
+  y: number;
+  cluster: number;
+}
+
+export interface ClusterSummary {
+  cluster: number;
+  size: number;
+  name: string;
+  x: number;
+  y: number;
+}
+
+export interface ExploreMap {
+  model: string;
+  points: MapPoint[];
+  clusters: ClusterSummary[];
+  explained: [number, number];
+  millis: number;
+}
+
+export type CoreEvent = { event: string; path?: string; error?: string; reason?: string; from?: string; to?: string };
+
+export type Notice =
+  | { kind: 'event'; event: CoreEvent }
+  | { kind: 'progress'; progress: Progress }
+  | { kind: 'state'; state: EngineState }
+  | { kind: 'changed'; changes: { added: number; changed: number; moved: number; removed: number; recent: string[] } };
+
+export const api = {
+  overview: () => invoke<Overview>('overview'),
+  photos: (offset: number, limit: number) => invoke<Photo[]>('photos', { offset, limit }),
+  pickFolder: () => invoke<string | null>('pick_folder'),
+  addFolder: (path: string) => invoke<void>('add_folder', { path }),
+  removeFolder: (path: string) => invoke<number>('remove_folder', { path }),
+  pause: () => invoke<void>('pause'),
+  resume: () => invoke<void>('resume'),
+  stop: () => invoke<void>('stop'),
+  rescan: () => invoke<void>('rescan'),
+  searchPath: (path: string, k: number) => invoke<SearchResults>('search_path', { path, k }),
+  searchPhoto: (id: number, k: number) => invoke<SearchResults>('search_photo', { id, k }),
+  searchPasted: (bytes: Uint8Array, k: number) =>
+    invoke<SearchResults>('search_pasted', bytes, { headers: { k: String(k) } }),
+  pickAndSearch: (k: number) => invoke<SearchResults | null>('pick_and_search', { k }),
+  searchText: (query: string, k: number) => invoke<TextResults>('search_text', { query, k }),
+  searchMany: (ids: number[], k: number) => invoke<SearchResults>('search_many', { ids, k }),
+  explore: () => invoke<ExploreMap>('explore'),
+  openPhoto: (id: number) => invoke<void>('open_photo', { id }),
+  revealPhoto: (id: number) => invoke<void>('reveal_photo', { id }),
+  setModel: (name: string) => invoke<void>('set_model', { name }),
+  setStore: (choice: StoreChoice) => invoke<void>('set_store', { choice }),
+  testStore: (choice: StoreChoice) => invoke<string[]>('test_store', { choice }),
+  setIndex: (index: IndexConfig) => invoke<void>('set_index', { index }),
+};
+
+export function onNotice(handler: (n: Notice) => void): Promise<UnlistenFn> {
+  return listen<Notice>('engine', (e) => handler(e.payload));
+}
+
+/** The cached thumbnail named by a content hash (served by the `thumb:` protocol). */
+export function thumbUrl(hash: string | null | undefined): string {
+  return hash ? convertFileSrc(hash, 'thumb') : '';
+}
+
+/** A photo of the library at full size (served by the `photo:` protocol). */
+export function photoUrl(id: number): string {
+  return convertFileSrc(String(id), 'photo');
+}
+
+/** Anything a grid shows: a photo, or a photo found by a search. */
+export type Item = Photo | Hit;

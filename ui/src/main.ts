@@ -1,0 +1,403 @@
+// The window: top bar (text search, find by photo, views), folders and
+// progress on the left, and one of four views: the library, results, the
+// map, settings. Every piece of work is a core command; this file only
+// wires views to commands and notices.
+
+import { getCurrentWebview } from '@tauri-apps/api/webview';
+import { api, onNotice, thumbUrl, type Item, type Overview, type SearchResults, type TextResults } from './api';
+import { basename } from './format';
+import { ExploreView } from './views/explore';
+import { Grid, LibrarySource, ListSource } from './views/grid';
+import { Preview } from './views/preview';
+import { SettingsView, applyTheme, loadDisplay, saveDisplay } from './views/settings';
+import { Sidebar } from './views/sidebar';
+
+type ViewName = 'library' | 'results' | 'explore' | 'settings';
+
+const display = loadDisplay();
+applyTheme(display.theme);
+
+const app = document.getElementById('app')!;
+app.innerHTML = `
+  <header class="topbar">
+    <div class="brand"><img src="/icon.png" alt="" width="24" height="24"> photofinder</div>
+    <form class="text-search" role="search">
+      <input id="text-query" type="search" placeholder="Describe a photo: cat, coffee, a beach at sunset…  ( / )" autocomplete="off">
+    </form>
+    <button id="pick-photo" title="Choose a photo and find similar ones (or drop / paste one anywhere)">Find by photo…</button>
+    <nav class="tabs">
+      <button data-view="library">Library</button>
+      <button data-view="results">Results</button>
+      <button data-view="explore">Map</button>
+      <button data-view="settings">Settings</button>
+    </nav>
+  </header>
+  <div class="body">
+    <div class="sidebar-slot"></div>
+    <main>
+      <section class="view" data-view="library"><div class="empty-state hidden" id="welcome">
+        <h1>Find photos by what they show</h1>
+        <p>Add a folder of photos. photofinder indexes it on this computer, keeps watching it, and then finds similar photos: drop one onto this window, paste one, or type what you are looking for.</p>
+        <button class="primary big" id="welcome-add">Add folder…</button>
+      </div></section>
+      <section class="view" data-view="results">
+        <div class="results-layout">
+          <aside class="query-panel" id="query-panel"><p class="muted">Drop a photo anywhere on the window, paste one, choose one with “Find by photo…”, or type a description above.</p></aside>
+          <div class="results-main">
+            <div class="results-bar">
+              <label>Results <select id="k">${[12, 24, 48, 96, 200].map((k) => `<option ${k === display.k ? 'selected' : ''}>${k}</option>`).join('')}</select></label>
+              <label>Minimum similarity <input id="min-sim" type="range" min="0" max="1" step="0.05" value="${display.minSimilarity}"><span id="min-sim-value"></span></label>
+              <button id="more-like" disabled>More like these</button>
+              <span class="muted" id="results-info"></span>
+            </div>
+            <div class="results-grid"></div>
+          </div>
+        </div>
+      </section>
+      <section class="view" data-view="explore"><div class="explore-layout"><div class="explore-slot"></div><aside class="explore-side"><p class="muted">Click a point to see the photo and its neighbours; Shift-drag to lasso a group.</p></aside></div></section>
+      <section class="view" data-view="settings"></section>
+    </main>
+  </div>
+  <div class="drop-overlay hidden" id="drop-overlay"><div>Drop a photo to find similar ones</div></div>
+  <div class="toast hidden" id="toast"></div>`;
+
+const $ = <T extends HTMLElement>(sel: string) => app.querySelector(sel) as T;
+let overview: Overview | null = null;
+let current: ViewName = 'library';
+let lastResults: SearchResults | TextResults | null = null;
+
+// ---- messages
+
+let toastTimer: number | undefined;
+function report(message: string, error = false): void {
+  const t = $('#toast');
+  t.textContent = message;
+  t.classList.toggle('error', error);
+  t.classList.remove('hidden');
+  clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => t.classList.add('hidden'), error ? 8000 : 3500);
+}
+
+// ---- views
+
+const preview = new Preview({
+  open: (id) => api.openPhoto(id).catch((e) => report(String(e), true)),
+  reveal: (id) => api.revealPhoto(id).catch((e) => report(String(e), true)),
+  similar: (id) => run(api.searchPhoto(id, display.k)),
+});
+document.body.append(preview.element);
+
+const library = new LibrarySource((offset, limit) => api.photos(offset, limit));
+const libraryGrid = new Grid(library, {
+  cellSize: () => display.cellSize,
+  selectable: false,
+  emptyText: 'No photos indexed yet.',
+  onOpen: (_item, index) => {
+    const items: Item[] = [];
+    for (let i = Math.max(0, index - 100); i < Math.min(library.count(), index + 100); i++) {
+      const it = library.get(i);
+      if (it) items.push(it);
+    }
+    preview.open(items, items.findIndex((i) => i.id === library.get(index)?.id));
+  },
+});
+$('section[data-view="library"]').append(libraryGrid.element);
+
+const results = new ListSource();
+const resultsGrid = new Grid(results, {
+  cellSize: () => display.cellSize,
+  selectable: true,
+  emptyText: 'No results yet.',
+  onOpen: (_item, index) => preview.open(results.items, index),
+  onSelectionChange: (ids) => {
+    const b = $<HTMLButtonElement>('#more-like');
+    b.disabled = ids.length === 0;
+    b.textContent = ids.length ? `More like these (${ids.length})` : 'More like these';
+  },
+});
+$('.results-grid').append(resultsGrid.element);
+
+const explore = new ExploreView({
+  onPick: async (point) => {
+    const side = $('.explore-side');
+    side.replaceChildren(text('h3', basename(point.path)));
+    const img = document.createElement('img');
+    img.className = 'explore-photo';
+    img.src = thumbUrl(point.hash);
+    side.append(img);
+    try {
+      const r = await api.searchPhoto(point.id, 13);
+      explore.highlight([point.id, ...r.hits.map((h) => h.id)]);
+      side.append(text('p', 'Nearest photos', 'muted'));
+      side.append(miniGrid(r.hits.filter((h) => h.id !== point.id)));
+    } catch (e) {
+      side.append(text('p', String(e), 'error'));
+    }
+  },
+  onLasso: (points) => {
+    const side = $('.explore-side');
+    side.replaceChildren(text('h3', `${points.length} photos selected`));
+    const ids = points.map((p) => p.id);
+    const more = document.createElement('button');
+    more.textContent = 'More like these';
+    more.addEventListener('click', () => run(api.searchMany(ids.slice(0, 200), display.k)));
+    side.append(more, miniGrid(points.slice(0, 300).map((p) => ({ id: p.id, path: p.path, hash: p.hash, width: null, height: null, format: null, taken_at: null }))));
+  },
+});
+$('.explore-slot').append(explore.element);
+
+const settings = new SettingsView(
+  display,
+  (d) => {
+    saveDisplay(d);
+    applyTheme(d.theme);
+    libraryGrid.refresh();
+    resultsGrid.refresh();
+  },
+  () => void refresh(),
+  report,
+);
+$('section[data-view="settings"]').append(settings.element);
+
+const sidebar = new Sidebar({
+  addFolder: () => addFolder(),
+  removeFolder: async (path) => {
+    if (!confirm(`Stop watching ${path}?\nThe photos stay on disk; they leave the library.`)) return;
+    try {
+      await api.removeFolder(path);
+      await refresh();
+    } catch (e) {
+      report(String(e), true);
+    }
+  },
+  pause: () => void api.pause(),
+  resume: () => void api.resume(),
+  stop: () => void api.stop(),
+  rescan: () => void api.rescan(),
+});
+$('.sidebar-slot').replaceWith(sidebar.element);
+
+function text(tag: string, content: string, cls?: string): HTMLElement {
+  const e = document.createElement(tag);
+  e.textContent = content;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function miniGrid(items: Item[]): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'mini-grid';
+  items.forEach((item, i) => {
+    const img = document.createElement('img');
+    img.src = thumbUrl(item.hash);
+    img.title = item.path + ('distance' in item ? `\ndistance ${item.distance.toFixed(4)}` : '');
+    img.addEventListener('click', () => preview.open(items, i));
+    box.append(img);
+  });
+  return box;
+}
+
+function show(view: ViewName): void {
+  current = view;
+  app.querySelectorAll<HTMLElement>('.view').forEach((v) => v.classList.toggle('active', v.dataset.view === view));
+  app.querySelectorAll<HTMLElement>('.tabs button').forEach((b) => b.classList.toggle('active', b.dataset.view === view));
+  document.body.dataset.view = view;
+  if (view === 'library') libraryGrid.refresh();
+  if (view === 'results') resultsGrid.refresh();
+  if (view === 'explore') void loadMap();
+  if (view === 'settings' && overview) settings.render(overview);
+}
+app.querySelectorAll<HTMLElement>('.tabs button').forEach((b) => b.addEventListener('click', () => show(b.dataset.view as ViewName)));
+
+// ---- library state
+
+let refreshing: Promise<void> | null = null;
+async function refresh(): Promise<void> {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    try {
+      overview = await api.overview();
+      const s = overview.status;
+      sidebar.setFolders(s.folders);
+      sidebar.setProblems(s.problems);
+      sidebar.setPending(s.pending);
+      sidebar.setState(overview.engine);
+      $('#welcome').classList.toggle('hidden', s.folders.length > 0);
+      libraryGrid.element.classList.toggle('hidden', s.folders.length === 0);
+      library.setTotal(s.indexed);
+      library.invalidate();
+      document.body.dataset.indexed = String(s.indexed);
+      if (current === 'library') libraryGrid.refresh();
+      if (current === 'settings') settings.render(overview);
+    } catch (e) {
+      report(`Cannot read the library: ${e}`, true);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+async function addFolder(): Promise<void> {
+  try {
+    const folder = await api.pickFolder();
+    if (folder) {
+      report(`Watching ${folder}; indexing starts now.`);
+      await refresh();
+      show('library');
+    }
+  } catch (e) {
+    report(String(e), true);
+  }
+}
+$('#welcome-add').addEventListener('click', () => addFolder());
+
+// ---- searching
+
+function filtered(hits: SearchResults['hits']): SearchResults['hits'] {
+  return hits.filter((h) => h.is_query || h.similarity >= display.minSimilarity);
+}
+
+function renderResults(): void {
+  const r = lastResults;
+  if (!r) return;
+  results.items = filtered(r.hits);
+  resultsGrid.clearSelection();
+  resultsGrid.refresh();
+  const panel = $('#query-panel');
+  panel.replaceChildren();
+  if ('method' in r) {
+    panel.append(text('h3', `“${r.query}”`));
+    panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${r.matched.length ? `: ${r.matched.slice(0, 6).join(', ')}` : ''}.`, 'search-method'));
+    if (r.note) panel.append(text('p', r.note, 'muted'));
+  } else {
+    const img = document.createElement('img');
+    img.className = 'query-photo';
+    img.src = thumbUrl(r.query_hash);
+    img.alt = basename(r.query);
+    panel.append(img, text('h3', basename(r.query)), text('p', r.query, 'muted path'));
+    panel.append(text('p', `${r.model} · ${r.store} store · ${r.metric}`, 'muted'));
+  }
+  $('#results-info').textContent = `${results.items.length} of ${r.hits.length} shown · ${r.millis.toFixed(0)} ms`;
+  document.body.dataset.results = String(results.items.length);
+  explore.highlight([...('query_id' in r && r.query_id != null ? [r.query_id] : []), ...r.hits.map((h) => h.id)]);
+}
+
+async function run(search: Promise<SearchResults | TextResults | null>): Promise<void> {
+  document.body.classList.add('busy');
+  try {
+    const r = await search;
+    if (!r) return;
+    lastResults = r;
+    show('results');
+    renderResults();
+  } catch (e) {
+    report(String(e), true);
+  } finally {
+    document.body.classList.remove('busy');
+  }
+}
+
+/** The drop handler's path: search with dropped files (the first image). Exposed for the end-to-end tests. */
+async function searchDropped(paths: string[]): Promise<void> {
+  const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?)$/i.test(p)) ?? paths[0];
+  if (path) await run(api.searchPath(path, display.k));
+}
+(window as unknown as { photofinder: object }).photofinder = { searchDropped };
+
+$('#pick-photo').addEventListener('click', () => run(api.pickAndSearch(display.k)));
+$('.text-search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = $<HTMLInputElement>('#text-query').value.trim();
+  if (q) void run(api.searchText(q, display.k));
+});
+$('#k').addEventListener('change', () => {
+  display.k = Number($<HTMLSelectElement>('#k').value);
+  saveDisplay(display);
+});
+const minSim = $<HTMLInputElement>('#min-sim');
+const showMinSim = () => ($('#min-sim-value').textContent = Number(minSim.value).toFixed(2));
+showMinSim();
+minSim.addEventListener('input', () => {
+  display.minSimilarity = Number(minSim.value);
+  saveDisplay(display);
+  showMinSim();
+  renderResults();
+});
+$('#more-like').addEventListener('click', () => run(api.searchMany(resultsGrid.selection(), display.k)));
+
+document.addEventListener('paste', (e) => {
+  const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
+  if (!file) return;
+  e.preventDefault();
+  void run(file.arrayBuffer().then((b) => api.searchPasted(new Uint8Array(b), display.k)));
+});
+
+document.addEventListener('keydown', (e) => {
+  const typing = (e.target as HTMLElement).closest('input, select, textarea');
+  if (e.key === '/' && !typing) {
+    e.preventDefault();
+    $<HTMLInputElement>('#text-query').focus();
+  }
+});
+
+const overlay = $('#drop-overlay');
+void getCurrentWebview().onDragDropEvent((e) => {
+  const p = e.payload;
+  if (p.type === 'enter' || p.type === 'over') overlay.classList.remove('hidden');
+  else overlay.classList.add('hidden');
+  if (p.type === 'drop') void searchDropped(p.paths);
+});
+
+// ---- the map
+
+let mapLoadedAt = -1;
+async function loadMap(): Promise<void> {
+  const indexed = overview?.status.indexed ?? 0;
+  if (indexed === mapLoadedAt) return;
+  if (indexed < 2) {
+    $('.explore-side').replaceChildren(text('p', 'The map needs at least two indexed photos.', 'muted'));
+    return;
+  }
+  try {
+    const map = await api.explore();
+    mapLoadedAt = indexed;
+    await explore.show(map);
+    if (lastResults) renderResults();
+  } catch (e) {
+    report(`Cannot draw the map: ${e}`, true);
+  }
+}
+
+// ---- notices from the core
+
+let refreshTimer: number | undefined;
+function refreshSoon(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(() => void refresh(), 300);
+}
+
+void onNotice((n) => {
+  switch (n.kind) {
+    case 'progress':
+      sidebar.setProgress(n.progress);
+      break;
+    case 'state':
+      sidebar.setState(n.state);
+      refreshSoon();
+      break;
+    case 'changed':
+      refreshSoon();
+      break;
+    case 'event':
+      // Broken files are listed in the sidebar; these need attention now.
+      if (n.event.event === 'unreadable' || n.event.event === 'store_behind') {
+        report(`${n.event.path ? basename(n.event.path) + ': ' : ''}${n.event.error ?? n.event.event}`, true);
+      }
+      refreshSoon();
+      break;
+  }
+});
+
+show('library');
+void refresh();

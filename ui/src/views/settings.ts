@@ -1,0 +1,217 @@
+// Settings: model, vector store (with a connection test), Milvus index,
+// thumbnail size and theme. Library settings live in the catalog (the core
+// keeps them); display settings in the web view's local storage.
+
+import { api, type IndexConfig, type Overview, type StoreChoice } from '../api';
+
+export interface Display {
+  cellSize: number;
+  theme: 'system' | 'light' | 'dark';
+  k: number;
+  minSimilarity: number;
+}
+
+const KEY = 'photofinder.display';
+
+export function loadDisplay(): Display {
+  const defaults: Display = { cellSize: 160, theme: 'system', k: 24, minSimilarity: 0 };
+  try {
+    return { ...defaults, ...JSON.parse(localStorage.getItem(KEY) ?? '{}') };
+  } catch {
+    return defaults;
+  }
+}
+
+export function saveDisplay(d: Display): void {
+  localStorage.setItem(KEY, JSON.stringify(d));
+}
+
+export function applyTheme(theme: Display['theme']): void {
+  const dark = theme === 'dark' || (theme === 'system' && matchMedia('(prefers-color-scheme: dark)').matches);
+  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+}
+
+/** `a=1, b=2` to {a: '1', b: '2'}. */
+export function parseParams(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(/[,\s]+/)) {
+    const [k, v] = part.split('=');
+    if (k && v !== undefined && v !== '') out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+function formatParams(p: Record<string, string> | undefined): string {
+  return Object.entries(p ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+export class SettingsView {
+  readonly element = document.createElement('div');
+
+  constructor(
+    private display: Display,
+    private onDisplay: (d: Display) => void,
+    private onChanged: () => void,
+    private report: (message: string, error?: boolean) => void,
+  ) {
+    this.element.className = 'settings';
+  }
+
+  render(o: Overview): void {
+    const e = this.element;
+    e.replaceChildren();
+    e.append(this.modelSection(o), this.storeSection(o), this.displaySection());
+  }
+
+  private section(title: string, help: string): HTMLElement {
+    const s = document.createElement('section');
+    const h = document.createElement('h3');
+    h.textContent = title;
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = help;
+    s.append(h, p);
+    return s;
+  }
+
+  private modelSection(o: Overview): HTMLElement {
+    const s = this.section('Model', 'The image model that embeds your photos. Switching re-embeds the library in the background; vectors of other models are kept.');
+    for (const m of o.models) {
+      const row = document.createElement('label');
+      row.className = 'radio-row';
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'model';
+      radio.value = m.name;
+      radio.checked = m.name === o.status.model;
+      radio.disabled = !m.installed;
+      radio.addEventListener('change', async () => {
+        try {
+          await api.setModel(m.name);
+          this.report(`Using ${m.name}; indexing with it in the background.`);
+          this.onChanged();
+        } catch (err) {
+          this.report(String(err), true);
+        }
+      });
+      const text = document.createElement('span');
+      const notes = [`${m.dim}-d`];
+      if (!m.installed) notes.push('not installed: run models/install.sh (see README)');
+      if (m.provenance?.random_weights) notes.push('random weights: for testing only');
+      if (m.text_installed) notes.push('text search');
+      text.textContent = `${m.name} (${notes.join(', ')})`;
+      row.append(radio, text);
+      s.append(row);
+    }
+    return s;
+  }
+
+  private storeSection(o: Overview): HTMLElement {
+    const s = this.section('Vector store', 'Embedded keeps vectors in the library folder and needs nothing else. Milvus uses a server: the one from docker-compose.yml, or any Milvus server or cluster.');
+    const milvus = o.store.kind === 'milvus' ? o.store : null;
+    const form = document.createElement('form');
+    form.className = 'store-form';
+    form.innerHTML = `
+      <label class="radio-row"><input type="radio" name="store" value="embedded"> Embedded (default)</label>
+      <label class="radio-row"><input type="radio" name="store" value="milvus"> Milvus</label>
+      <div class="milvus-fields">
+        <label>URI <input name="uri" placeholder="http://127.0.0.1:19530"></label>
+        <label>Token <input name="token" type="password" autocomplete="off" placeholder="(none)"></label>
+        <label>Database <input name="database" placeholder="default"></label>
+        <label>Index <select name="kind">
+          <option>AUTO</option><option>FLAT</option><option>IVF_FLAT</option><option>IVF_SQ8</option><option>IVF_PQ</option><option>HNSW</option>
+        </select></label>
+        <label>Build parameters <input name="build" placeholder="nlist=1024  or  M=16, efConstruction=200"></label>
+        <label>Search parameters <input name="search" placeholder="nprobe=16  or  ef=64"></label>
+      </div>
+      <div class="buttons">
+        <button type="button" name="test">Test connection</button>
+        <button type="button" name="apply-index">Rebuild index</button>
+        <button type="submit" class="primary">Save</button>
+      </div>
+      <div class="store-result muted"></div>`;
+    const field = (n: string) => form.elements.namedItem(n) as HTMLInputElement;
+    (form.querySelector(`input[value="${milvus ? 'milvus' : 'embedded'}"]`) as HTMLInputElement).checked = true;
+    field('uri').value = milvus?.uri ?? 'http://127.0.0.1:19530';
+    field('database').value = milvus?.database ?? '';
+    (form.elements.namedItem('kind') as HTMLSelectElement).value = milvus?.index?.kind ?? 'AUTO';
+    field('build').value = formatParams(milvus?.index?.build);
+    field('search').value = formatParams(milvus?.index?.search);
+    const result = form.querySelector('.store-result') as HTMLElement;
+    const index = (): IndexConfig => ({
+      kind: (form.elements.namedItem('kind') as HTMLSelectElement).value,
+      build: parseParams(field('build').value),
+      search: parseParams(field('search').value),
+    });
+    const choice = (): StoreChoice =>
+      (form.querySelector('input[name="store"]:checked') as HTMLInputElement).value === 'embedded'
+        ? { kind: 'embedded' }
+        : {
+            kind: 'milvus',
+            uri: field('uri').value.trim(),
+            token: field('token').value || (milvus?.token ? undefined : null),
+            database: field('database').value.trim() || null,
+            index: index(),
+          };
+    (form.elements.namedItem('test') as HTMLButtonElement).addEventListener('click', async () => {
+      result.textContent = 'Connecting…';
+      try {
+        const names = await api.testStore(choice());
+        result.textContent = choice().kind === 'embedded' ? 'The embedded store needs no connection.' : `Connected: ${names.length} collections on the server.`;
+      } catch (err) {
+        result.textContent = `Cannot connect: ${err}`;
+      }
+    });
+    (form.elements.namedItem('apply-index') as HTMLButtonElement).addEventListener('click', async () => {
+      result.textContent = 'Rebuilding the index…';
+      try {
+        await api.setIndex(index());
+        result.textContent = 'Index rebuilt.';
+      } catch (err) {
+        result.textContent = String(err);
+      }
+    });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api.setStore(choice());
+        this.report('Vector store saved; it is filled from the catalog when first used.');
+        this.onChanged();
+      } catch (err) {
+        this.report(String(err), true);
+      }
+    });
+    s.append(form);
+    return s;
+  }
+
+  private displaySection(): HTMLElement {
+    const s = this.section('Display', 'How the window looks; kept on this computer.');
+    const size = document.createElement('label');
+    size.textContent = 'Thumbnail size ';
+    const range = document.createElement('input');
+    range.type = 'range';
+    range.min = '96';
+    range.max = '320';
+    range.step = '16';
+    range.value = String(this.display.cellSize);
+    range.name = 'cell-size';
+    range.addEventListener('input', () => {
+      this.display.cellSize = Number(range.value);
+      this.onDisplay(this.display);
+    });
+    size.append(range);
+    const theme = document.createElement('label');
+    theme.textContent = 'Theme ';
+    const select = document.createElement('select');
+    select.name = 'theme';
+    for (const t of ['system', 'light', 'dark']) select.append(new Option(t, t, false, t === this.display.theme));
+    select.addEventListener('change', () => {
+      this.display.theme = select.value as Display['theme'];
+      this.onDisplay(this.display);
+    });
+    theme.append(select);
+    s.append(size, theme);
+    return s;
+  }
+}

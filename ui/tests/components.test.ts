@@ -1,0 +1,92 @@
+// Components with the IPC mocked: what they show for what the core answers.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearMocks, mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
+import { Grid, LibrarySource, ListSource } from '../src/views/grid';
+import { Sidebar } from '../src/views/sidebar';
+import { api, type Hit, type Photo } from '../src/api';
+
+function photo(id: number): Photo {
+  return { id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, width: 640, height: 480, format: 'jpeg', taken_at: null };
+}
+
+function sized(el: HTMLElement, width: number, height: number) {
+  Object.defineProperty(el, 'clientWidth', { value: width, configurable: true });
+  Object.defineProperty(el, 'clientHeight', { value: height, configurable: true });
+  Object.defineProperty(el, 'offsetWidth', { value: width, configurable: true });
+  Object.defineProperty(el, 'offsetHeight', { value: height, configurable: true });
+  el.getBoundingClientRect = () => ({ width, height, top: 0, left: 0, right: width, bottom: height, x: 0, y: 0, toJSON() {} });
+}
+
+beforeEach(() => {
+  mockConvertFileSrc('linux');
+});
+afterEach(() => clearMocks());
+
+describe('grid', () => {
+  it('creates cells only for rows in view, loading pages from the core on demand', async () => {
+    const asked: Array<[number, number]> = [];
+    mockIPC((cmd, args: any) => {
+      if (cmd === 'photos') {
+        asked.push([args.offset, args.limit]);
+        return Array.from({ length: args.limit }, (_, i) => photo(args.offset + i));
+      }
+    });
+    const source = new LibrarySource((o, l) => api.photos(o, l));
+    source.setTotal(100_000);
+    const grid = new Grid(source, { cellSize: () => 100, selectable: false, onOpen: () => {}, emptyText: 'none' });
+    document.body.append(grid.element);
+    sized(grid.element, 1000, 600);
+    grid.refresh();
+    await new Promise((r) => setTimeout(r, 20));
+    grid.refresh();
+    const cells = grid.element.querySelectorAll('.cell');
+    expect(cells.length).toBeGreaterThan(0);
+    expect(cells.length).toBeLessThan(200); // not 100,000
+    expect(asked).toEqual([[0, 200]]); // one page, fetched once
+    expect(grid.element.querySelector('.cell img')!.getAttribute('src')).toContain('thumb');
+    grid.element.remove();
+  });
+
+  it('shows distances with similarity bars and selects with the checkbox', () => {
+    const hits: Hit[] = [0.0, 0.25].map((d, i) => ({ ...photo(i + 1), distance: d, similarity: 1 - d, is_query: i === 0 }));
+    let selection: number[] = [];
+    const grid = new Grid(new ListSource(hits), {
+      cellSize: () => 120, selectable: true, onOpen: () => {}, emptyText: 'none', onSelectionChange: (ids) => (selection = ids),
+    });
+    document.body.append(grid.element);
+    sized(grid.element, 800, 600);
+    grid.refresh();
+    const distances = [...grid.element.querySelectorAll('.distance')].map((d) => d.textContent);
+    expect(distances).toEqual(['0.000 · query', '0.250']);
+    const bar = grid.element.querySelectorAll<HTMLElement>('.bar span')[1];
+    expect(bar.style.width).toBe('75%');
+    grid.element.querySelectorAll<HTMLInputElement>('.pick')[1].click();
+    expect(selection).toEqual([2]);
+    grid.element.remove();
+  });
+});
+
+describe('sidebar', () => {
+  it('shows progress with rate and time left, and pause/stop while indexing', () => {
+    const calls: string[] = [];
+    const bar = new Sidebar({
+      addFolder: () => calls.push('add'), removeFolder: (p) => calls.push(`remove ${p}`),
+      pause: () => calls.push('pause'), resume: () => calls.push('resume'), stop: () => calls.push('stop'), rescan: () => calls.push('rescan'),
+    });
+    bar.setState({ state: 'indexing' });
+    bar.setProgress({ phase: 'embedding', done: 30, total: 120, errors: 2, current: '/p/cat.jpg', rate: 15, eta_secs: 6 });
+    const text = bar.element.textContent!;
+    expect(text).toContain('30 / 120');
+    expect(text).toContain('15.0 photos/s');
+    expect(text).toContain('6 s left');
+    expect(text).toContain('cat.jpg');
+    expect(text).toContain('2 could not be read');
+    [...bar.element.querySelectorAll('button')].find((b) => b.textContent === 'Pause')!.click();
+    [...bar.element.querySelectorAll('button')].find((b) => b.textContent === 'Stop')!.click();
+    expect(calls).toEqual(['pause', 'stop']);
+    bar.setFolders([{ id: 1, path: '/home/me/Pictures', state: 'ok', files: 10, indexed: 7 }]);
+    expect(bar.element.querySelector('.folder')!.textContent).toContain('7 / 10');
+    bar.setProblems([{ id: 3, path: '/p/broken.jpg', state: 'failed', error: 'not an image' }]);
+    expect(bar.element.querySelector('.problems')!.textContent).toContain('not an image');
+  });
+});
