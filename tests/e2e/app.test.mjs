@@ -1,0 +1,165 @@
+// The real photofinder window, driven through WebDriver: tauri-driver starts
+// the app binary under WebKitWebDriver, on the display in $DISPLAY.
+//
+// Needs (scripts/test-app sets them up): APP (the built binary), MODELS (an
+// installed model folder), PHOTOS (the test photos), SHOTS (where the
+// screenshots go), and tauri-driver listening on $WEBDRIVER_PORT (4444).
+//
+// Each step saves a screenshot; the README's pictures come from these.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { remote } from 'webdriverio';
+
+const need = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run scripts/test-app`);
+  return v;
+};
+const APP = need('APP');
+const MODELS = need('MODELS');
+const PHOTOS = need('PHOTOS');
+const SHOTS = need('SHOTS');
+const PORT = Number(process.env.WEBDRIVER_PORT ?? 4444);
+
+// Photos to start with; one more arrives while the app runs.
+const START = ['astronaut.png', 'chelsea.png', 'rocket.jpg', 'china.jpg', 'flower.jpg', 'motorcycle_left.png', 'hubble_deep_field.jpg', 'camera.png'];
+const LATER = 'coffee.png';
+
+let browser;
+let work;
+let folder;
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
+}
+
+async function bodyData(key) {
+  return browser.execute((k) => document.body.dataset[k] ?? null, key);
+}
+
+async function waitFor(what, fn, timeout = 120_000) {
+  await browser.waitUntil(fn, { timeout, interval: 250, timeoutMsg: `timed out waiting for ${what}` });
+}
+
+async function cellNames() {
+  return browser.execute(() =>
+    [...document.querySelectorAll('section[data-view="results"] .cell')]
+      .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+      .map((c) => ({ name: c.querySelector('.name')?.textContent, distance: c.querySelector('.distance')?.textContent })),
+  );
+}
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'photofinder-e2e-'));
+  folder = path.join(work, 'Pictures');
+  fs.mkdirSync(folder);
+  for (const name of START) fs.copyFileSync(path.join(PHOTOS, name), path.join(folder, name));
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port: PORT,
+    logLevel: 'warn',
+    connectionRetryTimeout: 180_000,
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': {
+        application: APP,
+        // The folder picker is bypassed; adding and indexing are the real thing.
+        args: ['--library', path.join(work, 'library'), '--models', MODELS, '--add-folder', folder],
+      },
+    },
+  });
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('indexes the added folder and shows the library', async () => {
+  await waitFor('all photos indexed', async () => Number(await bodyData('indexed')) === START.length);
+  await waitFor('thumbnails in the library grid', async () =>
+    browser.execute(() => document.querySelectorAll('section[data-view="library"] .cell img').length),
+  );
+  const folderText = await browser.execute(() => document.querySelector('.folder')?.textContent ?? '');
+  assert.match(folderText, new RegExp(`${START.length} / ${START.length}`));
+  await shot('1-library');
+});
+
+test('a dropped photo finds itself first, with its distance', async () => {
+  // The window's drop handler, fed the path a drop from the file manager gives.
+  await browser.execute((p) => window.photofinder.searchDropped([p]), path.join(folder, 'chelsea.png'));
+  await waitFor('results', async () => Number(await bodyData('results')) > 0);
+  const cells = await cellNames();
+  assert.equal(cells[0].name, 'chelsea.png');
+  assert.match(cells[0].distance, /^0\.000 · query$/);
+  assert.ok(cells.length >= START.length - 1, `got ${cells.length} results`);
+  assert.match(cells[1].distance, /^\d\.\d{3}$/);
+  const queryPanel = await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '');
+  assert.match(queryPanel, /chelsea\.png/);
+  await shot('2-search-by-photo');
+});
+
+test('only dropped files and watched folders can be read by a query', async () => {
+  const error = await browser.execute(async () => {
+    try {
+      await window.__TAURI_INTERNALS__.invoke('search_path', { path: '/etc/hostname', k: 3 });
+      return null;
+    } catch (e) {
+      return String(e);
+    }
+  });
+  assert.match(error ?? 'no error', /neither dropped onto the window nor is in a watched folder/);
+});
+
+test('typing "cat" finds the cat', async () => {
+  const box = await browser.$('#text-query');
+  await box.setValue('cat');
+  await browser.keys('Enter');
+  await waitFor('text results', async () =>
+    browser.execute(() => document.querySelector('#query-panel h3')?.textContent === '“cat”'),
+  );
+  const cells = await cellNames();
+  assert.equal(cells[0].name, 'chelsea.png', JSON.stringify(cells));
+  const method = await browser.execute(() => document.querySelector('.search-method')?.textContent ?? '');
+  assert.match(method, /labels|CLIP/, 'says which search answered');
+  await shot('3-search-by-text');
+});
+
+test('the map draws every photo as a point', async () => {
+  await (await browser.$('.tabs button[data-view="explore"]')).click();
+  await waitFor('the map', async () => Number(await browser.execute(() => document.querySelector('.explore')?.dataset.points ?? 0)) === START.length);
+  await browser.pause(500);
+  await shot('4-map');
+  // Count the coloured pixels the points left on the canvas in the screenshot.
+  const rect = await browser.execute(() => {
+    const r = document.querySelector('.explore canvas').getBoundingClientRect();
+    return { x: r.left, y: r.top, w: r.width, h: r.height, dpr: window.devicePixelRatio };
+  });
+  const png = PNG.sync.read(fs.readFileSync(path.join(SHOTS, '4-map.png')));
+  let coloured = 0;
+  for (let y = Math.floor(rect.y * rect.dpr); y < Math.min(png.height, (rect.y + rect.h) * rect.dpr); y++) {
+    for (let x = Math.floor(rect.x * rect.dpr); x < Math.min(png.width, (rect.x + rect.w) * rect.dpr); x++) {
+      const i = (y * png.width + x) * 4;
+      const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++; // saturated: a point, not background or text
+    }
+  }
+  assert.ok(coloured > 20, `expected drawn points on the map, found ${coloured} coloured pixels`);
+});
+
+test('a photo added to the watched folder appears by itself', async () => {
+  await (await browser.$('.tabs button[data-view="library"]')).click();
+  fs.copyFileSync(path.join(PHOTOS, LATER), path.join(folder, LATER));
+  await waitFor('the new photo in the library', async () => Number(await bodyData('indexed')) === START.length + 1, 60_000);
+  await waitFor('its cell', async () =>
+    browser.execute((n) => [...document.querySelectorAll('section[data-view="library"] .cell .name')].some((e) => e.textContent === n), LATER),
+  );
+  await shot('5-new-photo-arrived');
+});
