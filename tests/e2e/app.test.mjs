@@ -95,7 +95,7 @@ test('indexes the added folder and shows the library', async () => {
 test('a dropped photo finds itself first, with its distance', async () => {
   // The window's drop handler, fed the path a drop from the file manager gives.
   await browser.execute((p) => window.photofinder.searchDropped([p]), path.join(folder, 'chelsea.png'));
-  await waitFor('results', async () => Number(await bodyData('results')) > 0);
+  await waitFor('results', async () => Number(await bodyData('results')) > 0 && (await cellNames()).length > 0);
   const cells = await cellNames();
   assert.equal(cells[0].name, 'chelsea.png');
   assert.match(cells[0].distance, /^0\.000 · query$/);
@@ -134,7 +134,13 @@ test('typing "cat" finds the cat', async () => {
 
 test('the map draws every photo as a point', async () => {
   await (await browser.$('.tabs button[data-view="explore"]')).click();
-  await waitFor('the map', async () => Number(await browser.execute(() => document.querySelector('.explore')?.dataset.points ?? 0)) === START.length);
+  try {
+    await waitFor('the map', async () => Number(await browser.execute(() => document.querySelector('.explore')?.dataset.points ?? 0)) === START.length, 60_000);
+  } catch (e) {
+    await shot('4-map-failed');
+    const info = await browser.execute(() => [document.querySelector('.explore-info')?.textContent, document.querySelector('#toast')?.textContent]);
+    throw new Error(`${e.message}: ${JSON.stringify(info)}`);
+  }
   await browser.pause(500);
   await shot('4-map');
   // Count the coloured pixels the points left on the canvas in the screenshot.
