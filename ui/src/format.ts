@@ -50,8 +50,8 @@ export function normalise(xs: number[], ys: number[]): { x: number[]; y: number[
   const span = Math.max(maxX - minX, maxY - minY) || 1;
   const cx = (minX + maxX) / 2;
   const cy = (minY + maxY) / 2;
-  // 0.95 leaves a margin so edge points are not cut in half.
-  return { x: xs.map((v) => ((v - cx) / span) * 2 * 0.95), y: ys.map((v) => ((v - cy) / span) * 2 * 0.95) };
+  // 0.8 leaves a margin: the plot fits [-1, 1] to its shorter side.
+  return { x: xs.map((v) => ((v - cx) / span) * 2 * 0.8), y: ys.map((v) => ((v - cy) / span) * 2 * 0.8) };
 }
 
 /** A palette for clusters that reads on light and dark backgrounds. */

@@ -30,8 +30,8 @@ describe('format', () => {
     const xs = Array.from({ length: n }, (_, i) => i);
     const ys = Array.from({ length: n }, (_, i) => (i % 10) * 0.5);
     const { x, y } = normalise(xs, ys);
-    expect(Math.min(...x.slice(0, 10))).toBeCloseTo(-0.95);
-    expect(x[n - 1]).toBeCloseTo(0.95);
+    expect(Math.min(...x.slice(0, 10))).toBeCloseTo(-0.8);
+    expect(x[n - 1]).toBeCloseTo(0.8);
     expect(Math.max(...y.slice(0, 10)) - Math.min(...y.slice(0, 10))).toBeLessThan(0.01);
   });
   it('index parameters parse from k=v lists', () => {
