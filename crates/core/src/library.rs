@@ -20,6 +20,9 @@ use crate::thumbs::{self, Thumbnails};
 
 pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
 
+/// How secrets are shown.
+pub const REDACTED: &str = "***";
+
 /// Where vectors live: the embedded store (default) or a Milvus server.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -33,8 +36,8 @@ impl StoreChoice {
     pub fn redacted(&self) -> StoreChoice {
         match self {
             StoreChoice::Milvus(c) => StoreChoice::Milvus(Box::new(MilvusConfig {
-                token: c.token.as_ref().map(|_| "***".into()),
-                password: c.password.as_ref().map(|_| "***".into()),
+                token: c.token.as_ref().map(|_| REDACTED.into()),
+                password: c.password.as_ref().map(|_| REDACTED.into()),
                 ..(**c).clone()
             })),
             other => other.clone(),
@@ -230,8 +233,20 @@ impl Library {
 
     /// Move the library to another store. Nothing is re-embedded: the new
     /// store is filled from the catalog's vectors when it is first opened.
+    ///
+    /// A secret given as `***` (what `redacted` shows) keeps the stored one,
+    /// so a front end can save other changes without asking for it again.
     pub fn set_store(&mut self, choice: &StoreChoice) -> Result<()> {
-        let json = serde_json::to_string(choice).map_err(|e| Error::Config(e.to_string()))?;
+        let mut choice = choice.clone();
+        if let (StoreChoice::Milvus(new), Ok(StoreChoice::Milvus(old))) = (&mut choice, self.store_choice()) {
+            if new.token.as_deref() == Some(REDACTED) {
+                new.token = old.token.clone();
+            }
+            if new.password.as_deref() == Some(REDACTED) {
+                new.password = old.password.clone();
+            }
+        }
+        let json = serde_json::to_string(&choice).map_err(|e| Error::Config(e.to_string()))?;
         self.catalog.set_setting("store", &json)?;
         self.stores.clear();
         Ok(())
@@ -557,4 +572,28 @@ pub fn reconcile_store(catalog: &Catalog, model: &str, store: &mut dyn VectorSto
     }
     catalog.outbox_done(model, &outbox)?;
     Ok((missing.len(), extra.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redacted_secret_keeps_the_stored_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut lib = Library::open(tmp.path(), ModelDir::new(tmp.path())).unwrap();
+        let config = MilvusConfig { token: Some("secret".into()), ..Default::default() };
+        lib.set_store(&StoreChoice::Milvus(Box::new(config.clone()))).unwrap();
+        let shown = lib.store_choice().unwrap().redacted();
+        let StoreChoice::Milvus(mut edited) = shown else { panic!("milvus expected") };
+        assert_eq!(edited.token.as_deref(), Some(REDACTED));
+        edited.uri = "http://other:19530".into();
+        lib.set_store(&StoreChoice::Milvus(edited)).unwrap();
+        let StoreChoice::Milvus(saved) = lib.store_choice().unwrap() else { panic!("milvus expected") };
+        assert_eq!((saved.uri.as_str(), saved.token.as_deref()), ("http://other:19530", Some("secret")));
+        // A new secret replaces it; none removes it.
+        lib.set_store(&StoreChoice::Milvus(Box::new(MilvusConfig { token: None, ..config }))).unwrap();
+        let StoreChoice::Milvus(saved) = lib.store_choice().unwrap() else { panic!("milvus expected") };
+        assert_eq!(saved.token, None);
+    }
 }

@@ -149,7 +149,8 @@ export class SettingsView {
         : {
             kind: 'milvus',
             uri: field('uri').value.trim(),
-            token: field('token').value || (milvus?.token ? undefined : null),
+            // Empty keeps a stored token: the core reads '***' as "unchanged".
+            token: field('token').value || (milvus?.token ? '***' : null),
             database: field('database').value.trim() || null,
             index: index(),
           };
