@@ -1,5 +1,6 @@
 //! `photofinder`: the command line over photofinder-core.
 
+mod bench;
 mod output;
 
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ enum Command {
     },
     /// Counts, pending work and problems.
     Status,
+    /// Measure indexing, queries, stores, memory, freshness and startup (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
     /// The vector store: status, `use embedded`, `use milvus --uri ...`, `reconcile`.
     Store {
         #[command(subcommand)]
@@ -230,6 +233,16 @@ fn exit_code(e: &Error) -> u8 {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
+    if let Command::Bench(args) = cli.command {
+        let models = cli.models.map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
+        return match bench::bench(args, models) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("photofinder bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -374,6 +387,7 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             let status = lib.status()?;
             reporter.status(&status);
         }
+        Command::Bench(_) => unreachable!("handled in main before the library is opened"),
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Turning image files into pixels: content sniffing, EXIF, bounded decoding.
 //!
 //! Decoding is the expensive half of indexing, so it never produces more
-//! pixels than the model and the thumbnail need: JPEGs are decoded with DCT
-//! scaling (1/2, 1/4, 1/8 of full size straight out of the decoder).
+//! pixels than the model and the thumbnail need: JPEGs are decoded by libjpeg-turbo with
+//! DCT scaling (1/8, 1/4, 1/2 ... of full size straight out of the decoder).
 
 use std::io::Cursor;
 
@@ -194,44 +194,41 @@ fn corrupt(format: Format, e: impl std::fmt::Display) -> DecodeError {
 }
 
 fn decode_jpeg(bytes: &[u8], min_short_side: u32) -> Result<RgbImage, DecodeError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(|e| corrupt(Format::Jpeg, e))?;
-    let info = decoder.info().ok_or_else(|| corrupt(Format::Jpeg, "no frame header"))?;
-    let (w, h) = (info.width as u32, info.height as u32);
-    check_size(w as u64, h as u64)?;
-    // Ask for the smallest DCT scale that keeps the short side >= min_short_side.
-    let short = w.min(h).max(1);
-    let factor = (short as f64 / min_short_side.max(1) as f64).max(1.0);
-    let req_w = ((w as f64 / factor).ceil() as u32).clamp(1, u16::MAX as u32) as u16;
-    let req_h = ((h as f64 / factor).ceil() as u32).clamp(1, u16::MAX as u32) as u16;
-    let (out_w, out_h) = decoder.scale(req_w, req_h).map_err(|e| corrupt(Format::Jpeg, e))?;
-    let data = decoder.decode().map_err(|e| corrupt(Format::Jpeg, e))?;
-    let info = decoder.info().ok_or_else(|| corrupt(Format::Jpeg, "no frame header"))?;
-    let (out_w, out_h) = (out_w as u32, out_h as u32);
-    let n = (out_w * out_h) as usize;
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => data,
-        jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&v| [v, v, v]).collect(),
-        jpeg_decoder::PixelFormat::L16 => data
-            .chunks_exact(2)
-            .flat_map(|c| {
-                let v = c[0];
-                [v, v, v]
-            })
-            .collect(),
-        jpeg_decoder::PixelFormat::CMYK32 => data
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(|e| corrupt(Format::Jpeg, e))?;
+    let header = decompressor.read_header(bytes).map_err(|e| corrupt(Format::Jpeg, e))?;
+    check_size(header.width as u64, header.height as u64)?;
+    // The smallest DCT scale (1/8, 1/4, 3/8, 1/2 ... 1) that keeps the short
+    // side >= min_short_side: a 12 MP photo decodes straight to 1/8 size,
+    // skipping most of the inverse DCT and all the full-size pixels.
+    let short = header.width.min(header.height).max(1);
+    let want = (min_short_side.max(1) as usize).min(short);
+    let scale = turbojpeg::Decompressor::supported_scaling_factors()
+        .iter()
+        .copied()
+        .filter(|f| f.num() <= f.denom() && f.scale(short) >= want)
+        .min_by_key(|f| f.scale(short))
+        .unwrap_or(turbojpeg::ScalingFactor::ONE);
+    decompressor.set_scaling_factor(scale).map_err(|e| corrupt(Format::Jpeg, e))?;
+    let (w, h) = (scale.scale(header.width), scale.scale(header.height));
+    let cmyk = matches!(header.colorspace, turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK);
+    let format = if cmyk { turbojpeg::PixelFormat::CMYK } else { turbojpeg::PixelFormat::RGB };
+    let channels = format.size();
+    let mut image = turbojpeg::Image { pixels: vec![0u8; channels * w * h], width: w, pitch: channels * w, height: h, format };
+    decompressor.decompress(bytes, image.as_deref_mut()).map_err(|e| corrupt(Format::Jpeg, e))?;
+    let rgb = if cmyk {
+        image
+            .pixels
             .chunks_exact(4)
             .flat_map(|c| {
                 // Adobe CMYK JPEGs store inverted values: each channel is already 255 - ink.
                 let k = c[3] as u32;
                 [(c[0] as u32 * k / 255) as u8, (c[1] as u32 * k / 255) as u8, (c[2] as u32 * k / 255) as u8]
             })
-            .collect(),
+            .collect()
+    } else {
+        image.pixels
     };
-    if rgb.len() < n * 3 {
-        return Err(corrupt(Format::Jpeg, "decoder returned too few pixels"));
-    }
-    RgbImage::from_raw(out_w, out_h, rgb).ok_or_else(|| corrupt(Format::Jpeg, "bad pixel buffer"))
+    RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| corrupt(Format::Jpeg, "bad pixel buffer"))
 }
 
 fn decode_generic(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeError> {

@@ -1,0 +1,59 @@
+//! `photofinder bench` and `photofinder eval`: the benchmark suite and the
+//! retrieval-quality evaluation, from photofinder-bench.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use photofinder_bench::{Options, SECTIONS};
+use photofinder_core::ModelDir;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A labelled set of small photos (a folder with labels.csv).
+    #[arg(long, env = "PHOTOFINDER_BENCH_SET")]
+    bench_set: PathBuf,
+    /// Real photos to make 12 MP camera JPEGs from.
+    #[arg(long, env = "PHOTOFINDER_TEST_PHOTOS")]
+    photos: PathBuf,
+    /// Where generated data and the Python reference are kept between runs.
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// Fewer photos and repetitions (a quick look, not figures to record).
+    #[arg(long)]
+    quick: bool,
+    /// Only these sections (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
+    only: Vec<String>,
+    /// A Milvus server for the store benchmarks (left out when not given).
+    #[arg(long, env = "MILVUS_URI")]
+    milvus_uri: Option<String>,
+    /// Write the tables into this Markdown file (BENCHMARKS.md).
+    #[arg(long)]
+    write: Option<PathBuf>,
+}
+
+pub fn bench(args: BenchArgs, models: ModelDir) -> Result<()> {
+    let work = args
+        .work
+        .unwrap_or_else(photofinder_bench::default_work);
+    let options = Options {
+        models,
+        bench_set: args.bench_set,
+        camera_sources: args.photos,
+        work,
+        quick: args.quick,
+        only: args.only,
+        milvus_uri: args.milvus_uri,
+        cli: std::env::current_exe().context("cannot find the photofinder binary")?,
+    };
+    let tables = photofinder_bench::run(&options)?;
+    let markdown: String = tables.iter().map(|t| t.markdown() + "\n").collect();
+    println!("{markdown}");
+    if let Some(path) = args.write {
+        let document = photofinder_bench::document(&options, &markdown);
+        std::fs::write(&path, document).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
