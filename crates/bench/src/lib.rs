@@ -6,9 +6,14 @@
 //! time. The results are Markdown tables, written to `BENCHMARKS.md`.
 
 pub mod data;
+pub mod freshness;
+pub mod process;
+pub mod queries;
 pub mod reference;
 pub mod report;
 pub mod stats;
+pub mod stores;
+pub mod synthetic;
 pub mod throughput;
 
 use std::path::PathBuf;
@@ -16,7 +21,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use photofinder_core::ModelDir;
 
-use report::{rate, ratio, share, Table};
+use report::{mib, ms, rate, ratio, share, Table};
 
 /// What to measure and where the inputs are.
 #[derive(Debug, Clone)]
@@ -43,14 +48,25 @@ impl Options {
     }
 }
 
-pub const SECTIONS: &[&str] = &["indexing"];
+pub const SECTIONS: &[&str] = &["indexing", "queries", "stores", "memory", "freshness", "startup"];
 
 /// Run the benchmarks the options ask for; each table is printed as it is done.
 pub fn run(options: &Options) -> Result<Vec<Table>> {
     std::fs::create_dir_all(&options.work)?;
     let mut tables = Vec::new();
-    if options.wants("indexing") {
-        tables.push(indexing(options)?);
+    let sections: [(&str, fn(&Options) -> Result<Table>); 6] = [
+        ("indexing", indexing),
+        ("queries", queries),
+        ("stores", stores),
+        ("memory", memory),
+        ("freshness", freshness),
+        ("startup", startup),
+    ];
+    for (name, section) in sections {
+        if options.wants(name) {
+            eprintln!("== {name}");
+            tables.push(section(options)?);
+        }
     }
     Ok(tables)
 }
@@ -89,6 +105,164 @@ fn indexing(o: &Options) -> Result<Table> {
          infer, catalog, embedded store), model loaded beforehand. Python reference: Pillow decode and \
          resize, onnxruntime on the same ONNX file, one photo at a time (`crates/bench/src/reference.py`).",
     );
+    Ok(table)
+}
+
+/// Photos in the big library that query, memory and startup figures use.
+fn big_n(o: &Options) -> usize {
+    if o.quick {
+        10_000
+    } else {
+        100_000
+    }
+}
+
+fn camera(o: &Options) -> Result<Vec<PathBuf>> {
+    let sources = data::photos_in(&o.camera_sources)?;
+    data::camera_photos(&sources, if o.quick { 16 } else { 64 }, &o.work.join("camera-12mp"))
+}
+
+fn installed(o: &Options, name: &str) -> bool {
+    o.models.status(name).is_ok_and(|s| s.installed)
+}
+
+fn queries(o: &Options) -> Result<Table> {
+    let n = big_n(o);
+    let library = synthetic::big_library(&o.work, &o.models, n)?;
+    let photos = camera(o)?;
+    let repeat = if o.quick { 20 } else { 60 };
+    let mut table = Table::new(&format!("Query latency, library of {n} photos (ms)"), &["query", "model", "p50", "p95"]);
+    for model in synthetic::MODELS.iter().filter(|m| installed(o, m)) {
+        let dropped = queries::drop_photo(&library, &o.models, model, &photos, repeat)?;
+        table.row(vec!["drop a 12 MP JPEG (read, decode, embed, search)".into(), model.to_string(), ms(dropped.p50_ms), ms(dropped.p95_ms)]);
+        let store = queries::store_only(&library, &o.models, model, &photos[..4.min(photos.len())], repeat)?;
+        table.row(vec!["store search alone (k = 10)".into(), model.to_string(), ms(store.p50_ms), ms(store.p95_ms)]);
+    }
+    let words = ["dog", "golden retriever", "church", "parachute", "a red sports car"];
+    if installed(o, "efficientnet-lite0") {
+        let t = queries::text(&library, &o.models, "efficientnet-lite0", photofinder_core::TextMethod::Labels, &words, repeat)?;
+        table.row(vec!["text, by ImageNet labels".into(), "efficientnet-lite0".into(), ms(t.p50_ms), ms(t.p95_ms)]);
+    }
+    if o.models.status("clip-vit-b32").is_ok_and(|s| s.installed && s.text_installed == Some(true)) {
+        let t = queries::text(&library, &o.models, "clip-vit-b32", photofinder_core::TextMethod::Clip, &words, repeat)?;
+        table.row(vec!["text, CLIP (tokenize, text tower, search)".into(), "clip-vit-b32".into(), ms(t.p50_ms), ms(t.p95_ms)]);
+    }
+    table.note(format!(
+        "In-process calls as the app's commands make them, {repeat} queries after one warm-up; 12 MP photos from \
+         `camera-12mp` (not in the library). The library's vectors are synthetic (see `crates/bench/src/synthetic.rs`)."
+    ));
+    Ok(table)
+}
+
+fn stores(o: &Options) -> Result<Table> {
+    let mut table = Table::new(
+        "Store search alone (k = 10, 100 queries)",
+        &["vectors", "dim", "store", "parameters", "load + build (s)", "p50 ms", "p95 ms", "recall@10"],
+    );
+    let mut sizes = vec![(10_000, 2048), (10_000, 512)];
+    if !o.quick {
+        sizes.extend([(100_000, 2048), (100_000, 512), (1_000_000, 512)]);
+    }
+    for (n, dim) in sizes {
+        eprintln!("stores: {n} x {dim}");
+        let set = stores::Dataset::new(n, dim);
+        let mut measured = stores::embedded(&set, &o.work)?;
+        match &o.milvus_uri {
+            Some(uri) => measured.extend(stores::milvus(&set, uri)?),
+            None => table.note(format!("Milvus not measured at {n} x {dim}: no --milvus-uri.")),
+        }
+        for m in measured {
+            table.row(vec![
+                n.to_string(),
+                dim.to_string(),
+                m.store,
+                m.params,
+                if m.load_s > 0.0 { format!("{:.1}", m.load_s) } else { "-".into() },
+                ms(m.p50_ms),
+                ms(m.p95_ms),
+                format!("{:.3}", m.recall),
+            ]);
+        }
+    }
+    table.note(
+        "Synthetic unit vectors clustered round n/500 centres (image embeddings have near neighbours); recall@10 \
+         against exact search over the same vectors. Milvus figures include the gRPC round trip to a local server. \
+         1M x 2048 is left out: 8 GB of vectors per copy.",
+    );
+    Ok(table)
+}
+
+fn memory(o: &Options) -> Result<Table> {
+    let mut table = Table::new("Memory and disk", &["measure", "model", "value"]);
+    let models_dir = o.models.dir.clone();
+    // Indexing: a new library indexing 12 MP photos, in a process of its own.
+    let photos = camera(o)?;
+    let folder = o.work.join("camera-12mp");
+    for model in ["efficientnet-lite0"].into_iter().filter(|m| installed(o, m)) {
+        let dir = tempfile::tempdir_in(&o.work)?;
+        let mut cmd = process::cli(&o.cli, dir.path(), &models_dir);
+        cmd.arg("--model").arg(model).arg("folders").arg("add").arg(&folder);
+        let (_, peak) = process::run_measured(cmd)?;
+        table.row(vec![format!("peak RSS indexing {} x 12 MP photos", photos.len()), model.into(), mib(peak)]);
+    }
+    // Disk per 1k photos: a library of the bench set's photos.
+    let set = data::LabelledSet::open(&o.bench_set)?;
+    let small = set.spread(if o.quick { 200 } else { 1000 });
+    for model in ["efficientnet-lite0"].into_iter().filter(|m| installed(o, m)) {
+        let run = throughput::pipeline(&o.models, model, &small, &o.work)?;
+        let per_k = |bytes: u64| mib(bytes * 1000 / run.photos.max(1) as u64);
+        let lib = &run.library_dir;
+        let catalog = ["catalog.db", "catalog.db-wal"].iter().map(|f| data::file_size(&lib.join(f))).sum();
+        table.row(vec!["catalog per 1k photos".into(), model.into(), per_k(catalog)]);
+        table.row(vec!["thumbnails per 1k photos".into(), model.into(), per_k(data::dir_size(&lib.join("thumbs")))]);
+        table.row(vec!["embedded store per 1k photos".into(), model.into(), per_k(data::dir_size(&lib.join("store")))]);
+    }
+    // Idle: `photofinder watch` on the big library, once its memory settles.
+    let n = big_n(o);
+    let library = synthetic::big_library(&o.work, &o.models, n)?;
+    for model in ["efficientnet-lite0"].into_iter().filter(|m| installed(o, m)) {
+        let mut cmd = process::cli(&o.cli, &library, &models_dir);
+        cmd.arg("--model").arg(model).arg("watch");
+        let (idle, peak) = process::idle_memory(cmd, std::time::Duration::from_secs(5), std::time::Duration::from_secs(300))?;
+        table.row(vec![format!("RSS idle, watching {n} photos"), model.into(), mib(idle)]);
+        table.row(vec![format!("peak RSS starting to watch {n} photos"), model.into(), mib(peak)]);
+    }
+    table.note("Resident set sizes read from /proc while the `photofinder` process runs. Idle: `photofinder watch` \
+                after its start-up scan, once its memory has not changed by 1% for 5 s.");
+    Ok(table)
+}
+
+fn freshness(o: &Options) -> Result<Table> {
+    let set = data::LabelledSet::open(&o.bench_set)?;
+    let n = if o.quick { 20 } else { 100 };
+    let photos = set.spread(n);
+    let mut table = Table::new("Freshness: photo appears in a watched folder -> returned by a search", &["model", "photos", "p50 (s)", "max (s)"]);
+    for model in ["efficientnet-lite0"].into_iter().filter(|m| installed(o, m)) {
+        let s = freshness::measure(&o.models, model, &photos, &o.work)?;
+        table.row(vec![model.into(), s.len().to_string(), format!("{:.2}", stats::percentile(&s, 0.5)), format!("{:.2}", stats::max(&s))]);
+    }
+    table.note("The desktop app's engine (watcher, debounce 300 ms, indexing, store), one photo at a time; \
+                polled every 20 ms with the app's own query.");
+    Ok(table)
+}
+
+fn startup(o: &Options) -> Result<Table> {
+    let n = big_n(o);
+    let library = synthetic::big_library(&o.work, &o.models, n)?;
+    let photos = camera(o)?;
+    let models_dir = o.models.dir.clone();
+    let mut table = Table::new(&format!("Startup: launch to first answered query, {n} photos"), &["model", "p50 (s)", "max (s)"]);
+    for model in synthetic::MODELS.iter().filter(|m| installed(o, m)) {
+        let mut seconds = Vec::new();
+        for i in 0..if o.quick { 3 } else { 7 } {
+            let mut cmd = process::cli(&o.cli, &library, &models_dir);
+            cmd.arg("--model").arg(model).arg("search").arg(&photos[i % photos.len()]);
+            seconds.push(process::run_measured(cmd)?.0);
+        }
+        table.row(vec![model.to_string(), format!("{:.2}", stats::percentile(&seconds, 0.5)), format!("{:.2}", stats::max(&seconds))]);
+    }
+    table.note("`photofinder search PHOTO` from process start to exit: load ONNX Runtime and the model, open the \
+                catalog, load the store, decode and embed a 12 MP photo, search.");
     Ok(table)
 }
 
