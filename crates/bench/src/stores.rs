@@ -104,7 +104,7 @@ pub fn embedded(set: &Dataset, dir: &Path) -> Result<Vec<Measured>> {
 
 /// The embedded store's own choice first, then exact search for comparison.
 fn embedded_configs(_n: usize) -> Vec<(String, Option<IndexConfig>)> {
-    vec![("exact".into(), None)]
+    vec![("int8 scan, exact re-rank".into(), None)]
 }
 
 fn kv(pairs: &[(&str, String)]) -> HashMap<String, String> {

@@ -5,6 +5,7 @@
 //! from the catalog's cached embeddings without re-embedding anything.
 
 mod embedded;
+mod int8;
 pub mod milvus;
 pub mod recall;
 
