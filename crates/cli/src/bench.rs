@@ -57,3 +57,24 @@ pub fn bench(args: BenchArgs, models: ModelDir) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A folder of photos with a labels.csv of path,label (paths relative to the folder).
+    #[arg(env = "PHOTOFINDER_BENCH_SET")]
+    folder: PathBuf,
+    /// Where the evaluation libraries are kept between runs.
+    #[arg(long)]
+    work: Option<PathBuf>,
+}
+
+/// Evaluates `model`, or every installed model with real weights.
+pub fn eval(args: EvalArgs, models: ModelDir, model: Option<String>) -> Result<()> {
+    let work = args.work.unwrap_or_else(photofinder_bench::default_work);
+    std::fs::create_dir_all(&work)?;
+    let set = photofinder_bench::data::LabelledSet::open(&args.folder)?;
+    for table in photofinder_bench::quality_tables(&models, &set, &model.into_iter().collect::<Vec<_>>(), &work)? {
+        println!("{}", table.markdown());
+    }
+    Ok(())
+}

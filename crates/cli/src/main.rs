@@ -87,6 +87,8 @@ enum Command {
     Status,
     /// Measure indexing, queries, stores, memory, freshness and startup (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Retrieval quality on a labelled folder: precision@10, mAP@10, text search, near duplicates.
+    Eval(bench::EvalArgs),
     /// The vector store: status, `use embedded`, `use milvus --uri ...`, `reconcile`.
     Store {
         #[command(subcommand)]
@@ -233,12 +235,17 @@ fn exit_code(e: &Error) -> u8 {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
-    if let Command::Bench(args) = cli.command {
+    if let Command::Bench(_) | Command::Eval(_) = cli.command {
         let models = cli.models.map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
-        return match bench::bench(args, models) {
+        let result = match cli.command {
+            Command::Bench(args) => bench::bench(args, models),
+            Command::Eval(args) => bench::eval(args, models, cli.model),
+            _ => unreachable!(),
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("photofinder bench: {e:#}");
+                eprintln!("photofinder: {e:#}");
                 ExitCode::FAILURE
             }
         };
@@ -387,7 +394,7 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             let status = lib.status()?;
             reporter.status(&status);
         }
-        Command::Bench(_) => unreachable!("handled in main before the library is opened"),
+        Command::Bench(_) | Command::Eval(_) => unreachable!("handled in main before the library is opened"),
     }
     Ok(())
 }

@@ -1,0 +1,197 @@
+//! Retrieval quality on a labelled photo set: leave-one-out precision@10 and
+//! mAP@10 of image search, text search by class name, and near-duplicate
+//! recall@6 on variants made here.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use photofinder_core::store::Filter;
+use photofinder_core::{Cancel, Library, ModelDir, TextMethod};
+
+use crate::data::LabelledSet;
+use crate::variants;
+
+pub const K: usize = 10;
+/// Near-duplicate originals taken from the set.
+const ORIGINALS: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct Quality {
+    pub model: String,
+    pub photos: usize,
+    pub precision: f64,
+    /// mAP@10 normalised by min(relevant photos, 10): the standard AP@k.
+    pub map: f64,
+    /// mAP@10 normalised by the relevant results retrieved.
+    pub map_retrieved: f64,
+    /// Per class: precision@10 of text search by the class name, with the
+    /// method the model offers (ImageNet labels, or CLIP's text tower).
+    pub text: Vec<(String, f64)>,
+    pub text_method: Option<TextMethod>,
+    pub near_duplicate_recall: f64,
+}
+
+/// Index `set` (and near-duplicate variants of some of its photos) with
+/// `model` into a library under `work`, kept between runs, and evaluate.
+pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) -> Result<Quality> {
+    let root = work.join(format!("eval-{}-{model}", set_name(set)));
+    let variants_dir = root.join("near-duplicates");
+    let originals = set.spread(ORIGINALS);
+    make_variants(&originals, &variants_dir)?;
+    let mut lib = Library::open(root.join("library"), models.clone())?;
+    lib.set_model(model)?;
+    lib.add_folder(&set.root)?;
+    lib.add_folder(&variants_dir)?;
+    eprintln!("quality: indexing {} photos with {model} ...", set.photos.len() + originals.len() * variants::KINDS.len());
+    lib.index(&|_| {}, &Cancel::new())?;
+
+    let label_of: HashMap<PathBuf, &str> =
+        set.photos.iter().filter_map(|(p, l)| Some((p.canonicalize().ok()?, l.as_str()))).collect();
+    let mut vectors = Vec::new();
+    lib.catalog().embedded_files(model, |row, v| {
+        vectors.push((row.id, row.path, v));
+        Ok(())
+    })?;
+    let path_of: HashMap<i64, PathBuf> = vectors.iter().map(|(id, p, _)| (*id, p.clone())).collect();
+
+    // Leave-one-out over the labelled photos: every other photo is a candidate.
+    let store = lib.store()?;
+    let (mut precision, mut ap, mut ap_retrieved, mut queries) = (0.0, 0.0, 0.0, 0usize);
+    let mut per_label: HashMap<&str, usize> = HashMap::new();
+    for l in label_of.values() {
+        *per_label.entry(l).or_default() += 1;
+    }
+    let only_set = Filter { folders: vec![set.root.canonicalize()?], ..Default::default() };
+    for (id, path, v) in &vectors {
+        let Some(label) = label_of.get(path) else { continue };
+        let filter = Filter { exclude: vec![*id], ..only_set.clone() };
+        let hits = store.search(v, K, &filter)?;
+        let relevant: Vec<bool> = hits.iter().map(|h| path_of.get(&h.id).and_then(|p| label_of.get(p)) == Some(label)).collect();
+        precision += relevant.iter().filter(|r| **r).count() as f64 / K as f64;
+        let (sum, retrieved) = precision_sum(&relevant);
+        let others = per_label.get(label).copied().unwrap_or(1).saturating_sub(1);
+        ap += sum / others.clamp(1, K) as f64;
+        ap_retrieved += if retrieved == 0 { 0.0 } else { sum / retrieved as f64 };
+        queries += 1;
+    }
+
+    // Near duplicates: an original's six variants should be its six nearest.
+    let vector_of: HashMap<&Path, (i64, &Vec<f32>)> = vectors.iter().map(|(id, p, v)| (p.as_path(), (*id, v))).collect();
+    let (mut found, mut wanted) = (0usize, 0usize);
+    let variants_canon = variants_dir.canonicalize()?;
+    for (i, original) in originals.iter().enumerate() {
+        let Some(&(id, v)) = original.canonicalize().ok().as_deref().and_then(|p| vector_of.get(p)) else { continue };
+        let hits = store.search(v, variants::KINDS.len(), &Filter { exclude: vec![id], ..Default::default() })?;
+        let prefix = format!("{i:03}-");
+        found += hits
+            .iter()
+            .filter_map(|h| path_of.get(&h.id))
+            .filter(|p| p.starts_with(&variants_canon) && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+            .count();
+        wanted += variants::KINDS.len();
+    }
+
+    // Text search by class name, within the labelled set.
+    let clip = model == "clip-vit-b32";
+    let text_method = if clip {
+        models.status(model)?.text_installed.unwrap_or(false).then_some(TextMethod::Clip)
+    } else {
+        models.status(model)?.spec.labels.is_some().then_some(TextMethod::Labels)
+    };
+    let mut text = Vec::new();
+    if let Some(method) = text_method {
+        for (label, prompt) in class_prompts(set, clip)? {
+            let results = lib.search_text(&prompt, K, &only_set, Some(method))?;
+            let right = results.hits.iter().filter(|h| label_of.get(&h.path) == Some(&label.as_str())).count();
+            text.push((label, right as f64 / K as f64));
+        }
+    }
+    Ok(Quality {
+        model: model.to_string(),
+        photos: queries,
+        precision: precision / queries.max(1) as f64,
+        map: ap / queries.max(1) as f64,
+        map_retrieved: ap_retrieved / queries.max(1) as f64,
+        text,
+        text_method,
+        near_duplicate_recall: found as f64 / wanted.max(1) as f64,
+    })
+}
+
+/// The sum of the precision at each relevant result, and how many were
+/// relevant. AP@k divides the sum by min(relevant in the set, k); some
+/// write-ups (the reverse-image-search notebook among them) divide by the
+/// relevant results retrieved, which scores higher: both are reported.
+pub fn precision_sum(relevant: &[bool]) -> (f64, usize) {
+    let (mut hits, mut sum) = (0usize, 0.0);
+    for (i, r) in relevant.iter().enumerate() {
+        if *r {
+            hits += 1;
+            sum += hits as f64 / (i + 1) as f64;
+        }
+    }
+    (sum, hits)
+}
+
+/// (label, query) per class: the label itself, or for CLIP "a photo of a
+/// {name}" with the set's `clip_classname` from `classes.csv` when it has one.
+fn class_prompts(set: &LabelledSet, clip: bool) -> Result<Vec<(String, String)>> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let classes = set.root.join("classes.csv");
+    if clip && classes.exists() {
+        let mut reader = csv::Reader::from_path(&classes)?;
+        let headers = reader.headers()?.clone();
+        let col = |n: &str| headers.iter().position(|h| h == n);
+        if let (Some(l), Some(c)) = (col("label"), col("clip_classname")) {
+            for r in reader.records() {
+                let r = r?;
+                names.insert(r[l].to_string(), r[c].to_string());
+            }
+        }
+    }
+    Ok(set
+        .labels()
+        .into_iter()
+        .map(|label| {
+            let query = if clip { format!("a photo of a {}", names.get(&label).unwrap_or(&label)) } else { label.clone() };
+            (label, query)
+        })
+        .collect())
+}
+
+fn make_variants(originals: &[PathBuf], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (i, original) in originals.iter().enumerate() {
+        let mut img = None;
+        for kind in variants::KINDS {
+            let path = dir.join(format!("{i:03}-{kind}.jpg"));
+            if path.exists() {
+                continue;
+            }
+            if img.is_none() {
+                img = Some(image::open(original).with_context(|| format!("cannot open {}", original.display()))?.into_rgb8());
+            }
+            std::fs::write(&path, variants::make(img.as_ref().unwrap(), kind))?;
+        }
+    }
+    Ok(())
+}
+
+fn set_name(set: &LabelledSet) -> String {
+    set.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "set".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_sums_follow_the_ranks_of_relevant_results() {
+        assert_eq!(precision_sum(&[true, true, true]), (3.0, 3));
+        assert_eq!(precision_sum(&[false, false]), (0.0, 0));
+        // Relevant at ranks 2 and 4: 1/2 + 2/4.
+        let (sum, hits) = precision_sum(&[false, true, false, true]);
+        assert!((sum - 1.0).abs() < 1e-12 && hits == 2);
+    }
+}
