@@ -30,7 +30,9 @@ pub fn big_library(work: &Path, models: &ModelDir, n: usize) -> Result<PathBuf> 
     }
     eprintln!("building a library of {n} photos in {} (once) ...", root.display());
     let _ = std::fs::remove_dir_all(&root);
-    let photos = root.join("photos");
+    std::fs::create_dir_all(&root)?;
+    // Catalogued paths are absolute, as the scan finds them.
+    let photos = root.canonicalize()?.join("photos");
     let files = write_photos(&photos, n)?;
 
     let mut library = Library::open(&library_dir, models.clone())?;
@@ -73,6 +75,17 @@ pub fn big_library(work: &Path, models: &ModelDir, n: usize) -> Result<PathBuf> 
     for m in MODELS {
         library.use_model(m)?;
         library.store()?;
+    }
+    // The files on disk must be exactly what the catalog holds, or every
+    // figure measured on this library would include indexing.
+    let outcome = library.scan(&|_| {}, &photofinder_core::Cancel::new())?;
+    if !outcome.added.is_empty() || !outcome.changed.is_empty() || outcome.unchanged != n {
+        anyhow::bail!(
+            "the synthetic library does not match its files: {} new, {} changed, {} unchanged",
+            outcome.added.len(),
+            outcome.changed.len(),
+            outcome.unchanged
+        );
     }
     std::fs::write(&stamp, n.to_string())?;
     Ok(library_dir)

@@ -11,11 +11,11 @@ use photofinder_core::ModelDir;
 #[derive(Args)]
 pub struct BenchArgs {
     /// A labelled set of small photos (a folder with labels.csv).
-    #[arg(long, env = "PHOTOFINDER_BENCH_SET")]
-    bench_set: PathBuf,
+    #[arg(long, env = "PHOTOFINDER_BENCH_SET", required_unless_present = "serve_idle")]
+    bench_set: Option<PathBuf>,
     /// Real photos to make 12 MP camera JPEGs from.
-    #[arg(long, env = "PHOTOFINDER_TEST_PHOTOS")]
-    photos: PathBuf,
+    #[arg(long, env = "PHOTOFINDER_TEST_PHOTOS", required_unless_present = "serve_idle")]
+    photos: Option<PathBuf>,
     /// Where generated data and the Python reference are kept between runs.
     #[arg(long)]
     work: Option<PathBuf>,
@@ -31,16 +31,24 @@ pub struct BenchArgs {
     /// Write the tables into this Markdown file (BENCHMARKS.md).
     #[arg(long)]
     write: Option<PathBuf>,
+    /// (Internal) run the app's engine idle on this library, for the memory figures.
+    #[arg(long, hide = true, requires = "idle_model")]
+    serve_idle: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    idle_model: Option<String>,
 }
 
 pub fn bench(args: BenchArgs, models: ModelDir) -> Result<()> {
+    if let (Some(library), Some(model)) = (&args.serve_idle, &args.idle_model) {
+        return photofinder_bench::process::serve_idle(library, &models, model);
+    }
     let work = args
         .work
         .unwrap_or_else(photofinder_bench::default_work);
     let options = Options {
         models,
-        bench_set: args.bench_set,
-        camera_sources: args.photos,
+        bench_set: args.bench_set.context("--bench-set is required")?,
+        camera_sources: args.photos.context("--photos is required")?,
         work,
         quick: args.quick,
         only: args.only,

@@ -13,6 +13,7 @@ pub mod explore;
 pub mod error;
 pub mod index;
 pub mod library;
+pub mod memory;
 pub mod models;
 pub mod preprocess;
 pub mod progress;

@@ -294,6 +294,15 @@ impl Library {
         }
     }
 
+    /// Load the active model and its store now rather than at the first
+    /// query (a front end calls this once it has shown its window).
+    pub fn warm(&mut self) -> Result<()> {
+        self.store()?;
+        self.embedder()?;
+        crate::memory::release_free();
+        Ok(())
+    }
+
     pub(crate) fn embedder(&mut self) -> Result<&mut Embedder> {
         let model = self.model.clone();
         self.embedder_for(&model)

@@ -147,7 +147,6 @@ impl Watcher {
     pub fn has_work(&self) -> bool {
         self.has_queued()
             || !self.held.is_empty()
-            || !self.held.is_empty()
             || self.last_check.elapsed() >= self.options.folder_check
     }
 
@@ -250,6 +249,7 @@ impl Watcher {
         if self.work.embed {
             lib.embed_pending(sink, cancel)?;
             self.work.embed = false;
+            crate::memory::release_free();
         }
         Ok(())
     }
