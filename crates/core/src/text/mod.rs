@@ -175,8 +175,17 @@ impl Library {
         }
         // Below this the match is noise: a class that barely registered.
         const MIN_SCORE: f32 = 0.005;
-        let mut scored = Vec::new();
-        for (hash, s) in score.into_iter().filter(|(_, s)| *s >= MIN_SCORE) {
+        // Best first, and files looked up only until k are certain: a broad
+        // word ("dog": 120 breeds) scores tens of thousands of photos.
+        let mut ranked: Vec<(crate::catalog::Hash, f32)> = score.into_iter().filter(|(_, s)| *s >= MIN_SCORE).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut scored: Vec<(f32, crate::catalog::FileRow)> = Vec::new();
+        for (hash, s) in ranked {
+            // Ties with the k-th are still read, so the order by id below
+            // is the same as if every file had been read.
+            if scored.len() >= k && scored.iter().map(|x| x.0).fold(f32::INFINITY, f32::min) > s {
+                break;
+            }
             for row in self.catalog.files_with_hash(&hash)? {
                 let meta = PointMeta {
                     path: row.path.clone(),
