@@ -52,14 +52,29 @@ impl Options {
 
 pub const SECTIONS: &[&str] = &["quality", "indexing", "queries", "stores", "memory", "freshness", "startup"];
 
-/// Run the benchmarks the options ask for; each table is printed as it is done.
-pub fn run(options: &Options) -> Result<Vec<Table>> {
+/// The tables of one section of the suite.
+pub struct Section {
+    pub name: &'static str,
+    pub tables: Vec<Table>,
+}
+
+impl Section {
+    pub fn markdown(&self) -> String {
+        self.tables.iter().map(|t| t.markdown() + "\n").collect()
+    }
+}
+
+/// Run the benchmarks the options ask for; each row is printed as it is
+/// measured, and `done` is called with each section as it completes (so a
+/// long run that fails late keeps what it measured).
+pub fn run(options: &Options, mut done_section: impl FnMut(&Section) -> Result<()>) -> Result<Vec<Section>> {
     std::fs::create_dir_all(&options.work)?;
-    let mut tables = Vec::new();
+    let mut done = Vec::new();
     if options.wants("quality") {
         eprintln!("== quality");
         let set = data::LabelledSet::open(&options.bench_set)?;
-        tables.extend(quality_tables(&options.models, &set, &[], &options.work)?);
+        done.push(Section { name: "quality", tables: quality_tables(&options.models, &set, &[], &options.work)? });
+        done_section(done.last().expect("just pushed"))?;
     }
     let sections: [(&str, fn(&Options) -> Result<Table>); 6] = [
         ("indexing", indexing),
@@ -72,10 +87,11 @@ pub fn run(options: &Options) -> Result<Vec<Table>> {
     for (name, section) in sections {
         if options.wants(name) {
             eprintln!("== {name}");
-            tables.push(section(options)?);
+            done.push(Section { name, tables: vec![section(options)?] });
+            done_section(done.last().expect("just pushed"))?;
         }
     }
-    Ok(tables)
+    Ok(done)
 }
 
 fn indexing(o: &Options) -> Result<Table> {
@@ -251,7 +267,8 @@ fn stores(o: &Options) -> Result<Table> {
     table.note(
         "Synthetic unit vectors clustered round n/500 centres (image embeddings have near neighbours); recall@10 \
          against exact search over the same vectors. Milvus figures include the gRPC round trip to a local server. \
-         1M x 2048 is left out: 8 GB of vectors per copy.",
+         1M x 2048 is left out (8 GB of vectors per copy), and so is HNSW at 1M (its graph took over 20 minutes \
+         to build on 2 cores).",
     );
     Ok(table)
 }
@@ -342,8 +359,31 @@ pub fn default_work() -> PathBuf {
     cache.join("photofinder/bench")
 }
 
-/// `BENCHMARKS.md`: the machine, the date and the command above the tables.
-pub fn document(options: &Options, tables: &str) -> String {
+/// `BENCHMARKS.md` with the sections just measured put in: each section's
+/// tables sit between markers, so a run of some sections replaces only
+/// theirs, and the text written by hand around them is kept.
+pub fn document(options: &Options, sections: &[Section], existing: Option<&str>) -> String {
+    let mut doc = existing.map(str::to_string).unwrap_or_else(|| "# Benchmarks\n\n".into());
+    for section in sections {
+        let block = format!("{}\n{}\n{}", begin(section.name), provenance(options) + "\n" + &section.markdown(), end(section.name));
+        doc = match (doc.find(&begin(section.name)), doc.find(&end(section.name))) {
+            (Some(a), Some(b)) if a < b => format!("{}{}{}", &doc[..a], block, &doc[b + end(section.name).len()..]),
+            _ => format!("{}\n{}\n", doc.trim_end(), block),
+        };
+    }
+    doc
+}
+
+fn begin(section: &str) -> String {
+    format!("<!-- photofinder bench: {section} -->")
+}
+
+fn end(section: &str) -> String {
+    format!("<!-- /photofinder bench: {section} -->")
+}
+
+/// Where and how the figures below it were measured.
+fn provenance(options: &Options) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
@@ -360,23 +400,42 @@ pub fn document(options: &Options, tables: &str) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let mut runtime = String::from("ONNX Runtime (CPU)");
-    if let Ok(lib) = options.models.runtime_library() {
-        runtime = format!("ONNX Runtime from {}", lib.file_name().unwrap_or_default().to_string_lossy());
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
     format!(
-        "# Benchmarks\n\n\
-         Produced by `scripts/bench` (which runs `photofinder bench --write BENCHMARKS.md`{quick}).\n\n\
-         - Machine: {cpu}, {cores} cores available, {memory} memory; {runtime}\n\
-         - Date: {date}\n\
-         - Command: `{command}`\n\n\
-         {analysis}\n\
-         {tables}",
-        quick = if options.quick { " --quick" } else { "" },
-        command = std::env::args().collect::<Vec<_>>().join(" "),
-        analysis = ANALYSIS,
+        "_Measured {date} on {cpu}, {cores} cores, {memory} memory, ONNX Runtime CPU; \
+         `photofinder {}`{}._\n",
+        args.join(" "),
+        if options.quick { " (quick: fewer photos and repetitions)" } else { "" }
     )
 }
 
-/// The part of BENCHMARKS.md that is written by hand: how to read the tables.
-const ANALYSIS: &str = include_str!("analysis.md");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(name: &'static str, title: &str) -> Section {
+        Section { name, tables: vec![Table::new(title, &["a"])] }
+    }
+
+    #[test]
+    fn a_rerun_replaces_its_sections_and_keeps_the_rest() {
+        let options = Options {
+            models: ModelDir::new("/nonexistent"),
+            bench_set: PathBuf::new(),
+            camera_sources: PathBuf::new(),
+            work: PathBuf::new(),
+            quick: true,
+            only: Vec::new(),
+            milvus_uri: None,
+            cli: PathBuf::new(),
+        };
+        let first = document(&options, &[section("stores", "Old stores"), section("queries", "Queries")], None);
+        let edited = first.replace("# Benchmarks", "# Benchmarks\n\nWritten by hand.");
+        let second = document(&options, &[section("stores", "New stores"), section("memory", "Memory")], Some(&edited));
+        assert!(second.contains("Written by hand."));
+        assert!(second.contains("### New stores") && !second.contains("### Old stores"));
+        assert!(second.contains("### Queries"), "sections not run are kept");
+        assert!(second.find("### New stores") < second.find("### Queries"), "a section keeps its place");
+        assert!(second.contains("### Memory"), "a new section is appended");
+    }
+}

@@ -55,14 +55,17 @@ pub fn bench(args: BenchArgs, models: ModelDir) -> Result<()> {
         milvus_uri: args.milvus_uri,
         cli: std::env::current_exe().context("cannot find the photofinder binary")?,
     };
-    let tables = photofinder_bench::run(&options)?;
-    let markdown: String = tables.iter().map(|t| t.markdown() + "\n").collect();
-    println!("{markdown}");
-    if let Some(path) = args.write {
-        let document = photofinder_bench::document(&options, &markdown);
-        std::fs::write(&path, document).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
+    let write = |section: &photofinder_bench::Section| -> Result<()> {
+        println!("{}", section.markdown());
+        if let Some(path) = &args.write {
+            let existing = std::fs::read_to_string(path).ok();
+            let document = photofinder_bench::document(&options, std::slice::from_ref(section), existing.as_deref());
+            std::fs::write(path, document).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote the {} section into {}", section.name, path.display());
+        }
+        Ok(())
+    };
+    photofinder_bench::run(&options, write)?;
     Ok(())
 }
 

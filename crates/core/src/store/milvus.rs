@@ -536,6 +536,12 @@ impl VectorStore for MilvusStore {
     }
 
     fn set_index(&mut self, index: &IndexConfig) -> Result<()> {
+        // New search parameters (nprobe, ef) for the index already built
+        // need no rebuild: searches read them from the config.
+        if index.kind == self.config.index.kind && index.build == self.config.index.build {
+            self.config.index = index.clone();
+            return Ok(());
+        }
         self.replace_index(index)
     }
 
