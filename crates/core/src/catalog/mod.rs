@@ -394,7 +394,7 @@ impl Catalog {
     pub fn requeue_missing(&self, model: &str) -> Result<usize> {
         Ok(self.conn.execute(
             "UPDATE files SET state = 'pending' WHERE state = 'indexed' AND NOT EXISTS
-             (SELECT 1 FROM embeddings e WHERE e.hash = files.hash AND e.model = ?1)",
+             (SELECT 1 FROM embeddings e INDEXED BY embeddings_by_model WHERE e.hash = files.hash AND e.model = ?1)",
             [model],
         )?)
     }
@@ -506,7 +506,7 @@ impl Catalog {
 
     /// Content hashes that have a `model` embedding.
     pub fn embedded_hashes(&self, model: &str) -> Result<std::collections::HashSet<Hash>> {
-        let mut stmt = self.conn.prepare("SELECT hash FROM embeddings WHERE model = ?1")?;
+        let mut stmt = self.conn.prepare("SELECT hash FROM embeddings INDEXED BY embeddings_by_model WHERE model = ?1")?;
         let rows = stmt.query_map([model], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = std::collections::HashSet::new();
         for h in rows {
@@ -535,7 +535,7 @@ impl Catalog {
 
     pub fn embedded_ids(&self, model: &str) -> Result<Vec<FileId>> {
         let mut stmt = self.conn.prepare(
-            "SELECT f.id FROM files f JOIN embeddings e ON e.hash = f.hash AND e.model = ?1
+            "SELECT f.id FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
              WHERE f.state = 'indexed' ORDER BY f.id",
         )?;
         let rows = stmt.query_map([model], |r| r.get(0))?;
