@@ -160,7 +160,7 @@ mod tests {
     use super::*;
 
     fn unit(seed: u32, dim: usize) -> Vec<f32> {
-        let v: Vec<f32> = (0..dim).map(|i| ((i as u32 * 2654435761u32 ^ seed).wrapping_mul(40503) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let v: Vec<f32> = (0..dim).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed).wrapping_mul(40503) % 2001) as f32 / 1000.0 - 1.0).collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect()
     }
