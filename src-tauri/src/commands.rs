@@ -140,7 +140,7 @@ pub async fn pick_and_search(app: AppHandle, shell: State<'_, Shell>, k: usize) 
         app.dialog()
             .file()
             .set_title("Find photos like…")
-            .add_filter("Images", &["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"])
+            .add_filter("Images", photofinder_core::decode::IMAGE_EXTENSIONS)
             .blocking_pick_file()
     })
     .await

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use photofinder_core::preprocess;
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 
@@ -56,21 +57,17 @@ pub fn photo<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>
             return responder.respond(not_found("no such photo"));
         };
         let path: PathBuf = photo.path;
-        responder.respond(match std::fs::read(&path) {
-            Ok(bytes) => reply(StatusCode::OK, content_type(photo.format.as_deref()), bytes),
-            Err(e) => not_found(&e.to_string()),
+        // HEIC, AVIF and TIFF are not shown by every web view: those are
+        // served as a JPEG made from them.
+        let viewable = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| preprocess::viewable(bytes, PREVIEW_SIDE).map_err(|e| e.to_string()));
+        responder.respond(match viewable {
+            Ok((bytes, mime)) => reply(StatusCode::OK, mime, bytes),
+            Err(e) => not_found(&e),
         })
     });
 }
 
-fn content_type(format: Option<&str>) -> &'static str {
-    match format {
-        Some("jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("webp") => "image/webp",
-        Some("gif") => "image/gif",
-        Some("bmp") => "image/bmp",
-        Some("tiff") => "image/tiff",
-        _ => "application/octet-stream",
-    }
-}
+/// Longer side of the preview made for formats the web view can't show.
+const PREVIEW_SIDE: u32 = 2560;

@@ -195,7 +195,7 @@ struct QueryArgs {
     /// Only photos taken on or before this day (YYYY-MM-DD).
     #[arg(long, value_parser = parse_day)]
     before: Option<i64>,
-    /// Only these file types: jpeg, png, webp, gif, bmp, tiff (repeatable).
+    /// Only these file types: jpeg, png, webp, gif, bmp, tiff, heic, avif (repeatable).
     #[arg(long = "type")]
     types: Vec<String>,
 }

@@ -3,6 +3,7 @@
 use fast_image_resize::{images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbImage;
 
+use crate::decode::{self, DecodeError};
 use crate::models::{Filter, ModelSpec};
 
 /// Write `pixels` into `out` (3 x crop x crop, CHW) the way the model was
@@ -54,6 +55,18 @@ pub fn thumbnail_jpeg(pixels: &RgbImage, max_side: u32) -> Vec<u8> {
     // thumbnails are written for every photo indexed.
     let image = turbojpeg::Image { pixels: rgb, width: tw as usize, pitch: 3 * tw as usize, height: th as usize, format: turbojpeg::PixelFormat::RGB };
     turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2).expect("JPEG encoding of an RGB buffer").to_vec()
+}
+
+/// The photo in `bytes` as a web view can show it, with its MIME type: the
+/// file itself where its format allows, else an upright JPEG whose longer
+/// side is at most `max_side`.
+pub fn viewable(bytes: Vec<u8>, max_side: u32) -> Result<(Vec<u8>, &'static str), DecodeError> {
+    let format = decode::sniff(&bytes).ok_or(DecodeError::NotAnImage("unrecognised content"))?;
+    if let Some(mime) = format.web_mime() {
+        return Ok((bytes, mime));
+    }
+    let decoded = decode::decode(&bytes, max_side)?;
+    Ok((thumbnail_jpeg(&decoded.pixels, max_side), "image/jpeg"))
 }
 
 fn resize_region(

@@ -229,3 +229,133 @@ impl Events {
 }
 
 pub fn ignore(_: Event) {}
+
+/// Encode `img` as HEIC (HEVC) or AVIF (AV1) with libheif, the way a phone
+/// writes it: `orientation` (EXIF numbering, 1..=8) becomes the file's
+/// `irot`/`imir` properties, and `exif` (a TIFF block) its Exif item.
+pub fn save_heif(img: &RgbImage, path: &Path, avif: bool, orientation: u8, exif: Option<&[u8]>) {
+    use libheif_rs::{
+        Channel, ColorSpace, CompressionFormat, EncoderQuality, EncodingOptions, HeifContext, Image, ImageOrientation,
+        LibHeif, RgbChroma,
+    };
+    let lib = LibHeif::new();
+    let (w, h) = img.dimensions();
+    let mut image = Image::new(w, h, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
+    image.create_plane(Channel::Interleaved, w, h, 8).unwrap();
+    let mut planes = image.planes_mut();
+    let plane = planes.interleaved.as_mut().unwrap();
+    for (y, row) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
+        plane.data[y * plane.stride..y * plane.stride + row.len()].copy_from_slice(row);
+    }
+    let mut ctx = HeifContext::new().unwrap();
+    let format = if avif { CompressionFormat::Av1 } else { CompressionFormat::Hevc };
+    let mut encoder = lib.encoder_for_format(format).unwrap();
+    encoder.set_quality(EncoderQuality::Lossy(85)).unwrap();
+    let mut options = EncodingOptions::new().unwrap();
+    let orientation = match orientation {
+        1 => ImageOrientation::Normal,
+        3 => ImageOrientation::Rotate180,
+        6 => ImageOrientation::Rotate90Cw,
+        8 => ImageOrientation::Rotate270Cw,
+        o => panic!("orientation {o} not used by the tests"),
+    };
+    options.set_image_orientation(orientation);
+    let handle = ctx.encode_image(&image, &mut encoder, Some(options)).unwrap();
+    if let Some(exif) = exif {
+        ctx.add_exif_metadata(&handle, exif).unwrap();
+    }
+    let bytes = ctx.write_to_bytes().unwrap();
+    // libheif 1.15 takes the option but writes no `irot`: add it the way
+    // cameras do (angle in quarter turns anticlockwise).
+    let bytes = match orientation {
+        ImageOrientation::Normal => bytes,
+        ImageOrientation::Rotate90Cw => with_irot(&bytes, 3),
+        ImageOrientation::Rotate180 => with_irot(&bytes, 2),
+        _ => with_irot(&bytes, 1),
+    };
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// ISO-BMFF boxes at one level: (type, payload).
+fn bmff_boxes(mut data: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let mut out = Vec::new();
+    while data.len() >= 8 {
+        let size = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+        out.push((data[4..8].try_into().unwrap(), data[8..size].to_vec()));
+        data = &data[size..];
+    }
+    out
+}
+
+fn bmff_write(boxes: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (kind, payload) in boxes {
+        out.extend_from_slice(&(payload.len() as u32 + 8).to_be_bytes());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+fn uint(b: &[u8]) -> u64 {
+    b.iter().fold(0, |v, x| v << 8 | *x as u64)
+}
+
+/// Add an `irot` property to the primary item of a single-image HEIF file as
+/// libheif 1.15 writes it (ftyp, meta, mdat), moving the data offsets along.
+fn with_irot(file: &[u8], quarter_turns: u8) -> Vec<u8> {
+    let mut top = bmff_boxes(file);
+    let meta_at = top.iter().position(|(k, _)| k == b"meta").unwrap();
+    let meta_end = top[..=meta_at].iter().map(|(_, p)| p.len() + 8).sum::<usize>() as u64;
+    let (full, children) = top[meta_at].1.split_at(4);
+    let (full, mut meta) = (full.to_vec(), bmff_boxes(children));
+    let primary = meta.iter().find(|(k, _)| k == b"pitm").map(|(_, p)| uint(&p[4..6])).unwrap();
+    let iprp = meta.iter_mut().find(|(k, _)| k == b"iprp").unwrap();
+    let mut props = bmff_boxes(&iprp.1);
+    let ipco = props.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
+    let mut ipco_children = bmff_boxes(&ipco.1);
+    ipco_children.push((*b"irot", vec![quarter_turns]));
+    let index = ipco_children.len() as u8;
+    ipco.1 = bmff_write(&ipco_children);
+    let ipma = props.iter_mut().find(|(k, _)| k == b"ipma").unwrap();
+    assert_eq!(ipma.1[..4], [0, 0, 0, 0], "ipma version 0 with 1-byte associations");
+    let mut at = 8; // version/flags, entry count
+    for _ in 0..uint(&ipma.1[4..8]) {
+        let (item, count) = (uint(&ipma.1[at..at + 2]), ipma.1[at + 2] as usize);
+        if item == primary {
+            ipma.1[at + 2] += 1;
+            ipma.1.insert(at + 3 + count, 0x80 | index); // essential
+        }
+        at += 3 + count + (item == primary) as usize;
+    }
+    iprp.1 = bmff_write(&props);
+    let grown = (bmff_write(&meta).len() + 4 + 8) as u64 - (top[meta_at].1.len() + 8) as u64;
+    // iloc offsets are absolute: data after meta moved by `grown` bytes.
+    let iloc = meta.iter_mut().find(|(k, _)| k == b"iloc").unwrap();
+    let p = &mut iloc.1;
+    let version = p[0];
+    let (offset_size, length_size, base_size) = ((p[4] >> 4) as usize, (p[4] & 15) as usize, (p[5] >> 4) as usize);
+    let index_size = if version >= 1 { (p[5] & 15) as usize } else { 0 };
+    let mut at = 8;
+    for _ in 0..uint(&p[6..8]) {
+        at += 2 + if version >= 1 { 2 } else { 0 } + 2;
+        let shift = |field: &mut [u8]| {
+            let v = uint(field);
+            if v >= meta_end {
+                let n = field.len();
+                field.copy_from_slice(&(v + grown).to_be_bytes()[8 - n..]);
+            }
+        };
+        shift(&mut p[at..at + base_size]);
+        at += base_size;
+        let extents = uint(&p[at..at + 2]);
+        at += 2;
+        for _ in 0..extents {
+            at += index_size;
+            shift(&mut p[at..at + offset_size]);
+            at += offset_size + length_size;
+        }
+    }
+    top[meta_at].1 = [full, bmff_write(&meta)].concat();
+    bmff_write(&top)
+}

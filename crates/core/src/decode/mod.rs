@@ -7,6 +7,8 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+
+mod heif;
 use serde::{Deserialize, Serialize};
 
 /// Images above this many pixels are refused instead of decoded: a
@@ -24,6 +26,9 @@ pub enum Format {
     Gif,
     Bmp,
     Tiff,
+    /// HEIF with HEVC inside: what phones save as `.heic`.
+    Heic,
+    Avif,
 }
 
 impl Format {
@@ -35,7 +40,27 @@ impl Format {
             Format::Gif => "gif",
             Format::Bmp => "bmp",
             Format::Tiff => "tiff",
+            Format::Heic => "heic",
+            Format::Avif => "avif",
         }
+    }
+
+    /// The MIME type of formats that web views show as they are; `None` for
+    /// those (HEIC, AVIF, TIFF) that have to be shown as a JPEG made from them.
+    pub fn web_mime(self) -> Option<&'static str> {
+        Some(match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Gif => "image/gif",
+            Format::Bmp => "image/bmp",
+            Format::Tiff | Format::Heic | Format::Avif => return None,
+        })
+    }
+
+    /// Whether libheif decodes it (rather than the image crate or libjpeg-turbo).
+    fn is_heif(self) -> bool {
+        matches!(self, Format::Heic | Format::Avif)
     }
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -46,6 +71,8 @@ impl Format {
             "gif" => Format::Gif,
             "bmp" => Format::Bmp,
             "tiff" | "tif" => Format::Tiff,
+            "heic" | "heif" => Format::Heic,
+            "avif" => Format::Avif,
             _ => return None,
         })
     }
@@ -58,6 +85,7 @@ impl Format {
             Format::Gif => ImageFormat::Gif,
             Format::Bmp => ImageFormat::Bmp,
             Format::Tiff => ImageFormat::Tiff,
+            Format::Heic | Format::Avif => unreachable!("libheif formats never reach the image crate"),
         }
     }
 }
@@ -65,7 +93,8 @@ impl Format {
 /// File name extensions that announce an image. Files with these are
 /// catalogued even when their content turns out not to be one, so that the
 /// user sees why they were skipped.
-pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "png", "webp", "gif", "bmp", "tif", "tiff"];
+pub const IMAGE_EXTENSIONS: &[&str] =
+    &["jpg", "jpeg", "jpe", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "hif", "avif"];
 
 pub fn has_image_extension(path: &std::path::Path) -> bool {
     path.extension()
@@ -75,6 +104,9 @@ pub fn has_image_extension(path: &std::path::Path) -> bool {
 
 /// The image format the first bytes of a file announce, whatever its name says.
 pub fn sniff(head: &[u8]) -> Option<Format> {
+    if let Some(format) = heif::sniff(head) {
+        return Some(format);
+    }
     match image::guess_format(head).ok()? {
         ImageFormat::Jpeg => Some(Format::Jpeg),
         ImageFormat::Png => Some(Format::Png),
@@ -129,10 +161,11 @@ pub fn decode(bytes: &[u8], min_short_side: u32) -> Result<Decoded, DecodeError>
     }
     let format = sniff(bytes).ok_or_else(|| DecodeError::NotAnImage(describe_non_image(bytes)))?;
     let exif = read_exif(bytes);
-    let orientation = exif.orientation.unwrap_or(1);
+    let orientation = orientation(format, &exif);
 
     let pixels = match format {
         Format::Jpeg => decode_jpeg(bytes, min_short_side)?,
+        Format::Heic | Format::Avif => heif::decode(bytes, format)?,
         _ => decode_generic(bytes, format)?,
     };
     let (sw, sh) = dimensions_hint(bytes, format).unwrap_or((pixels.width(), pixels.height()));
@@ -163,7 +196,7 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
         message: "unreadable header".into(),
     })?;
     let exif = read_exif(bytes);
-    let orientation = exif.orientation.unwrap_or(1);
+    let orientation = orientation(format, &exif);
     let (width, height) = if matches!(orientation, 5..=8) { (h, w) } else { (w, h) };
     Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation })
 }
@@ -178,18 +211,33 @@ fn describe_non_image(bytes: &[u8]) -> &'static str {
     }
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
+pub(crate) fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
     if width * height > MAX_PIXELS {
         return Err(DecodeError::TooLarge { width, height });
     }
     Ok(())
 }
 
+/// The EXIF orientation still to apply after decoding. HEIF files carry
+/// their rotation and mirroring as `irot`/`imir` properties, which libheif
+/// applies while decoding and which take precedence over EXIF by the
+/// standard, so their EXIF orientation must not be applied a second time.
+fn orientation(format: Format, exif: &Exif) -> u8 {
+    if format.is_heif() {
+        1
+    } else {
+        exif.orientation.unwrap_or(1)
+    }
+}
+
 fn dimensions_hint(bytes: &[u8], format: Format) -> Option<(u32, u32)> {
+    if format.is_heif() {
+        return heif::dimensions(bytes);
+    }
     ImageReader::with_format(Cursor::new(bytes), format.image_format()).into_dimensions().ok()
 }
 
-fn corrupt(format: Format, e: impl std::fmt::Display) -> DecodeError {
+pub(crate) fn corrupt(format: Format, e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt { format: format.as_str(), message: e.to_string() }
 }
 
@@ -243,7 +291,7 @@ fn decode_generic(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeError>
 }
 
 /// Transparent pixels are composed over white, as a viewer shows them.
-fn flatten_alpha(image: DynamicImage) -> RgbImage {
+pub(crate) fn flatten_alpha(image: DynamicImage) -> RgbImage {
     if !image.color().has_alpha() {
         return image.into_rgb8();
     }

@@ -1,0 +1,81 @@
+//! HEIC and AVIF through libheif (Debian's `libheif1`, with libde265 for
+//! HEVC and dav1d/aom for AV1).
+//!
+//! libheif applies the file's rotation and mirroring (`irot`, `imir`) while
+//! decoding, so what comes out is upright and the handle's size is the
+//! displayed size.
+
+use std::sync::OnceLock;
+
+use image::{DynamicImage, RgbImage, RgbaImage};
+use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
+
+use super::{check_size, corrupt, flatten_alpha, DecodeError, Format};
+
+/// libheif's global state, initialised once for the process.
+fn libheif() -> &'static LibHeif {
+    static LIB: OnceLock<LibHeif> = OnceLock::new();
+    LIB.get_or_init(LibHeif::new)
+}
+
+/// HEIF-family files start with an ISO-BMFF `ftyp` box naming brands.
+pub(super) fn sniff(head: &[u8]) -> Option<Format> {
+    if head.len() < 16 || &head[4..8] != b"ftyp" {
+        return None;
+    }
+    let box_len = (u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize).clamp(16, head.len());
+    // The major brand, then (after a 4-byte version) the compatible brands.
+    let brands = std::iter::once(&head[8..12]).chain(head[16..box_len].chunks_exact(4));
+    let mut heif = false;
+    for brand in brands {
+        match brand {
+            b"avif" | b"avis" => return Some(Format::Avif),
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => heif = true,
+            _ => {}
+        }
+    }
+    heif.then_some(Format::Heic)
+}
+
+fn primary(ctx: &HeifContext, format: Format) -> Result<ImageHandle, DecodeError> {
+    ctx.primary_image_handle().map_err(|e| corrupt(format, e))
+}
+
+pub(super) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let ctx = HeifContext::read_from_bytes(bytes).ok()?;
+    let handle = ctx.primary_image_handle().ok()?;
+    Some((handle.width(), handle.height()))
+}
+
+pub(super) fn decode(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeError> {
+    let _ = libheif();
+    let ctx = HeifContext::read_from_bytes(bytes).map_err(|e| corrupt(format, e))?;
+    let handle = primary(&ctx, format)?;
+    let (w, h) = (handle.width(), handle.height());
+    check_size(w as u64, h as u64)?;
+    let alpha = handle.has_alpha_channel();
+    let chroma = if alpha { RgbChroma::Rgba } else { RgbChroma::Rgb };
+    let image = libheif().decode(&handle, ColorSpace::Rgb(chroma), None).map_err(|e| corrupt(format, e))?;
+    let planes = image.planes();
+    let plane = planes.interleaved.ok_or_else(|| corrupt(format, "libheif returned no interleaved plane"))?;
+    let channels = if alpha { 4 } else { 3 };
+    let row = plane.width as usize * channels;
+    if plane.storage_bits_per_pixel as usize != channels * 8 || plane.stride < row {
+        return Err(DecodeError::Unsupported(format!(
+            "{}-bit {}",
+            plane.bits_per_pixel / channels as u8,
+            format.as_str().to_uppercase()
+        )));
+    }
+    let mut pixels = Vec::with_capacity(row * plane.height as usize);
+    for line in plane.data.chunks(plane.stride).take(plane.height as usize) {
+        pixels.extend_from_slice(&line[..row]);
+    }
+    let bad_buffer = || corrupt(format, "bad pixel buffer");
+    if alpha {
+        let rgba = RgbaImage::from_raw(plane.width, plane.height, pixels).ok_or_else(bad_buffer)?;
+        Ok(flatten_alpha(DynamicImage::ImageRgba8(rgba)))
+    } else {
+        RgbImage::from_raw(plane.width, plane.height, pixels).ok_or_else(bad_buffer)
+    }
+}

@@ -1,0 +1,111 @@
+//! HEIC and AVIF photos, made here with libheif from a real photo, decoded
+//! through libheif with their rotation applied, and indexed like any other.
+
+mod common;
+
+use common::*;
+use image::RgbImage;
+use photofinder_core::catalog::FileState;
+use photofinder_core::decode::{self, DecodeError, Format};
+use photofinder_core::{preprocess, Cancel, Filter};
+
+/// Mean absolute difference per channel between two images of one size.
+fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+fn rocket() -> RgbImage {
+    image::imageops::resize(&photo("rocket.jpg"), 320, 208, image::imageops::FilterType::Triangle)
+}
+
+#[test]
+fn heic_and_avif_decode_upright_with_their_capture_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let upright = rocket();
+    // Stored sideways with "rotate 90 clockwise", as a phone held upright writes it.
+    let sideways = image::imageops::rotate270(&upright);
+    let exif = exif_tiff(6, "2023:08:01 18:45:10");
+    for (name, avif, format) in [("rocket.heic", false, Format::Heic), ("rocket.avif", true, Format::Avif)] {
+        let path = tmp.path().join(name);
+        save_heif(&sideways, &path, avif, 6, Some(&exif));
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(decode::sniff(&bytes), Some(format), "{name}");
+
+        let info = decode::probe(&bytes).unwrap();
+        assert_eq!((info.format, info.width, info.height), (format, 320, 208), "{name}: displayed size");
+        assert_eq!(info.taken_at, decode::epoch_seconds(2023, 8, 1, 18, 45, 10), "{name}: EXIF date");
+
+        let decoded = decode::decode(&bytes, 100).unwrap();
+        assert_eq!(decoded.pixels.dimensions(), (320, 208), "{name}: rotated once, by libheif");
+        let right = mean_diff(&decoded.pixels, &upright);
+        let wrong = mean_diff(&decoded.pixels, &image::imageops::rotate180(&upright));
+        assert!(right < 12.0, "{name}: differs from the original by {right:.1} per channel");
+        assert!(wrong > 3.0 * right, "{name}: upside down would differ by {wrong:.1}, right way up by {right:.1}");
+
+        // The app's preview gets an upright JPEG, which any web view shows.
+        let (jpeg, mime) = preprocess::viewable(bytes, 2560).unwrap();
+        assert_eq!((mime, decode::sniff(&jpeg)), ("image/jpeg", Some(Format::Jpeg)));
+        assert_eq!(image::load_from_memory(&jpeg).unwrap().into_rgb8().dimensions(), (320, 208));
+    }
+    // Formats web views show are served as they are.
+    let png = std::fs::read(photos_dir().join("chelsea.png")).unwrap();
+    assert_eq!(preprocess::viewable(png.clone(), 2560).unwrap(), (png, "image/png"));
+}
+
+#[test]
+fn heic_and_avif_are_indexed_found_and_broken_ones_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_originals(&dir, 4);
+    let cat = image::imageops::resize(&photo("chelsea.png"), 300, 200, image::imageops::FilterType::Triangle);
+    save_heif(&cat, &dir.join("cat.heic"), false, 1, None);
+    save_heif(&cat, &dir.join("cat.avif"), true, 1, None);
+    // Mislabelled: an HEIC with a JPEG's name is indexed as what it is.
+    std::fs::copy(dir.join("cat.heic"), dir.join("really-heic.jpg")).unwrap();
+    let full = std::fs::read(dir.join("cat.heic")).unwrap();
+    std::fs::write(dir.join("truncated.heic"), &full[..full.len() / 2]).unwrap();
+    let mut corrupt = full[..64].to_vec();
+    corrupt.extend(std::iter::repeat_n(0x5a, 3000));
+    std::fs::write(dir.join("corrupt.avif"), [&b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"[..], &corrupt[28..]].concat())
+        .unwrap();
+
+    let mut lib = library(tmp.path());
+    lib.add_folder(&dir).unwrap();
+    let report = lib.index(&ignore, &Cancel::new()).unwrap();
+    for (name, format) in [("cat.heic", "heic"), ("cat.avif", "avif"), ("really-heic.jpg", "heic")] {
+        let row = lib.catalog().file_by_path(&dir.join(name)).unwrap().unwrap();
+        assert_eq!(row.state, FileState::Indexed, "{name}: {:?}", row.error);
+        assert_eq!(row.format.as_deref(), Some(format), "{name}");
+        assert_eq!((row.width, row.height), (Some(300), Some(200)), "{name}");
+    }
+    for (name, format) in [("truncated.heic", "heic"), ("corrupt.avif", "avif")] {
+        let row = lib.catalog().file_by_path(&dir.join(name)).unwrap().unwrap();
+        assert_eq!(row.state, FileState::Failed, "{name}");
+        let err = row.error.unwrap_or_default();
+        assert!(err.contains(&format!("corrupt or truncated {format}")), "{name}: {err}");
+    }
+    assert_eq!(report.embedding.failed, 2);
+
+    // A JPEG of the cat finds its HEIC and AVIF copies before any other photo.
+    let query = tmp.path().join("query.jpg");
+    save_jpeg(&cat, &query, 90);
+    let hits = lib.search_file(&query, 3, &Filter::default()).unwrap().hits;
+    let mut top: Vec<String> = hits.iter().map(|h| h.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    top.sort();
+    assert_eq!(top, ["cat.avif", "cat.heic", "really-heic.jpg"]);
+    assert!(hits.iter().all(|h| h.distance < 0.1), "{hits:?}");
+}
+
+#[test]
+fn heif_that_is_not_decodable_says_so() {
+    // An ftyp box that announces HEIC and nothing after it.
+    let bytes = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic";
+    assert_eq!(decode::sniff(bytes), Some(Format::Heic));
+    match decode::decode(bytes, 224) {
+        Err(DecodeError::Corrupt { format: "heic", .. }) => {}
+        other => panic!("expected a corrupt-heic error, got {:?}", other.err()),
+    }
+}
