@@ -140,6 +140,10 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
         &["model", "queries", "precision@10", "mAP@10", "mAP@10 (notebook's)", "text search P@10 (mean over classes)", "near-duplicate recall@6"],
     );
     let mut per_class = Table::new("Text search precision@10 per class", &["class", "model", "method", "precision@10"]);
+    let mut grouping_columns = vec!["model", "max cosine distance", "precision", "recall"];
+    let kind_columns: Vec<String> = variants::KINDS.iter().map(|k| format!("{k} grouped")).collect();
+    grouping_columns.extend(kind_columns.iter().map(String::as_str));
+    let mut grouping = Table::new("Duplicate groups: pair precision and recall by threshold", &grouping_columns);
     let mut random = Vec::new();
     for status in models.all().into_iter().filter(|m| m.installed) {
         let model = status.spec.name.clone();
@@ -169,7 +173,20 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
         for (class, p) in &q.text {
             per_class.row(vec![class.clone(), model.clone(), method.into(), format!("{p:.1}")]);
         }
+        for g in &q.grouping {
+            let default = if g.threshold == photofinder_core::duplicates::DEFAULT_MAX_DISTANCE { " (default)" } else { "" };
+            let mut row = vec![model.clone(), format!("{:.2}{default}", g.threshold), format!("{:.3}", g.precision), format!("{:.3}", g.recall)];
+            row.extend(g.by_kind.iter().map(|(_, r)| format!("{r:.2}")));
+            grouping.row(row);
+        }
     }
+    grouping.note(
+        "`photofinder duplicates` (the app's Duplicates view) over the same library: the set's photos and the 50 \
+         originals with their 6 variants. A pair of photos in one group is right when both are one original or its \
+         variants; precision is the share of grouped pairs that are right, recall the share of the 50 x 21 right \
+         pairs that were grouped; \"KIND grouped\" is the share of originals grouped with their variant of that kind. A pair of the set's own photos grouped together counts as wrong even where the \
+         set holds real near copies.",
+    );
     summary.note(
         "Leave-one-out: every labelled photo queries all the others (cosine, k = 10); a result is relevant when it \
          has the query's label. mAP@10: the precision at each relevant result, summed and divided by min(relevant photos, \
@@ -185,7 +202,7 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
             random.join(", ")
         ));
     }
-    Ok(vec![summary, per_class])
+    Ok(vec![summary, grouping, per_class])
 }
 
 /// Photos in the big library that query, memory and startup figures use.

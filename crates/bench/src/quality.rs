@@ -30,6 +30,23 @@ pub struct Quality {
     pub text: Vec<(String, f64)>,
     pub text_method: Option<TextMethod>,
     pub near_duplicate_recall: f64,
+    /// Duplicate grouping at each threshold.
+    pub grouping: Vec<Grouping>,
+}
+
+/// Thresholds the grouping is scored at; the library's default is among them.
+pub const GROUPING_THRESHOLDS: &[f32] = &[0.05, 0.08, 0.10, 0.12, 0.14, 0.16, 0.20];
+
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    /// Max cosine distance.
+    pub threshold: f32,
+    /// Of the pairs put in one group, the share that are one original or its variants.
+    pub precision: f64,
+    /// Of the pairs that are one original or its variants, the share put in one group.
+    pub recall: f64,
+    /// Per variant kind: the share of originals grouped with that variant.
+    pub by_kind: Vec<(&'static str, f64)>,
 }
 
 /// Index `set` (and near-duplicate variants of some of its photos) with
@@ -92,6 +109,53 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
         wanted += variants::KINDS.len();
     }
 
+    // Duplicate groups: pairs inside one group should be one original and
+    // its variants (any two of them); every other pair is a false one.
+    let family = |p: &Path| -> Option<usize> {
+        if p.starts_with(&variants_canon) {
+            return p.file_name()?.to_string_lossy().get(..3)?.parse().ok();
+        }
+        originals.iter().position(|o| o.canonicalize().ok().as_deref() == Some(p))
+    };
+    let kind_of = |p: &Path| -> Option<usize> {
+        let name = p.file_stem()?.to_string_lossy().into_owned();
+        variants::KINDS.iter().position(|k| name.ends_with(&format!("-{k}")))
+    };
+    let mut grouping = Vec::new();
+    for &threshold in GROUPING_THRESHOLDS {
+        let groups = lib.duplicates(threshold, &|_| {}, &Cancel::new())?;
+        let (mut right, mut pairs) = (0usize, 0usize);
+        let mut by_kind = vec![0usize; variants::KINDS.len()];
+        for group in &groups.groups {
+            let members: Vec<(Option<usize>, Option<usize>)> = group
+                .photos
+                .iter()
+                .map(|p| (family(&p.photo.path), p.photo.path.starts_with(&variants_canon).then(|| kind_of(&p.photo.path)).flatten()))
+                .collect();
+            for (i, (a, kind_a)) in members.iter().enumerate() {
+                for (b, kind_b) in &members[i + 1..] {
+                    pairs += 1;
+                    if a.is_some() && a == b {
+                        right += 1;
+                        // An original grouped with one of its variants.
+                        match (kind_a, kind_b) {
+                            (None, Some(k)) | (Some(k), None) => by_kind[*k] += 1,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        let kinds = variants::KINDS.len() + 1;
+        let wanted = originals.len() * kinds * (kinds - 1) / 2;
+        grouping.push(Grouping {
+            threshold,
+            precision: right as f64 / pairs.max(1) as f64,
+            recall: right as f64 / wanted.max(1) as f64,
+            by_kind: variants::KINDS.iter().zip(by_kind).map(|(k, n)| (*k, n as f64 / originals.len().max(1) as f64)).collect(),
+        });
+    }
+
     // Text search by class name, within the labelled set.
     let clip = model == "clip-vit-b32";
     let text_method = if clip {
@@ -116,6 +180,7 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
         text,
         text_method,
         near_duplicate_recall: found as f64 / wanted.max(1) as f64,
+        grouping,
     })
 }
 

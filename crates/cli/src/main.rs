@@ -70,6 +70,21 @@ enum Command {
         #[command(flatten)]
         filters: QueryArgs,
     },
+    /// Groups of exact and near copies among the indexed photos, the one to
+    /// keep (most pixels, then largest file) first in each.
+    Duplicates {
+        /// Largest cosine distance between near copies (0: only byte-for-byte copies).
+        #[arg(long, default_value_t = photofinder_core::duplicates::DEFAULT_MAX_DISTANCE)]
+        max_distance: f32,
+        /// Move every photo but the first of each group to the system trash.
+        #[arg(long)]
+        trash_copies: bool,
+    },
+    /// Move photos of the library to the system trash (restore them from there to undo).
+    Trash {
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+    },
     /// The ImageNet labels of a photo (in the library or not), with probabilities.
     Labels { photo: PathBuf },
     /// The library as a map: 2-D PCA coordinates and clusters of every photo.
@@ -332,6 +347,26 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
         Command::Explore { csv } => {
             let map = lib.explore(&photofinder_core::explore::ExploreOptions::default())?;
             reporter.map(&map, csv);
+        }
+        Command::Duplicates { max_distance, trash_copies } => {
+            let found = lib.duplicates(max_distance, &sink, &cancel)?;
+            reporter.done();
+            reporter.duplicates(&found);
+            if trash_copies {
+                let copies: Vec<i64> = found.groups.iter().flat_map(|g| g.photos[1..].iter().map(|p| p.photo.id)).collect();
+                let report = lib.move_to_trash(&copies, &sink)?;
+                reporter.trashed(&report);
+            }
+        }
+        Command::Trash { photos } => {
+            let mut ids = Vec::new();
+            for p in &photos {
+                let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
+                let row = lib.catalog().file_by_path(&canonical)?.ok_or_else(|| Error::NotInLibrary(p.clone()))?;
+                ids.push(row.id);
+            }
+            let report = lib.move_to_trash(&ids, &sink)?;
+            reporter.trashed(&report);
         }
         Command::Labels { photo } => {
             let labels = lib.labels_of(&photo)?;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use photofinder_core::catalog::Folder;
+use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::Map;
 use photofinder_core::library::{FolderStatus, StoreChoice};
 use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status, TextMethod, TextResults};
@@ -148,6 +149,49 @@ impl Reporter {
         for (i, h) in r.hits.iter().enumerate() {
             let tag = if h.is_query { "  (query)" } else { "" };
             println!("{:>3}. similarity {:.3}  distance {:.4}  {}{tag}", i + 1, h.similarity, h.distance, h.path.display());
+        }
+    }
+
+    pub fn duplicates(&self, d: &Duplicates) {
+        if self.json {
+            return print_json(d);
+        }
+        let extra: usize = d.groups.iter().map(|g| g.photos.len() - 1).sum();
+        println!(
+            "{} groups, {extra} copies among {} photos ({}, max distance {})",
+            d.groups.len(),
+            d.photos,
+            d.model,
+            d.max_distance
+        );
+        for (i, g) in d.groups.iter().enumerate() {
+            println!("group {}:", i + 1);
+            for (j, p) in g.photos.iter().enumerate() {
+                let kind = if j == 0 {
+                    "keep    ".to_string()
+                } else if p.exact {
+                    "exact   ".to_string()
+                } else {
+                    format!("d {:.3} ", p.distance)
+                };
+                let size = match (p.photo.width, p.photo.height) {
+                    (Some(w), Some(h)) => format!("{w}x{h}"),
+                    _ => "?".into(),
+                };
+                println!("  {kind} {size:>11} {:>9} B  {}", p.photo.size, p.photo.path.display());
+            }
+        }
+    }
+
+    pub fn trashed(&self, r: &TrashReport) {
+        if self.json {
+            return print_json(r);
+        }
+        for p in &r.trashed {
+            println!("moved to the trash: {}", p.display());
+        }
+        for (p, e) in &r.failed {
+            println!("not moved: {}: {e}", p.display());
         }
     }
 

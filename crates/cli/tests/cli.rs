@@ -140,6 +140,50 @@ fn text_labels_more_like_these_and_the_map() {
 }
 
 #[test]
+fn duplicates_are_listed_and_copies_moved_to_the_trash() {
+    let env = Env::new();
+    let photos = env.photos();
+    std::fs::copy(photos.join("cat.jpg"), photos.join("cat copy.jpg")).unwrap();
+    let cat = image::open(photos.join("cat.jpg")).unwrap();
+    cat.resize(cat.width() / 2, cat.height() / 2, image::imageops::FilterType::Triangle)
+        .into_rgb8()
+        .save(photos.join("cat small.jpg"))
+        .unwrap();
+    env.json(&["folders", "add", photos.to_str().unwrap()]);
+
+    let found = env.json(&["duplicates"]);
+    let groups = found["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{found}");
+    let names: Vec<&str> = groups[0]["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[2], "cat small.jpg", "fewest pixels last: {names:?}");
+    assert_eq!(groups[0]["photos"][1]["exact"], true);
+
+    // --trash-copies keeps the first of each group; the trash is the test's own.
+    let data = env.tmp.path().join("data");
+    let out = env.cmd().args(["duplicates", "--trash-copies"]).env("XDG_DATA_HOME", &data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 groups, 2 copies") && text.matches("moved to the trash").count() == 2, "{text}");
+    assert!(photos.join("cat.jpg").exists());
+    let kept = |n: &str| photos.join(n).exists() as u8 + data.join("Trash/files").join(n).exists() as u8 * 2;
+    assert_eq!(kept("cat copy.jpg") + kept("cat small.jpg"), 4, "both copies now only in the trash");
+    assert_eq!(env.json(&["duplicates"])["groups"].as_array().unwrap().len(), 0);
+
+    let out = env.cmd().args(["trash", photos.join("coffee.jpg").to_str().unwrap()]).env("XDG_DATA_HOME", &data).output().unwrap();
+    assert!(out.status.success());
+    assert!(data.join("Trash/files/coffee.jpg").exists() && !photos.join("coffee.jpg").exists());
+    let (code, _, err) = env.run(&["trash", "/nonexistent/photo.jpg"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("photo.jpg"), "{err}");
+}
+
+#[test]
 fn the_library_moves_to_milvus_and_back_with_one_command() {
     let env = Env::new();
     let photos = env.photos();

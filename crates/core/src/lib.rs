@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod duplicates;
 pub mod embed;
 pub mod engine;
 pub mod explore;

@@ -96,6 +96,8 @@ pub struct Photo {
     /// Content hash (hex): names the photo's thumbnail.
     pub hash: Option<String>,
     pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub modified: i64,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub format: Option<String>,
@@ -109,6 +111,7 @@ impl From<FileRow> for Photo {
             hash: row.hash_hex(),
             path: row.path,
             size: row.size,
+            modified: row.mtime_ns.div_euclid(1_000_000_000),
             width: row.width,
             height: row.height,
             format: row.format,

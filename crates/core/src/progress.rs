@@ -31,6 +31,8 @@ impl Cancel {
 pub enum Phase {
     Scanning,
     Embedding,
+    /// Comparing photos with their neighbours, for duplicate groups.
+    Comparing,
 }
 
 #[derive(Debug, Clone, Serialize)]

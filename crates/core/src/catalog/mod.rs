@@ -533,6 +533,17 @@ impl Catalog {
         Ok(())
     }
 
+    /// `embedded_files` without the vectors.
+    pub fn embedded_rows(&self, model: &str) -> Result<Vec<FileRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
+             WHERE f.state = 'indexed' ORDER BY f.id",
+            FILE_COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let rows = stmt.query_map([model], file_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn embedded_ids(&self, model: &str) -> Result<Vec<FileId>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.id FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
