@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use photofinder_core::library::StoreChoice;
 use photofinder_core::store::{IndexConfig, MilvusConfig};
-use photofinder_core::{library, Cancel, Error, Filter, Library, ModelDir, WatchOptions};
+use photofinder_core::{library, Cancel, Error, Feedback, Filter, Library, ModelDir, WatchOptions};
 
 use output::Reporter;
 
@@ -47,6 +47,14 @@ enum Command {
     /// Photos most like an image file (which need not be in the library).
     Search {
         image: PathBuf,
+        /// And like this text ("at night"): photo and text combined with CLIP.
+        #[arg(long)]
+        and_text: Option<String>,
+        /// Weight of --and-text against the photo (1: equal).
+        #[arg(long, default_value_t = 1.0, requires = "and_text")]
+        text_weight: f32,
+        #[command(flatten)]
+        marks: Marks,
         #[command(flatten)]
         query: QueryArgs,
     },
@@ -67,6 +75,8 @@ enum Command {
         /// Force a method: clip or labels.
         #[arg(long)]
         method: Option<photofinder_core::TextMethod>,
+        #[command(flatten)]
+        marks: Marks,
         #[command(flatten)]
         filters: QueryArgs,
     },
@@ -194,6 +204,33 @@ enum StoreKind {
 enum ModelsCommand {
     /// Make NAME the library's model (files are embedded with it by the next `index`).
     Use { name: String },
+}
+
+/// Results marked good or bad in an earlier answer: the query moves toward
+/// the good ones and away from the bad (Rocchio); bad ones are left out.
+#[derive(Args)]
+struct Marks {
+    /// A library photo that was a good result (repeatable).
+    #[arg(long)]
+    good: Vec<PathBuf>,
+    /// A library photo that was a bad result (repeatable).
+    #[arg(long)]
+    bad: Vec<PathBuf>,
+}
+
+impl Marks {
+    fn feedback(&self, lib: &Library) -> photofinder_core::Result<Feedback> {
+        let ids = |paths: &[PathBuf]| -> photofinder_core::Result<Vec<i64>> {
+            paths
+                .iter()
+                .map(|p| {
+                    let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
+                    Ok(lib.catalog().file_by_path(&canonical)?.ok_or_else(|| Error::NotInLibrary(p.clone()))?.id)
+                })
+                .collect()
+        };
+        Ok(Feedback { good: ids(&self.good)?, bad: ids(&self.bad)? })
+    }
 }
 
 #[derive(Args)]
@@ -328,8 +365,12 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             lib.watch(&WatchOptions::default(), &sink, &cancel)?;
             reporter.done();
         }
-        Command::Search { image, query } => {
-            let results = lib.search_file(&image, query.k, &query.filter())?;
+        Command::Search { image, and_text, text_weight, marks, query } => {
+            let feedback = marks.feedback(&lib)?;
+            let results = match and_text {
+                Some(text) => lib.search_photo_and_text(&image, &text, text_weight, &feedback, query.k, &query.filter())?,
+                None => lib.refine_photo(&image, &feedback, query.k, &query.filter())?,
+            };
             reporter.results(&results);
         }
         Command::Similar { photos, unlike, query } => {
@@ -340,8 +381,9 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             };
             reporter.results(&results);
         }
-        Command::Text { query, method, filters } => {
-            let results = lib.search_text(&query, filters.k, &filters.filter(), method)?;
+        Command::Text { query, method, marks, filters } => {
+            let feedback = marks.feedback(&lib)?;
+            let results = lib.refine_text(&query, &feedback, filters.k, &filters.filter(), method)?;
             reporter.text_results(&results);
         }
         Command::Explore { csv } => {

@@ -129,6 +129,30 @@ fn text_labels_more_like_these_and_the_map() {
     assert!(paths[0].ends_with("cat.jpg"), "{paths:?}");
     assert!(!paths.iter().any(|p| p.ends_with("rocket.jpg")), "{paths:?}");
 
+    // Marks from an earlier answer: the bad result is left out, the good one moves up.
+    let rank = |r: &Value, name: &str| {
+        r["hits"].as_array().unwrap().iter().position(|h| h["path"].as_str().unwrap().ends_with(name)).unwrap_or(99)
+    };
+    let plain = env.json(&["search", cat.to_str().unwrap(), "-k", "4"]);
+    let marked = env.json(&[
+        "search",
+        cat.to_str().unwrap(),
+        "-k",
+        "4",
+        "--good",
+        photos.join("rocket.jpg").to_str().unwrap(),
+        "--bad",
+        photos.join("coffee.jpg").to_str().unwrap(),
+    ]);
+    assert_eq!(rank(&marked, "coffee.jpg"), 99);
+    assert!(rank(&marked, "rocket.jpg") <= rank(&plain, "rocket.jpg"), "{marked}");
+    let text_marked = env.json(&["text", "cats", "-k", "3", "--bad", cat.to_str().unwrap()]);
+    assert_eq!(rank(&text_marked, "cat.jpg"), 99, "{text_marked}");
+    // Photo + text needs CLIP vectors, and says so.
+    let (code, _, err) = env.run(&["search", cat.to_str().unwrap(), "--and-text", "at night"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("clip-vit-b32"), "{err}");
+
     let (code, csv, _) = env.run(&["explore", "--csv"]);
     assert_eq!(code, 0);
     let lines: Vec<&str> = csv.lines().collect();

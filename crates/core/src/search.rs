@@ -118,15 +118,26 @@ impl Library {
     /// The active model's vector for the image at `path` (cached when its
     /// content is in the library) and its content hash.
     fn vector_of(&mut self, path: &Path) -> Result<(Vec<f32>, Hash)> {
+        let model = self.model().to_string();
+        self.vector_in(&model, path)
+    }
+
+    /// `model`'s vector for the image at `path`, and its content hash.
+    pub(crate) fn vector_in(&mut self, model: &str, path: &Path) -> Result<(Vec<f32>, Hash)> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        self.vector_of_bytes(&bytes)
+        self.vector_of_bytes_in(model, &bytes)
     }
 
     fn vector_of_bytes(&mut self, bytes: &[u8]) -> Result<(Vec<f32>, Hash)> {
+        let model = self.model().to_string();
+        self.vector_of_bytes_in(&model, bytes)
+    }
+
+    fn vector_of_bytes_in(&mut self, model: &str, bytes: &[u8]) -> Result<(Vec<f32>, Hash)> {
         let hash = *blake3::hash(bytes).as_bytes();
-        let v = match self.catalog.embedding(&hash, self.model())? {
+        let v = match self.catalog.embedding(&hash, model)? {
             Some(v) => v,
-            None => self.embed_image(bytes, Some(&hash))?,
+            None => self.embed_image(model, bytes, Some(&hash))?,
         };
         Ok((v, hash))
     }
@@ -141,19 +152,20 @@ impl Library {
 
     /// Embed an image that is not in the library.
     pub fn embed_bytes(&mut self, bytes: &[u8]) -> Result<Vec<f32>> {
-        self.embed_image(bytes, None)
+        let model = self.model().to_string();
+        self.embed_image(&model, bytes, None)
     }
 
-    /// Embed an image; with its hash, also cache its thumbnail so a front
-    /// end can show the query next to its results.
-    fn embed_image(&mut self, bytes: &[u8], thumbnail_for: Option<&Hash>) -> Result<Vec<f32>> {
-        let spec = self.model_spec();
+    /// Embed an image with `model`; with its hash, also cache its thumbnail
+    /// so a front end can show the query next to its results.
+    fn embed_image(&mut self, model: &str, bytes: &[u8], thumbnail_for: Option<&Hash>) -> Result<Vec<f32>> {
+        let spec = crate::models::ModelDir::spec(model)?;
         let min_side = if thumbnail_for.is_some() { spec.resize.max(self.thumbs.size) } else { spec.resize };
         let decoded = decode::decode(bytes, min_side)?;
         if let Some(hash) = thumbnail_for {
             self.thumbs.ensure(hash, &decoded.pixels);
         }
-        let embedder = self.embedder()?;
+        let embedder = self.embedder_for(model)?;
         let mut tensor = vec![0.0; embedder.input_len()];
         preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
         let mut out = embedder.embed_batch(tensor)?;

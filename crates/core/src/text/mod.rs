@@ -139,11 +139,7 @@ impl Library {
 
     fn search_text_clip(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
         let started = Instant::now();
-        if self.text.is_none() {
-            let spec = ModelDir::spec(CLIP_MODEL)?;
-            self.text = Some(TextEmbedder::load(&self.models, &spec, self.threads)?);
-        }
-        let vector = self.text.as_mut().expect("loaded above").embed(query)?;
+        let vector = self.text_vector(query)?;
         let results = self.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, k, filter, started)?;
         Ok(TextResults {
             query: query.to_string(),

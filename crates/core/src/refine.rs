@@ -1,0 +1,185 @@
+//! "More like this" that learns: results the user marks good or bad move the
+//! next query (Rocchio's relevance feedback), for photo and text queries;
+//! and "combine": a photo plus words ("like this, but at night") with CLIP.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::FileId;
+use crate::embed::normalised;
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::search::SearchResults;
+use crate::store::Filter;
+use crate::text::{TextEmbedder, TextMethod, TextResults, CLIP_MODEL, LABEL_MODEL};
+
+/// Rocchio's weights: the query itself, the mean of the good results, the
+/// mean of the bad ones. These are the textbook values (Manning, Raghavan
+/// and Schütze, ch. 9) with a slightly stronger push away from the bad.
+pub const ALPHA: f32 = 1.0;
+pub const BETA: f32 = 0.75;
+pub const GAMMA: f32 = 0.25;
+/// Results of a label text search that stand for the text in image space.
+const PSEUDO_RELEVANT: usize = 10;
+
+/// The user's marks on results, kept by the front end for one query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Feedback {
+    pub good: Vec<FileId>,
+    pub bad: Vec<FileId>,
+}
+
+impl Feedback {
+    pub fn is_empty(&self) -> bool {
+        self.good.is_empty() && self.bad.is_empty()
+    }
+}
+
+/// `ALPHA q + BETA mean(good) - GAMMA mean(bad)`, normalised.
+pub fn rocchio(query: &[f32], good: &[Vec<f32>], bad: &[Vec<f32>]) -> Vec<f32> {
+    let mut q: Vec<f32> = query.iter().map(|x| ALPHA * x).collect();
+    for (set, weight) in [(good, BETA), (bad, -GAMMA)] {
+        for v in set {
+            q.iter_mut().zip(v).for_each(|(q, x)| *q += weight * x / set.len() as f32);
+        }
+    }
+    normalised(&q)
+}
+
+impl Library {
+    /// `model`'s vectors of the photos `ids` (those with one).
+    fn vectors_of(&self, model: &str, ids: &[FileId]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let hash = self.catalog.file(id)?.and_then(|r| r.hash);
+            if let Some(v) = hash.map(|h| self.catalog.embedding(&h, model)).transpose()?.flatten() {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The query moved by `feedback`; bad photos are excluded from results.
+    fn refined(&self, model: &str, query: &[f32], feedback: &Feedback, filter: &Filter) -> Result<(Vec<f32>, Filter)> {
+        let good = self.vectors_of(model, &feedback.good)?;
+        let bad = self.vectors_of(model, &feedback.bad)?;
+        let mut filter = filter.clone();
+        filter.exclude.extend(&feedback.bad);
+        Ok((rocchio(query, &good, &bad), filter))
+    }
+
+    /// Photos like the image at `path`, moved toward the `good` results and
+    /// away from the `bad` ones.
+    pub fn refine_photo(&mut self, path: &Path, feedback: &Feedback, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let model = self.model().to_string();
+        let (vector, hash) = self.vector_in(&model, path)?;
+        let (query, filter) = self.refined(&model, &vector, feedback, filter)?;
+        self.search_vector(&model, path, &[hash], &query, k, &filter, started)
+    }
+
+    /// A text search moved by the user's marks. With CLIP the text's own
+    /// vector is the query; with labels, the mean of its best results stands
+    /// for it (pseudo-relevance feedback) in the label model's space.
+    pub fn refine_text(
+        &mut self,
+        text: &str,
+        feedback: &Feedback,
+        k: usize,
+        filter: &Filter,
+        method: Option<TextMethod>,
+    ) -> Result<TextResults> {
+        let started = Instant::now();
+        let first = self.search_text(text, PSEUDO_RELEVANT.max(k), filter, method)?;
+        if feedback.is_empty() {
+            let mut first = first;
+            first.hits.truncate(k);
+            return Ok(first);
+        }
+        let model = match first.method {
+            TextMethod::Clip => CLIP_MODEL,
+            TextMethod::Labels => LABEL_MODEL,
+        };
+        let seed = match first.method {
+            TextMethod::Clip => self.text_vector(text)?,
+            TextMethod::Labels => {
+                let ids: Vec<FileId> = first.hits.iter().take(PSEUDO_RELEVANT).map(|h| h.id).collect();
+                let vectors = self.vectors_of(model, &ids)?;
+                mean(&vectors).unwrap_or_else(|| vec![0.0; crate::models::ModelDir::spec(model).map(|s| s.dim).unwrap_or(0)])
+            }
+        };
+        let (query, filter) = self.refined(model, &seed, feedback, filter)?;
+        let results = self.search_vector(model, Path::new(""), &[], &query, k, &filter, started)?;
+        Ok(TextResults { hits: results.hits, millis: started.elapsed().as_secs_f64() * 1000.0, ..first })
+    }
+
+    /// Photos like the image at `path` and like `text` ("like this photo,
+    /// but at night"): the normalised sum of the photo's and the text's CLIP
+    /// vectors, with `text_weight` on the text. Needs CLIP (both towers) and
+    /// the library's CLIP vectors.
+    pub fn search_photo_and_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+        text_weight: f32,
+        feedback: &Feedback,
+        k: usize,
+        filter: &Filter,
+    ) -> Result<SearchResults> {
+        let started = Instant::now();
+        if self.catalog.embedded_ids(CLIP_MODEL)?.is_empty() {
+            return Err(Error::Config(format!(
+                "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
+            )));
+        }
+        let (image, hash) = self.vector_in(CLIP_MODEL, path)?;
+        let words = self.text_vector(text)?;
+        let combined: Vec<f32> = image.iter().zip(&words).map(|(i, t)| i + text_weight * t).collect();
+        let (query, filter) = self.refined(CLIP_MODEL, &normalised(&combined), feedback, filter)?;
+        let mut results = self.search_vector(CLIP_MODEL, path, &[hash], &query, k, &filter, started)?;
+        results.query = PathBuf::from(format!("{} + \"{text}\"", path.display()));
+        Ok(results)
+    }
+
+    /// CLIP's vector for `text`, loading the text tower on first use.
+    pub(crate) fn text_vector(&mut self, text: &str) -> Result<Vec<f32>> {
+        if self.text.is_none() {
+            let spec = crate::models::ModelDir::spec(CLIP_MODEL)?;
+            self.text = Some(TextEmbedder::load(&self.models, &spec, self.threads)?);
+        }
+        self.text.as_mut().expect("loaded above").embed(text)
+    }
+}
+
+fn mean(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
+    let first = vectors.first()?;
+    let mut m = vec![0.0; first.len()];
+    for v in vectors {
+        m.iter_mut().zip(v).for_each(|(m, x)| *m += x / vectors.len() as f32);
+    }
+    Some(normalised(&m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn rocchio_moves_toward_good_and_away_from_bad() {
+        let q = vec![1.0, 0.0, 0.0];
+        let good = vec![vec![0.0, 1.0, 0.0]];
+        let bad = vec![vec![0.0, 0.0, 1.0]];
+        let moved = rocchio(&q, &good, &bad);
+        assert!((dot(&moved, &moved) - 1.0).abs() < 1e-5, "unit length");
+        assert!(dot(&moved, &good[0]) > 0.5, "{moved:?}");
+        assert!(dot(&moved, &bad[0]) < 0.0, "{moved:?}");
+        assert!(dot(&moved, &q) > dot(&moved, &good[0]), "the query still leads");
+        assert_eq!(rocchio(&q, &[], &[]), q, "no marks, no change");
+    }
+}
