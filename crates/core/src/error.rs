@@ -16,6 +16,9 @@ pub enum Error {
     #[error("{0}")]
     Decode(#[from] crate::decode::DecodeError),
 
+    #[error("{0}")]
+    Video(#[from] crate::video::VideoError),
+
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
 

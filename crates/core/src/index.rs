@@ -47,6 +47,8 @@ pub struct IndexStats {
     pub reused: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// Video keyframes embedded (videos count once in `embedded`).
+    pub frames: u64,
     pub seconds: f64,
     /// The store could not be written; the outbox holds what it lacks.
     #[serde(skip)]
@@ -106,7 +108,9 @@ pub fn run(
     let started = std::time::Instant::now();
     let spec = embedder.spec().clone();
     let mut stats = IndexStats::default();
-    let pending = catalog.files_in_state(FileState::Pending)?;
+    // Videos go through ffmpeg instead (`Library::embed_videos`).
+    let pending: Vec<FileRow> =
+        catalog.files_in_state(FileState::Pending)?.into_iter().filter(|r| !crate::video::is_video(&r.path)).collect();
 
     // Content embedded before (a copy, a file edited and reverted) needs no
     // inference: take its vector and the description of its twin.

@@ -24,6 +24,7 @@ pub mod search;
 pub mod store;
 pub mod text;
 pub mod thumbs;
+pub mod video;
 pub mod watch;
 
 pub use error::{Error, Result};

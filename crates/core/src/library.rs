@@ -59,7 +59,7 @@ pub struct Library {
     model: String,
     /// Open stores and loaded models, by model name.
     stores: HashMap<String, Box<dyn VectorStore>>,
-    embedders: HashMap<String, Embedder>,
+    pub(crate) embedders: HashMap<String, Embedder>,
     pub(crate) text: Option<TextEmbedder>,
     pub thumbs: Thumbnails,
     pub options: PipelineOptions,
@@ -98,6 +98,10 @@ pub struct Photo {
     pub size: u64,
     /// Modification time, seconds since the epoch.
     pub modified: i64,
+    /// Videos: their length.
+    pub duration_ms: Option<i64>,
+    /// A keyframe of a video (then `id` is the frame's and `path` the video's).
+    pub frame: Option<crate::catalog::FrameOf>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub format: Option<String>,
@@ -112,6 +116,8 @@ impl From<FileRow> for Photo {
             path: row.path,
             size: row.size,
             modified: row.mtime_ns.div_euclid(1_000_000_000),
+            duration_ms: row.duration_ms,
+            frame: row.frame,
             width: row.width,
             height: row.height,
             format: row.format,
@@ -349,10 +355,12 @@ impl Library {
             .into_iter()
             .find(|f| f.path == canonical || f.path == path)
             .ok_or_else(|| Error::NotAFolder(path.to_path_buf()))?;
-        let ids = self.catalog.remove_folder(folder.id)?;
+        let mut ids = self.catalog.remove_folder(folder.id)?;
+        let files = ids.len();
+        ids.extend(self.catalog.take_orphan_frames()?);
         let model = self.model.clone();
         self.write_store(&model, &[], &ids, &|_| {})?;
-        Ok(ids.len())
+        Ok(files)
     }
 
     pub fn folders(&self) -> Result<Vec<FolderStatus>> {
@@ -453,8 +461,9 @@ impl Library {
         if rows.is_empty() {
             return Ok(());
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         self.catalog.delete_files(&ids)?;
+        ids.extend(self.catalog.take_orphan_frames()?);
         let model = self.model.clone();
         self.write_store(&model, &[], &ids, sink)?;
         for row in rows {
@@ -470,14 +479,20 @@ impl Library {
         let mut deletes: Vec<_> = outcome.removed.iter().map(|(id, _)| *id).collect();
         // Changed content: the old vector no longer describes the file.
         deletes.extend(&outcome.changed);
+        // Frames of videos that changed or went.
+        deletes.extend(self.catalog.take_orphan_frames()?);
         let mut points = Vec::new();
         for (id, _, _) in &outcome.moved {
             let Some(row) = self.catalog.file(*id)? else { continue };
             if row.state != FileState::Indexed {
                 continue;
             }
-            if let Some(v) = row.hash.map(|h| self.catalog.embedding(&h, &model)).transpose()?.flatten() {
-                points.push(index::point(&row, v));
+            // A moved video's frames carry its path too.
+            let frames = if row.duration_ms.is_some() { self.catalog.frames_of(row.id)? } else { Vec::new() };
+            for row in std::iter::once(row).chain(frames) {
+                if let Some(v) = row.hash.map(|h| self.catalog.embedding(&h, &model)).transpose()?.flatten() {
+                    points.push(index::point(&row, v));
+                }
             }
         }
         self.write_store(&model, &points, &deletes, sink)
@@ -499,10 +514,15 @@ impl Library {
         self.embedder()?;
         let store = self.stores.get_mut(&model).map(|s| s.as_mut() as &mut dyn VectorStore);
         let embedder = self.embedders.get_mut(&model).expect("loaded above");
-        let stats = index::run(&self.catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)?;
+        let mut stats = index::run(&self.catalog, store, embedder, &self.thumbs, &self.options, sink, cancel)?;
         if stats.store_behind {
             self.stores.remove(&model);
         }
+        let videos = self.embed_videos(sink, cancel)?;
+        stats.embedded += videos.embedded;
+        stats.failed += videos.failed;
+        stats.frames += videos.frames;
+        stats.seconds += videos.seconds;
         Ok(stats)
     }
 

@@ -41,12 +41,12 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// Files worth cataloguing: anything named like an image (so that a broken
 /// one is reported), and anything else whose first bytes are an image's.
 pub fn is_candidate(path: &Path) -> bool {
-    if decode::has_image_extension(path) {
+    if decode::has_image_extension(path) || crate::video::has_video_extension(path) {
         return true;
     }
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 64];
     match File::open(path).and_then(|mut f| f.read(&mut head)) {
-        Ok(n) => decode::sniff(&head[..n]).is_some(),
+        Ok(n) => decode::sniff(&head[..n]).is_some() || crate::video::sniff(&head[..n]).is_some(),
         Err(_) => false,
     }
 }

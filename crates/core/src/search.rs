@@ -28,6 +28,10 @@ pub struct SearchHit {
     pub format: Option<String>,
     pub taken_at: Option<i64>,
     pub thumbnail: Option<PathBuf>,
+    /// A moment of a video: `path` is the video, `hash` and the thumbnail
+    /// the frame's.
+    pub frame: Option<crate::catalog::FrameOf>,
+    pub duration_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +189,8 @@ impl Library {
             height: row.height,
             format: row.format,
             taken_at: row.taken_at,
+            frame: row.frame,
+            duration_ms: row.duration_ms,
         }
     }
 

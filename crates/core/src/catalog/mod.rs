@@ -1,7 +1,10 @@
 //! The catalog: SQLite, the source of truth for what is on disk and what has
 //! been embedded. The vector store is derived from it and can be rebuilt.
 
+mod frames;
 mod schema;
+
+pub use frames::{is_frame_id, NewFrame, FRAME_ID_BASE};
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -77,6 +80,17 @@ pub struct FileRow {
     pub taken_at: Option<i64>,
     pub state: FileState,
     pub error: Option<String>,
+    /// Videos: their length.
+    pub duration_ms: Option<i64>,
+    /// Keyframes of a video: which, and when. `id` is then the frame's point
+    /// id, `path` the video's and `hash` the frame's own.
+    pub frame: Option<FrameOf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FrameOf {
+    pub video_id: FileId,
+    pub at_ms: i64,
 }
 
 impl FileRow {
@@ -116,7 +130,7 @@ pub struct Catalog {
 }
 
 const FILE_COLUMNS: &str =
-    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error";
+    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error, duration_ms";
 
 fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
@@ -145,6 +159,8 @@ fn file_row(r: &Row) -> rusqlite::Result<FileRow> {
         taken_at: r.get(9)?,
         state: FileState::parse(&r.get::<_, String>(10)?),
         error: r.get(11)?,
+        duration_ms: r.get(12)?,
+        frame: None,
     })
 }
 
@@ -297,7 +313,11 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A file, or a video frame by its point id.
     pub fn file(&self, id: FileId) -> Result<Option<FileRow>> {
+        if frames::is_frame_id(id) {
+            return self.frame(id);
+        }
         Ok(self.files_where("id = ?1", [id])?.into_iter().next())
     }
 
@@ -390,11 +410,18 @@ impl Catalog {
     }
 
     /// Mark every indexed file that lacks an embedding for `model` as pending
-    /// (after switching models, or when embeddings were lost).
+    /// (after switching models, or when embeddings were lost): photos without
+    /// their own, videos without frames or with a frame without one.
     pub fn requeue_missing(&self, model: &str) -> Result<usize> {
         Ok(self.conn.execute(
-            "UPDATE files SET state = 'pending' WHERE state = 'indexed' AND NOT EXISTS
-             (SELECT 1 FROM embeddings e INDEXED BY embeddings_by_model WHERE e.hash = files.hash AND e.model = ?1)",
+            "UPDATE files SET state = 'pending' WHERE state = 'indexed' AND CASE WHEN duration_ms IS NULL
+               THEN NOT EXISTS (SELECT 1 FROM embeddings e INDEXED BY embeddings_by_model
+                                WHERE e.hash = files.hash AND e.model = ?1)
+               ELSE NOT EXISTS (SELECT 1 FROM frames fr WHERE fr.video_id = files.id AND fr.video_hash = files.hash)
+                 OR EXISTS (SELECT 1 FROM frames fr WHERE fr.video_id = files.id AND NOT EXISTS
+                              (SELECT 1 FROM embeddings e INDEXED BY embeddings_by_model
+                               WHERE e.hash = fr.hash AND e.model = ?1))
+             END",
             [model],
         )?)
     }
@@ -415,8 +442,12 @@ impl Catalog {
     /// Drop embeddings and labels whose content no file holds any more.
     pub fn collect_garbage(&self) -> Result<()> {
         self.conn.execute_batch(
-            "DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);
-             DELETE FROM labels WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);",
+            "DELETE FROM frames WHERE NOT EXISTS
+               (SELECT 1 FROM files f WHERE f.id = frames.video_id AND f.hash = frames.video_hash);
+             DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL)
+               AND hash NOT IN (SELECT hash FROM frames);
+             DELETE FROM labels WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL)
+               AND hash NOT IN (SELECT hash FROM frames);",
         )?;
         Ok(())
     }
@@ -527,13 +558,14 @@ impl Catalog {
         ))?;
         let mut rows = stmt.query([model])?;
         while let Some(r) = rows.next()? {
-            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(12)?);
+            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(13)?);
             each(file_row(r)?, vector)?;
         }
-        Ok(())
+        drop(rows);
+        self.embedded_frames(model, each)
     }
 
-    /// `embedded_files` without the vectors.
+    /// `embedded_files` without the vectors, and photos only (no video frames).
     pub fn embedded_rows(&self, model: &str) -> Result<Vec<FileRow>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {} FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
@@ -544,13 +576,16 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Ids of the points the store for `model` must hold: photos and video frames.
     pub fn embedded_ids(&self, model: &str) -> Result<Vec<FileId>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.id FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
              WHERE f.state = 'indexed' ORDER BY f.id",
         )?;
         let rows = stmt.query_map([model], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut ids: Vec<FileId> = rows.collect::<rusqlite::Result<_>>()?;
+        ids.extend(self.embedded_frame_ids(model)?);
+        Ok(ids)
     }
 
     pub fn counts(&self) -> Result<Counts> {

@@ -73,6 +73,24 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX embeddings_by_model ON embeddings(model, hash);
     "#,
+    // 5: videos and their keyframes. A frame is searched like a photo: its
+    // embedding is keyed by its own hash, its point in the vector store by
+    // FRAME_ID_BASE + its id. Frames belong to one content of their video
+    // (video_hash): when the video changes or goes, they are orphans and go.
+    r#"
+    ALTER TABLE files ADD COLUMN duration_ms INTEGER;  -- set for videos
+    CREATE TABLE frames (
+        id         INTEGER PRIMARY KEY,
+        video_id   INTEGER NOT NULL,
+        video_hash BLOB NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        hash       BLOB NOT NULL,                 -- BLAKE3 of video hash and time
+        width      INTEGER NOT NULL,
+        height     INTEGER NOT NULL
+    );
+    CREATE INDEX frames_video ON frames(video_id, at_ms);
+    CREATE INDEX frames_hash ON frames(hash);
+    "#,
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -182,7 +182,8 @@ impl Library {
             if scored.len() >= k && scored.iter().map(|x| x.0).fold(f32::INFINITY, f32::min) > s {
                 break;
             }
-            for row in self.catalog.files_with_hash(&hash)? {
+            let rows = self.catalog.files_with_hash(&hash)?.into_iter().chain(self.catalog.frames_with_hash(&hash)?);
+            for row in rows {
                 let meta = PointMeta {
                     path: row.path.clone(),
                     taken_at: row.taken_at,

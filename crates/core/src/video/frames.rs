@@ -1,0 +1,180 @@
+//! Indexing videos: keyframes out of ffmpeg, embedded in batches, written to
+//! the catalog in one transaction with the video's state, then to the store.
+//! A crash before the commit leaves the video pending, to be done again.
+
+use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash, NewFrame};
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::index::{self, IndexStats};
+use crate::library::Library;
+use crate::models::ModelSpec;
+use crate::preprocess;
+use crate::progress::{Cancel, Event, Meter, Phase, Sink};
+use crate::store::Point;
+use crate::thumbs::Thumbnails;
+
+use super::VideoOptions;
+
+const SETTING: &str = "video";
+
+/// A frame's hash: its video's content and its time, so the same video
+/// gives the same frames (and reuses their embeddings) after a move or a
+/// switch of models.
+fn frame_hash(video: &Hash, at_ms: i64) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"photofinder keyframe");
+    h.update(video);
+    h.update(&at_ms.to_le_bytes());
+    *h.finalize().as_bytes()
+}
+
+/// What indexing one video produced.
+struct Indexed {
+    dropped: Vec<FileId>,
+    points: Vec<Point>,
+}
+
+impl Library {
+    pub fn video_options(&self) -> Result<VideoOptions> {
+        Ok(match self.catalog.setting(SETTING)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Config(format!("video settings: {e}")))?,
+            None => VideoOptions::default(),
+        })
+    }
+
+    /// Change how keyframes are picked; videos already indexed are done
+    /// again with the new settings by the next `index` (or the watcher).
+    pub fn set_video_options(&mut self, options: &VideoOptions) -> Result<usize> {
+        options.validate()?;
+        if *options == self.video_options()? {
+            return Ok(0);
+        }
+        let json = serde_json::to_string(options).map_err(|e| Error::Config(e.to_string()))?;
+        self.catalog.set_setting(SETTING, &json)?;
+        self.catalog.requeue_videos()
+    }
+
+    /// Index the pending videos: keyframes, their vectors, the store.
+    pub(crate) fn embed_videos(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexStats> {
+        let started = std::time::Instant::now();
+        let mut stats = IndexStats::default();
+        let videos: Vec<FileRow> =
+            self.catalog.files_in_state(FileState::Pending)?.into_iter().filter(|r| super::is_video(&r.path)).collect();
+        if videos.is_empty() {
+            return Ok(stats);
+        }
+        let options = self.video_options()?;
+        let model = self.model().to_string();
+        let spec = self.model_spec();
+        self.embedder()?;
+        let mut meter = Meter::new(Phase::Embedding, videos.len() as u64);
+        sink(meter.event(None));
+        for row in videos {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let embedder = self.embedders.get_mut(&model).expect("loaded above");
+            match index_video(&self.catalog, embedder, &self.thumbs, &spec, &row, &options, cancel) {
+                Ok(done) => {
+                    stats.embedded += 1;
+                    stats.frames += done.points.len() as u64;
+                    self.write_store(&model, &done.points, &done.dropped, sink)?;
+                    sink(Event::Added { path: row.path.clone() });
+                }
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(e @ (Error::Video(_) | Error::Io { .. })) => {
+                    let error = e.to_string();
+                    self.catalog.set_state(row.id, FileState::Failed, Some(&error))?;
+                    stats.failed += 1;
+                    meter.errors += 1;
+                    sink(Event::Failed { path: row.path.clone(), error });
+                }
+                Err(e) => return Err(e),
+            }
+            meter.done += 1;
+            sink(meter.event(Some(row.path)));
+        }
+        stats.seconds = started.elapsed().as_secs_f64();
+        Ok(stats)
+    }
+
+    /// A frame of a library video at full size (up to `max_side`), for the
+    /// preview: keyframes are kept only as small thumbnails.
+    pub fn frame_image(&self, point_id: FileId, max_side: u32) -> Result<image::RgbImage> {
+        let row = self.catalog.file(point_id)?.ok_or_else(|| Error::Config(format!("no video frame {point_id}")))?;
+        let frame = row.frame.ok_or_else(|| Error::Config(format!("{point_id} is not a video frame")))?;
+        let info = super::probe(&row.path)?;
+        Ok(super::frame_at(&row.path, &info, frame.at_ms, max_side)?)
+    }
+}
+
+fn index_video(
+    catalog: &Catalog,
+    embedder: &mut Embedder,
+    thumbs: &Thumbnails,
+    spec: &ModelSpec,
+    row: &FileRow,
+    options: &VideoOptions,
+    cancel: &Cancel,
+) -> Result<Indexed> {
+    let video_hash = crate::scan::hash_file(&row.path)?;
+    let info = super::probe(&row.path)?;
+    let short_side = spec.resize.max(thumbs.size);
+    let batch_size = 8;
+    let (mut frames, mut tensors, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+    let mut vectors: Vec<(Hash, Vec<f32>, Option<Vec<(u32, f32)>>)> = Vec::new();
+    let mut flush = |tensors: &mut Vec<f32>, waiting: &mut Vec<Hash>| -> Result<()> {
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let out = embedder.embed_batch(std::mem::take(tensors))?;
+        for (hash, e) in waiting.drain(..).zip(out) {
+            let labels = e.probabilities.as_deref().map(|p| index::top_k(p, index::TOP_LABELS));
+            vectors.push((hash, e.vector, labels));
+        }
+        Ok(())
+    };
+    super::extract(&row.path, &info, options, short_side, cancel, |at_ms, pixels| {
+        let hash = frame_hash(&video_hash, at_ms);
+        if frames.is_empty() {
+            thumbs.ensure(&video_hash, &pixels);
+        }
+        frames.push(NewFrame { at_ms, hash, width: pixels.width(), height: pixels.height() });
+        thumbs.ensure(&hash, &pixels);
+        if catalog.embedding(&hash, &spec.name)?.is_none() {
+            let mut tensor = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
+            preprocess::to_tensor(&pixels, spec, &mut tensor);
+            tensors.extend_from_slice(&tensor);
+            waiting.push(hash);
+            if waiting.len() >= batch_size {
+                flush(&mut tensors, &mut waiting)?;
+            }
+        }
+        Ok(())
+    })?;
+    flush(&mut tensors, &mut waiting)?;
+
+    catalog.transaction(|c| {
+        if c.file(row.id)?.is_none() {
+            // Removed from the catalog meanwhile: nothing to record.
+            return Ok(Indexed { dropped: Vec::new(), points: Vec::new() });
+        }
+        for (hash, vector, labels) in &vectors {
+            c.put_embedding(hash, &spec.name, vector)?;
+            if let Some(labels) = labels {
+                c.put_labels(hash, &spec.name, labels)?;
+            }
+        }
+        c.set_hash(row.id, &video_hash)?;
+        c.set_video_info(row.id, &info.container, info.width, info.height, info.duration_ms, info.created_at)?;
+        let (dropped, rows) = c.replace_frames(row.id, &video_hash, &frames)?;
+        c.set_state(row.id, FileState::Indexed, None)?;
+        let mut points = Vec::with_capacity(rows.len());
+        for frame in rows {
+            if let Some(v) = frame.hash.map(|h| c.embedding(&h, &spec.name)).transpose()?.flatten() {
+                points.push(index::point(&frame, v));
+            }
+        }
+        Ok(Indexed { dropped, points })
+    })
+}
