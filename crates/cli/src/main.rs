@@ -103,6 +103,19 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         csv: bool,
     },
+    /// How videos' keyframes are taken; with options, change it (videos are
+    /// then done again by the next `index` or `watch`).
+    Videos {
+        /// A keyframe at least every this many seconds.
+        #[arg(long)]
+        interval: Option<f64>,
+        /// Also at scene changes above this score (0..1; 0: off).
+        #[arg(long)]
+        scene: Option<f64>,
+        /// At most this many keyframes per video.
+        #[arg(long)]
+        max_frames: Option<usize>,
+    },
     /// Installed and missing models; `models use NAME` picks the library's model.
     Models {
         #[command(subcommand)]
@@ -409,6 +422,14 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             }
             let report = lib.move_to_trash(&ids, &sink)?;
             reporter.trashed(&report);
+        }
+        Command::Videos { interval, scene, max_frames } => {
+            let mut options = lib.video_options()?;
+            options.interval_secs = interval.unwrap_or(options.interval_secs);
+            options.scene_threshold = scene.unwrap_or(options.scene_threshold);
+            options.max_frames = max_frames.unwrap_or(options.max_frames);
+            let requeued = lib.set_video_options(&options)?;
+            reporter.video_options(&options, requeued);
         }
         Command::Labels { photo } => {
             let labels = lib.labels_of(&photo)?;

@@ -6,8 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use photofinder_core::catalog::Folder;
 use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::Map;
+use photofinder_core::video::VideoOptions;
 use photofinder_core::library::{FolderStatus, StoreChoice};
-use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchResults, Status, TextMethod, TextResults};
+use photofinder_core::{Event, IndexReport, ModelDir, ModelStatus, SearchHit, SearchResults, Status, TextMethod, TextResults};
 use serde::Serialize;
 
 pub struct Reporter {
@@ -148,7 +149,7 @@ impl Reporter {
         );
         for (i, h) in r.hits.iter().enumerate() {
             let tag = if h.is_query { "  (query)" } else { "" };
-            println!("{:>3}. similarity {:.3}  distance {:.4}  {}{tag}", i + 1, h.similarity, h.distance, h.path.display());
+            println!("{:>3}. similarity {:.3}  distance {:.4}  {}{}{tag}", i + 1, h.similarity, h.distance, h.path.display(), moment(h));
         }
     }
 
@@ -183,6 +184,17 @@ impl Reporter {
         }
     }
 
+    pub fn video_options(&self, o: &VideoOptions, requeued: usize) {
+        if self.json {
+            return print_json(&serde_json::json!({ "options": o, "requeued": requeued }));
+        }
+        let scene = if o.scene_threshold > 0.0 { format!("and at scene changes above {}", o.scene_threshold) } else { "no scene detection".into() };
+        println!("video keyframes: every {} s {scene}, at most {} per video", o.interval_secs, o.max_frames);
+        if requeued > 0 {
+            println!("{requeued} videos will be indexed again by the next `photofinder index` or `watch`");
+        }
+    }
+
     pub fn trashed(&self, r: &TrashReport) {
         if self.json {
             return print_json(r);
@@ -209,7 +221,7 @@ impl Reporter {
             println!("note: {note}");
         }
         for (i, h) in r.hits.iter().enumerate() {
-            println!("{:>3}. score {:.3}  {}", i + 1, h.similarity, h.path.display());
+            println!("{:>3}. score {:.3}  {}{}", i + 1, h.similarity, h.path.display(), moment(h));
         }
     }
 
@@ -338,6 +350,22 @@ impl Reporter {
         for p in &s.problems {
             println!("  {:?}: {}: {}", p.state, p.path.display(), p.error.as_deref().unwrap_or(""));
         }
+    }
+}
+
+/// ` @ 1:04.5` for a video moment, nothing for a photo.
+fn moment(h: &SearchHit) -> String {
+    h.frame.map(|f| format!(" @ {}", clock(f.at_ms))).unwrap_or_default()
+}
+
+/// Milliseconds as `m:ss.d` (or `h:mm:ss.d`).
+pub fn clock(ms: i64) -> String {
+    let tenths = ms / 100;
+    let (h, m, s, d) = (tenths / 36000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{d}")
+    } else {
+        format!("{m}:{s:02}.{d}")
     }
 }
 

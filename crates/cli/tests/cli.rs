@@ -208,6 +208,44 @@ fn duplicates_are_listed_and_copies_moved_to_the_trash() {
 }
 
 #[test]
+fn videos_are_searched_by_their_moments() {
+    let env = Env::new();
+    let photos = env.photos();
+    // Rocket for 3 s, then the cat for 3 s, made here from the test photos.
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-loop", "1", "-framerate", "10", "-t", "3", "-i"])
+        .arg(photos.join("rocket.jpg"))
+        .args(["-loop", "1", "-framerate", "10", "-t", "3", "-i"])
+        .arg(photos.join("cat.jpg"))
+        .args(["-filter_complex", "[0:v]scale=320:240,setsar=1[a];[1:v]scale=320:240,setsar=1[b];[a][b]concat=n=2:v=1,format=yuv420p[v]"])
+        .args(["-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(photos.join("clip.mkv"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    std::fs::rename(photos.join("cat.jpg"), env.tmp.path().join("cat.jpg")).unwrap();
+    env.json(&["folders", "add", photos.to_str().unwrap()]);
+
+    let cat = env.tmp.path().join("cat.jpg");
+    let found = env.json(&["search", cat.to_str().unwrap(), "-k", "1"]);
+    let hit = &found["hits"][0];
+    assert!(hit["path"].as_str().unwrap().ends_with("clip.mkv"), "{found}");
+    let at = hit["frame"]["at_ms"].as_i64().unwrap();
+    assert!((3000..6000).contains(&at), "the cat is on screen 3-6 s: {at}");
+    let (code, out, _) = env.run(&["search", cat.to_str().unwrap(), "-k", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("clip.mkv @ 0:0"), "{out}");
+
+    let settings = env.json(&["videos", "--interval", "1"]);
+    assert_eq!(settings["requeued"], 1);
+    assert_eq!(settings["options"]["interval_secs"], 1.0);
+    env.json(&["index"]);
+    let (code, _, err) = env.run(&["videos", "--interval", "0"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("interval"), "{err}");
+}
+
+#[test]
 fn the_library_moves_to_milvus_and_back_with_one_command() {
     let env = Env::new();
     let photos = env.photos();

@@ -12,27 +12,6 @@ use photofinder_core::catalog::FileState;
 use photofinder_core::video::VideoOptions;
 use photofinder_core::{Cancel, Filter, Library, SearchHit};
 
-/// A slideshow: each photo for `secs` seconds at 10 frames/s, 320x240, H.264.
-fn slideshow(photos: &[&str], secs: u32, out: &Path) {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-y"]);
-    let mut chain = String::new();
-    for (i, name) in photos.iter().enumerate() {
-        let still = tmp.path().join(format!("{i}.png"));
-        image::imageops::resize(&photo(name), 320, 240, image::imageops::FilterType::Triangle).save(&still).unwrap();
-        cmd.args(["-loop", "1", "-framerate", "10", "-t", &secs.to_string(), "-i"]).arg(&still);
-        chain += &format!("[{i}:v]");
-    }
-    chain += &format!("concat=n={}:v=1:a=0,format=yuv420p[v]", photos.len());
-    let status = cmd
-        .args(["-filter_complex", &chain, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
-        .arg(out)
-        .status()
-        .expect("ffmpeg runs (scripts/setup-system installs it)");
-    assert!(status.success());
-}
-
 fn frame_hits<'a>(hits: &'a [SearchHit], video: &str) -> Vec<&'a SearchHit> {
     hits.iter().filter(|h| h.frame.is_some() && h.path.file_name().unwrap() == video).collect()
 }

@@ -124,6 +124,29 @@ fn create_modify_rename_and_delete_are_followed() {
 }
 
 #[test]
+fn a_video_arriving_in_a_watched_folder_gets_its_keyframes_and_loses_them_when_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let media = tmp.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    save_jpeg(&photo("rocket.jpg"), &media.join("rocket.jpg"), 85);
+    let media = canonical(&media);
+    let w = Watching::start(tmp.path(), &[&media]);
+
+    // Written elsewhere, then moved in whole (as a download or a copy finishes).
+    let outside = tmp.path().join("clip.mp4");
+    slideshow(&["chelsea.png", "coffee.png"], 3, &outside);
+    std::fs::rename(&outside, media.join("clip.mp4")).unwrap();
+    w.wait("video indexed", |_| w.indexed(&media.join("clip.mp4")));
+    let id = w.id(&media.join("clip.mp4"));
+    let frames = w.catalog.frames_of(id).unwrap();
+    assert!(frames.len() >= 2, "a frame for each picture: {frames:?}");
+
+    std::fs::remove_file(media.join("clip.mp4")).unwrap();
+    w.wait("video forgotten", |c| c.file(id).unwrap().is_none());
+    assert!(w.catalog.frames_of(id).unwrap().is_empty());
+}
+
+#[test]
 fn moves_between_watched_folders_and_folder_renames_keep_embeddings() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));

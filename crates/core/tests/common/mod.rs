@@ -359,3 +359,24 @@ fn with_irot(file: &[u8], quarter_turns: u8) -> Vec<u8> {
     top[meta_at].1 = [full, bmff_write(&meta)].concat();
     bmff_write(&top)
 }
+
+/// A slideshow: each photo for `secs` seconds at 10 frames/s, 320x240, H.264.
+pub fn slideshow(photos: &[&str], secs: u32, out: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-y"]);
+    let mut chain = String::new();
+    for (i, name) in photos.iter().enumerate() {
+        let still = tmp.path().join(format!("{i}.png"));
+        image::imageops::resize(&photo(name), 320, 240, image::imageops::FilterType::Triangle).save(&still).unwrap();
+        cmd.args(["-loop", "1", "-framerate", "10", "-t", &secs.to_string(), "-i"]).arg(&still);
+        chain += &format!("[{i}:v]");
+    }
+    chain += &format!("concat=n={}:v=1:a=0,format=yuv420p[v]", photos.len());
+    let status = cmd
+        .args(["-filter_complex", &chain, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+        .arg(out)
+        .status()
+        .expect("ffmpeg runs (scripts/setup-system installs it)");
+    assert!(status.success());
+}
