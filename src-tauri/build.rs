@@ -23,6 +23,12 @@ const COMMANDS: &[&str] = &[
     "set_store",
     "test_store",
     "set_index",
+    "duplicates",
+    "cancel_work",
+    "trash",
+    "refine",
+    "video_options",
+    "set_video_options",
 ];
 
 fn main() {

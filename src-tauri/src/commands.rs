@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::{ExploreOptions, Map};
+use photofinder_core::video::VideoOptions;
 use photofinder_core::library::StoreChoice;
 use photofinder_core::models::ModelStatus;
 use photofinder_core::store::{IndexConfig, MilvusStore};
-use photofinder_core::{EngineState, Filter, Library, Photo, SearchResults, Status, TextResults};
-use serde::Serialize;
+use photofinder_core::{Cancel, EngineState, Event, Feedback, Filter, Library, Photo, SearchResults, Status, TextResults};
+use serde::{Deserialize, Serialize};
 use tauri::ipc::{InvokeBody, Request};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
@@ -32,13 +34,20 @@ pub struct Overview {
     models: Vec<ModelStatus>,
     store: StoreChoice,
     engine: EngineState,
+    videos: VideoOptions,
 }
 
 #[tauri::command]
 pub async fn overview(shell: State<'_, Shell>) -> Answer<Overview> {
     let engine = shell.engine.state();
     on_engine(&shell, move |lib| {
-        Ok(Overview { status: lib.status()?, models: lib.models().all(), store: lib.store_choice()?.redacted(), engine })
+        Ok(Overview {
+            status: lib.status()?,
+            models: lib.models().all(),
+            store: lib.store_choice()?.redacted(),
+            engine,
+            videos: lib.video_options()?,
+        })
     })
     .await
 }
@@ -147,6 +156,8 @@ pub async fn pick_and_search(app: AppHandle, shell: State<'_, Shell>, k: usize) 
     .map_err(|e| e.to_string())?;
     let Some(file) = picked else { return Ok(None) };
     let path = file.into_path().map_err(|e| e.to_string())?;
+    // Chosen by the person, like a dropped file: refining may read it again.
+    shell.dropped.lock().unwrap().insert(path.clone());
     on_engine(&shell, move |lib| lib.search_file(&path, k, &Filter::default())).await.map(Some)
 }
 
@@ -217,4 +228,99 @@ pub async fn test_store(choice: StoreChoice) -> Answer<Vec<String>> {
 #[tauri::command]
 pub async fn set_index(shell: State<'_, Shell>, index: IndexConfig) -> Answer<()> {
     on_engine(&shell, move |lib| lib.set_index(&index)).await
+}
+
+/// Near-duplicate groups; progress goes to the window as `work` events and
+/// `cancel_work` stops it.
+#[tauri::command]
+pub async fn duplicates(app: AppHandle, shell: State<'_, Shell>, max_distance: f32) -> Answer<Duplicates> {
+    let cancel = Cancel::new();
+    *shell.work.lock().unwrap() = cancel.clone();
+    on_engine(&shell, move |lib| {
+        let progress = |e: Event| {
+            if let Event::Progress(p) = e {
+                let _ = app.emit("work", p);
+            }
+        };
+        lib.duplicates(max_distance, &progress, &cancel)
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn cancel_work(shell: State<'_, Shell>) {
+    shell.work.lock().unwrap().cancel()
+}
+
+/// Move photos to the system trash (never a hard delete).
+#[tauri::command]
+pub async fn trash(shell: State<'_, Shell>, ids: Vec<i64>) -> Answer<TrashReport> {
+    on_engine(&shell, move |lib| lib.move_to_trash(&ids, &|_| {})).await
+}
+
+/// What a query started from, so that marked results can move it.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Seed {
+    /// A library photo (by id) or a dropped file (by path).
+    Photo { id: Option<i64>, path: Option<PathBuf> },
+    Text { query: String },
+    /// A photo and words, with CLIP.
+    Combined { id: Option<i64>, path: Option<PathBuf>, text: String, weight: f32 },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Refined {
+    Photo(SearchResults),
+    Text(TextResults),
+}
+
+/// The path of a query photo the window may read: a library photo, or a
+/// file dropped onto the window.
+fn seed_path(lib: &Library, dropped: bool, id: Option<i64>, path: Option<PathBuf>) -> photofinder_core::Result<PathBuf> {
+    match (id, path) {
+        (Some(id), _) => lib.photo(id)?.map(|p| p.path).ok_or_else(|| photofinder_core::Error::Config(format!("no photo {id}"))),
+        (None, Some(path)) if dropped || in_library_folder(lib, &path)? => Ok(path),
+        (None, Some(path)) => Err(photofinder_core::Error::Config(format!("{} is not a photo of the library", path.display()))),
+        (None, None) => Err(photofinder_core::Error::Config("the query names no photo".into())),
+    }
+}
+
+/// A query again, moved toward the results marked good and away from the bad.
+#[tauri::command]
+pub async fn refine(shell: State<'_, Shell>, seed: Seed, feedback: Feedback, k: usize) -> Answer<Refined> {
+    let dropped = shell.dropped.lock().unwrap().clone();
+    on_engine(&shell, move |lib| {
+        let filter = Filter::default();
+        Ok(match seed {
+            Seed::Photo { id, path } => {
+                let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
+                let path = seed_path(lib, is_dropped, id, path)?;
+                Refined::Photo(lib.refine_photo(&path, &feedback, k, &filter)?)
+            }
+            Seed::Text { query } => Refined::Text(lib.refine_text(&query, &feedback, k, &filter, None)?),
+            Seed::Combined { id, path, text, weight } => {
+                let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
+                let path = seed_path(lib, is_dropped, id, path)?;
+                Refined::Photo(lib.search_photo_and_text(&path, &text, weight, &feedback, k, &filter)?)
+            }
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn video_options(shell: State<'_, Shell>) -> Answer<VideoOptions> {
+    on_engine(&shell, |lib| lib.video_options()).await
+}
+
+/// New keyframe settings; the videos are indexed again with them.
+#[tauri::command]
+pub async fn set_video_options(shell: State<'_, Shell>, options: VideoOptions) -> Answer<usize> {
+    let requeued = on_engine(&shell, move |lib| lib.set_video_options(&options)).await?;
+    if requeued > 0 {
+        shell.engine.rescan();
+    }
+    Ok(requeued)
 }

@@ -3,8 +3,9 @@
 //! The core's `Engine` owns the library on a thread of its own; each command
 //! here is one call on it, run off the UI thread. The engine's notices are
 //! forwarded to the window as `engine` events. Files reach the web view only
-//! through two protocols: `thumb:` (the thumbnail cache, by content hash) and
-//! `photo:` (a catalogued photo, by id), so nothing else on disk is readable.
+//! through three protocols: `thumb:` (the thumbnail cache, by content hash),
+//! `photo:` (a catalogued photo or video frame, by id) and `video:` (a
+//! catalogued video, by id), so nothing else on disk is readable.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -16,7 +17,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use photofinder_core::{Engine, Library, WatchOptions};
+use photofinder_core::{Cancel, Engine, Library, WatchOptions};
 use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
 
 /// What the commands share.
@@ -26,6 +27,8 @@ pub struct Shell {
     /// Files the person dropped onto the window: queries may read these
     /// besides the photos of the library.
     pub dropped: Mutex<HashSet<PathBuf>>,
+    /// Cancels the long command running now (finding duplicates).
+    pub work: Mutex<Cancel>,
 }
 
 fn main() {
@@ -42,6 +45,7 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .register_asynchronous_uri_scheme_protocol("thumb", protocols::thumbnail)
         .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
+        .register_asynchronous_uri_scheme_protocol("video", protocols::video)
         .setup(move |app| {
             let handle = app.handle().clone();
             let (dir, models) = (options.library.clone(), options.models.clone());
@@ -56,7 +60,12 @@ fn main() {
                 let folder = folder.clone();
                 engine.call(move |lib| lib.add_folder(&folder))?;
             }
-            app.manage(Shell { engine, library_dir: options.library.clone(), dropped: Mutex::new(HashSet::new()) });
+            app.manage(Shell {
+                engine,
+                library_dir: options.library.clone(),
+                dropped: Mutex::new(HashSet::new()),
+                work: Mutex::new(Cancel::new()),
+            });
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -90,6 +99,12 @@ fn main() {
             commands::set_store,
             commands::test_store,
             commands::set_index,
+            commands::duplicates,
+            commands::cancel_work,
+            commands::trash,
+            commands::refine,
+            commands::video_options,
+            commands::set_video_options,
         ])
         .run(tauri::generate_context!())
         .expect("the photofinder window could not start");

@@ -4,15 +4,27 @@
 import { convertFileSrc, invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
+/** A keyframe of a video: which video, and when (ms). */
+export interface FrameOf {
+  video_id: number;
+  at_ms: number;
+}
+
 export interface Photo {
   id: number;
   path: string;
   hash: string | null;
   size?: number;
+  /** Modification time, epoch seconds. */
+  modified?: number;
   width: number | null;
   height: number | null;
   format: string | null;
   taken_at: number | null;
+  /** Set for videos. */
+  duration_ms?: number | null;
+  /** Set for a video's keyframe (then `path` is the video's). */
+  frame?: FrameOf | null;
 }
 
 export interface Hit extends Photo {
@@ -40,6 +52,42 @@ export interface TextResults {
   note: string | null;
   hits: Hit[];
   millis: number;
+}
+
+export interface DuplicatePhoto extends Photo {
+  /** Cosine distance to the group's first photo. */
+  distance: number;
+  /** Same bytes as the group's first photo. */
+  exact: boolean;
+}
+
+export interface Duplicates {
+  model: string;
+  max_distance: number;
+  photos: number;
+  groups: { photos: DuplicatePhoto[] }[];
+}
+
+export interface TrashReport {
+  trashed: string[];
+  failed: [string, string][];
+}
+
+export interface Feedback {
+  good: number[];
+  bad: number[];
+}
+
+/** What a result list started from, so marks can move it. */
+export type Seed =
+  | { kind: 'photo'; id?: number | null; path?: string | null }
+  | { kind: 'text'; query: string }
+  | { kind: 'combined'; id?: number | null; path?: string | null; text: string; weight: number };
+
+export interface VideoOptions {
+  interval_secs: number;
+  scene_threshold: number;
+  max_frames: number;
 }
 
 export interface Folder {
@@ -110,10 +158,11 @@ export interface Overview {
   models: ModelStatus[];
   store: StoreChoice;
   engine: EngineState;
+  videos: VideoOptions;
 }
 
 export interface Progress {
-  phase: 'scanning' | 'embedding';
+  phase: 'scanning' | 'embedding' | 'comparing';
   done: number;
   total: number;
   errors: number;
@@ -179,7 +228,18 @@ export const api = {
   setStore: (choice: StoreChoice) => invoke<void>('set_store', { choice }),
   testStore: (choice: StoreChoice) => invoke<string[]>('test_store', { choice }),
   setIndex: (index: IndexConfig) => invoke<void>('set_index', { index }),
+  duplicates: (maxDistance: number) => invoke<Duplicates>('duplicates', { maxDistance }),
+  cancelWork: () => invoke<void>('cancel_work'),
+  trash: (ids: number[]) => invoke<TrashReport>('trash', { ids }),
+  refine: (seed: Seed, feedback: Feedback, k: number) => invoke<SearchResults | TextResults>('refine', { seed, feedback, k }),
+  videoOptions: () => invoke<VideoOptions>('video_options'),
+  setVideoOptions: (options: VideoOptions) => invoke<number>('set_video_options', { options }),
 };
+
+/** Progress of the long command running now (finding duplicates). */
+export function onWork(handler: (p: Progress) => void): Promise<UnlistenFn> {
+  return listen<Progress>('work', (e) => handler(e.payload));
+}
 
 export function onNotice(handler: (n: Notice) => void): Promise<UnlistenFn> {
   return listen<Notice>('engine', (e) => handler(e.payload));
@@ -193,6 +253,11 @@ export function thumbUrl(hash: string | null | undefined): string {
 /** A photo of the library at full size (served by the `photo:` protocol). */
 export function photoUrl(id: number): string {
   return convertFileSrc(String(id), 'photo');
+}
+
+/** A library video, for a media element, starting at `atMs` (served by the `video:` protocol). */
+export function videoUrl(videoId: number, atMs = 0): string {
+  return `${convertFileSrc(String(videoId), 'video')}#t=${(atMs / 1000).toFixed(1)}`;
 }
 
 /** Anything a grid shows: a photo, or a photo found by a search. */

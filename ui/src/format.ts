@@ -17,6 +17,20 @@ export function formatBytes(n: number | undefined | null): string {
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
+/** Milliseconds as a video clock: `0:04`, `1:02:03`. */
+export function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+}
+
+/** A date (epoch seconds) as YYYY-MM-DD. */
+export function formatDate(secs: number | null | undefined): string {
+  if (secs == null) return '';
+  return new Date(secs * 1000).toISOString().slice(0, 10);
+}
+
 export function formatDuration(secs: number | null | undefined): string {
   if (secs == null || !isFinite(secs)) return '–';
   const s = Math.max(0, Math.round(secs));

@@ -1,9 +1,10 @@
 // Components with the IPC mocked: what they show for what the core answers.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearMocks, mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
-import { Grid, LibrarySource, ListSource } from '../src/views/grid';
+import { Grid, LibrarySource, ListSource, type Mark } from '../src/views/grid';
+import { DuplicatesView } from '../src/views/duplicates';
 import { Sidebar } from '../src/views/sidebar';
-import { api, type Hit, type Photo } from '../src/api';
+import { api, type Duplicates, type Hit, type Photo } from '../src/api';
 
 function photo(id: number): Photo {
   return { id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, width: 640, height: 480, format: 'jpeg', taken_at: null };
@@ -63,6 +64,71 @@ describe('grid', () => {
     grid.element.querySelectorAll<HTMLInputElement>('.pick')[1].click();
     expect(selection).toEqual([2]);
     grid.element.remove();
+  });
+});
+
+describe('videos and marks in the grid', () => {
+  it('shows a film badge with the moment, and good/bad marks that toggle', () => {
+    const frame: Hit = { ...photo(1 << 20), path: '/videos/holiday.mp4', frame: { video_id: 7, at_ms: 64_000 }, duration_ms: 90_000, distance: 0.1, similarity: 0.9, is_query: false };
+    const still: Hit = { ...photo(2), distance: 0.2, similarity: 0.8, is_query: false };
+    const marks = new Map<number, Mark>();
+    const changes: Array<[number, Mark | undefined]> = [];
+    const grid = new Grid(new ListSource([frame, still]), {
+      cellSize: () => 120, selectable: false, onOpen: () => {}, emptyText: 'none',
+      marks: { get: (id) => marks.get(id), set: (item, m) => { changes.push([item.id, m]); if (m) marks.set(item.id, m); else marks.delete(item.id); } },
+    });
+    document.body.append(grid.element);
+    sized(grid.element, 800, 600);
+    grid.refresh();
+    const cells = [...grid.element.querySelectorAll<HTMLElement>('.cell')];
+    expect(cells[0].querySelector('.film')!.textContent).toBe('▶ 1:04');
+    expect(cells[0].classList.contains('video')).toBe(true);
+    expect(cells[1].querySelector('.film')).toBeNull();
+    (cells[0].querySelector('.mark.good') as HTMLButtonElement).click();
+    grid.refresh();
+    expect(grid.element.querySelector('.cell.marked-good')).not.toBeNull();
+    (grid.element.querySelectorAll<HTMLButtonElement>('.mark.good')[0]).click();
+    (grid.element.querySelectorAll<HTMLButtonElement>('.mark.bad')[1]).click();
+    expect(changes).toEqual([[1 << 20, 'good'], [1 << 20, undefined], [2, 'bad']]);
+    grid.element.remove();
+  });
+});
+
+describe('duplicates', () => {
+  it('shows groups side by side, selects all but the first, and trashes after confirming', async () => {
+    const dup = (id: number, distance: number, exact: boolean) => ({ ...photo(id), modified: 1_700_000_000, distance, exact });
+    const found: Duplicates = { model: 'efficientnet-lite0', max_distance: 0.12, photos: 9, groups: [
+      { photos: [dup(1, 0, false), dup(2, 0, true), dup(3, 0.05, false)] },
+      { photos: [dup(4, 0, false), dup(5, 0.09, false)] },
+    ] };
+    const trashed: number[][] = [];
+    let asked = 0;
+    const view = new DuplicatesView({
+      find: async (d) => { asked++; expect(d).toBeCloseTo(0.12); return asked === 1 ? found : { ...found, groups: [] }; },
+      cancel: () => {},
+      trash: async (ids) => { trashed.push(ids); return { trashed: ids.map((i) => `/photos/p${i}.jpg`), failed: [] }; },
+      open: () => {},
+      confirm: () => true,
+      report: () => {},
+    });
+    document.body.append(view.element);
+    (view.element.querySelector('button[name="find"]') as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    const groups = view.element.querySelectorAll('.dup-group');
+    expect(groups.length).toBe(2);
+    expect(groups[0].querySelector('h4')!.textContent).toBe('3 photos · near copies');
+    const badges = [...groups[0].querySelectorAll('.dup-card')].map((c) => c.querySelector('.keep, .badge')!.textContent);
+    expect(badges).toEqual(['keep (largest)', 'exact copy', 'distance 0.050']);
+    expect(view.element.querySelector('.dup-status')!.textContent).toContain('2 groups, 3 copies among 9 photos');
+    (view.element.querySelector('button[name="select-copies"]') as HTMLButtonElement).click();
+    expect(view.element.querySelector('button[name="trash"]')!.textContent).toBe('Move 3 to trash');
+    (view.element.querySelector('button[name="trash"]') as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(trashed).toEqual([[2, 3, 5]]);
+    expect(asked).toBe(2); // found again after trashing
+    expect(view.element.querySelectorAll('.dup-group').length).toBe(0);
+    view.element.remove();
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barPercent, basename, columnsFor, formatBytes, formatDuration, normalise } from '../src/format';
+import { barPercent, basename, clock, columnsFor, formatBytes, formatDate, formatDuration, normalise } from '../src/format';
 import { parseParams } from '../src/views/settings';
 
 describe('format', () => {
@@ -15,6 +15,14 @@ describe('format', () => {
     expect(formatDuration(125)).toBe('2 min 5 s');
     expect(formatDuration(null)).toBe('–');
   });
+  it('video clocks and dates', () => {
+    expect(clock(0)).toBe('0:00');
+    expect(clock(64_500)).toBe('1:04');
+    expect(clock(3_723_000)).toBe('1:02:03');
+    expect(formatDate(1_700_000_000)).toBe('2023-11-14');
+    expect(formatDate(null)).toBe('');
+  });
+
   it('similarity bars are clamped to 0..100', () => {
     expect(barPercent(-0.2)).toBe(0);
     expect(barPercent(0.456)).toBe(46);

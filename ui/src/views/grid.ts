@@ -4,7 +4,7 @@
 
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { thumbUrl, type Photo, type Hit, type Item } from '../api';
-import { barPercent, basename, columnsFor, formatBytes } from '../format';
+import { barPercent, basename, clock, columnsFor, formatBytes } from '../format';
 
 export type { Item };
 
@@ -21,6 +21,26 @@ export interface GridOptions {
   onOpen: (item: Item, index: number) => void;
   onSelectionChange?: (ids: number[]) => void;
   emptyText: string;
+  /** Good/bad marks on results ("more like this" that learns): the mark
+   * an item has, and what to do when the person changes it. */
+  marks?: {
+    get: (id: number) => Mark | undefined;
+    set: (item: Item, mark: Mark | undefined) => void;
+  };
+}
+
+export type Mark = 'good' | 'bad';
+
+/** The film badge of a video or of a moment in one: its time, or its length. */
+export function filmBadge(item: Item): HTMLElement | null {
+  const at = item.frame?.at_ms;
+  const length = item.duration_ms;
+  if (at == null && length == null) return null;
+  const badge = document.createElement('span');
+  badge.className = 'film';
+  badge.textContent = `▶ ${clock(at ?? length ?? 0)}`;
+  badge.title = at != null ? `A moment of a video, at ${clock(at)}` : `A video, ${clock(length ?? 0)} long`;
+  return badge;
 }
 
 const CAPTION = 46;
@@ -161,6 +181,31 @@ export class Grid {
       .filter(Boolean)
       .join('\n');
     el.append(img, caption);
+    const film = filmBadge(item);
+    if (film) {
+      el.append(film);
+      el.classList.add('video');
+    }
+    const marks = this.options.marks;
+    if (marks) {
+      const current = marks.get(item.id);
+      if (current) el.classList.add(`marked-${current}`);
+      const box = document.createElement('span');
+      box.className = 'marks';
+      for (const [mark, symbol, label] of [['good', '+', 'More like this'], ['bad', '−', 'Less like this']] as const) {
+        const b = document.createElement('button');
+        b.className = `mark ${mark}${current === mark ? ' on' : ''}`;
+        b.textContent = symbol;
+        b.title = label;
+        b.setAttribute('aria-pressed', String(current === mark));
+        b.addEventListener('click', (e) => {
+          e.stopPropagation();
+          marks.set(item, current === mark ? undefined : mark);
+        });
+        box.append(b);
+      }
+      el.append(box);
+    }
     if (this.options.selectable) {
       const box = document.createElement('input');
       box.type = 'checkbox';

@@ -1,7 +1,8 @@
-// A larger view of one photo with what can be done with it.
+// A larger view of one photo with what can be done with it; a video (or a
+// moment found in one) plays in place, from that moment.
 
-import { photoUrl, type Item } from '../api';
-import { basename, formatBytes } from '../format';
+import { photoUrl, thumbUrl, videoUrl, type Item } from '../api';
+import { basename, clock, formatBytes } from '../format';
 
 export interface PreviewHandlers {
   open: (id: number) => void;
@@ -50,9 +51,33 @@ export class Preview {
     const item = this.items[index];
     const box = document.createElement('div');
     box.className = 'preview-box';
-    const img = document.createElement('img');
-    img.src = photoUrl(item.id);
-    img.alt = basename(item.path);
+    const videoId = item.frame ? item.frame.video_id : item.duration_ms != null ? item.id : null;
+    const at = item.frame?.at_ms ?? 0;
+    let img: HTMLElement;
+    if (videoId != null) {
+      const video = document.createElement('video');
+      video.className = 'preview-video';
+      video.controls = true;
+      video.autoplay = true;
+      video.muted = true;
+      // The keyframe shows until the video can play (or if it cannot).
+      video.poster = item.frame ? photoUrl(item.id) : thumbUrl(item.hash);
+      video.src = videoUrl(videoId, at);
+      video.dataset.start = String(at / 1000);
+      video.addEventListener('loadedmetadata', () => {
+        if (Math.abs(video.currentTime - at / 1000) > 0.5) video.currentTime = at / 1000;
+      });
+      video.addEventListener('error', () => {
+        const note = this.element.querySelector('.video-note');
+        if (note) note.textContent = 'This video does not play here; “Open file” plays it in the system player.';
+      });
+      img = video;
+    } else {
+      const image = document.createElement('img');
+      image.src = photoUrl(item.id);
+      image.alt = basename(item.path);
+      img = image;
+    }
     const meta = document.createElement('div');
     meta.className = 'preview-meta';
     const title = document.createElement('div');
@@ -62,6 +87,14 @@ export class Preview {
     path.className = 'muted';
     path.textContent = [item.path, item.width && item.height ? `${item.width}×${item.height}` : '', formatBytes(item.size)].filter(Boolean).join(' · ');
     meta.append(title, path);
+    if (videoId != null) {
+      const when = document.createElement('div');
+      when.className = 'video-note';
+      when.textContent = item.frame
+        ? `A moment at ${clock(at)}${item.duration_ms ? ` of ${clock(item.duration_ms)}` : ''}: playing from there.`
+        : `A video, ${clock(item.duration_ms ?? 0)} long.`;
+      meta.append(when);
+    }
     if ('distance' in item) {
       const d = document.createElement('div');
       d.textContent = `distance ${item.distance.toFixed(4)} · similarity ${item.similarity.toFixed(3)}`;
@@ -80,8 +113,8 @@ export class Preview {
       this.close();
       this.h.similar(item.id);
     }, true);
-    button('Open file', () => this.h.open(item.id));
-    button('Show in folder', () => this.h.reveal(item.id));
+    button(videoId != null ? 'Open in video player' : 'Open file', () => this.h.open(videoId ?? item.id));
+    button('Show in folder', () => this.h.reveal(videoId ?? item.id));
     button('Close', () => this.close());
     meta.append(actions);
     box.append(img, meta);

@@ -60,7 +60,7 @@ export class SettingsView {
   render(o: Overview): void {
     const e = this.element;
     e.replaceChildren();
-    e.append(this.modelSection(o), this.storeSection(o), this.displaySection());
+    e.append(this.modelSection(o), this.storeSection(o), this.videoSection(o), this.displaySection());
   }
 
   private section(title: string, help: string): HTMLElement {
@@ -177,6 +177,37 @@ export class SettingsView {
       try {
         await api.setStore(choice());
         this.report('Vector store saved; it is filled from the catalog when first used.');
+        this.onChanged();
+      } catch (err) {
+        this.report(String(err), true);
+      }
+    });
+    s.append(form);
+    return s;
+  }
+
+  private videoSection(o: Overview): HTMLElement {
+    const s = this.section('Videos', 'Videos in your folders are searched by their keyframes: one every few seconds, and one at each cut between shots. Changing this indexes the videos again.');
+    const form = document.createElement('form');
+    form.className = 'video-form';
+    form.innerHTML = `
+      <label>A keyframe every <input name="interval" type="number" min="0.5" max="3600" step="0.5"> seconds</label>
+      <label>and at cuts scoring above <input name="scene" type="number" min="0" max="1" step="0.05"> (0: off)</label>
+      <label>At most <input name="max" type="number" min="1" step="1"> keyframes per video</label>
+      <div class="buttons"><button type="submit">Save</button></div>`;
+    const field = (n: string) => form.elements.namedItem(n) as HTMLInputElement;
+    field('interval').value = String(o.videos.interval_secs);
+    field('scene').value = String(o.videos.scene_threshold);
+    field('max').value = String(o.videos.max_frames);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const n = await api.setVideoOptions({
+          interval_secs: Number(field('interval').value),
+          scene_threshold: Number(field('scene').value),
+          max_frames: Number(field('max').value),
+        });
+        this.report(n ? `Saved; ${n} videos are indexed again.` : 'Saved.');
         this.onChanged();
       } catch (err) {
         this.report(String(err), true);
