@@ -29,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "refine",
     "video_options",
     "set_video_options",
+    "media_base",
 ];
 
 fn main() {

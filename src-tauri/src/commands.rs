@@ -324,3 +324,9 @@ pub async fn set_video_options(shell: State<'_, Shell>, options: VideoOptions) -
     }
     Ok(requeued)
 }
+
+/// Base URL of the loopback server that gives the video player its videos.
+#[tauri::command]
+pub fn media_base(shell: State<'_, Shell>) -> String {
+    shell.media_base.clone()
+}

@@ -3,13 +3,15 @@
 //! The core's `Engine` owns the library on a thread of its own; each command
 //! here is one call on it, run off the UI thread. The engine's notices are
 //! forwarded to the window as `engine` events. Files reach the web view only
-//! through three protocols: `thumb:` (the thumbnail cache, by content hash),
-//! `photo:` (a catalogued photo or video frame, by id) and `video:` (a
-//! catalogued video, by id), so nothing else on disk is readable.
+//! through `thumb:` (the thumbnail cache, by content hash), `photo:` (a
+//! catalogued photo or video frame, by id) and, for the video player, a
+//! loopback HTTP server with a secret path (a catalogued video, by id): so
+//! nothing else on disk is readable.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod media;
 mod options;
 mod protocols;
 
@@ -29,6 +31,8 @@ pub struct Shell {
     pub dropped: Mutex<HashSet<PathBuf>>,
     /// Cancels the long command running now (finding duplicates).
     pub work: Mutex<Cancel>,
+    /// Where the video player gets videos (`media.rs`); empty if the server could not start.
+    pub media_base: String,
 }
 
 fn main() {
@@ -45,7 +49,6 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .register_asynchronous_uri_scheme_protocol("thumb", protocols::thumbnail)
         .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
-        .register_asynchronous_uri_scheme_protocol("video", protocols::video)
         .setup(move |app| {
             let handle = app.handle().clone();
             let (dir, models) = (options.library.clone(), options.models.clone());
@@ -60,7 +63,15 @@ fn main() {
                 let folder = folder.clone();
                 engine.call(move |lib| lib.add_folder(&folder))?;
             }
+            let media_base = match media::MediaServer::start(engine.clone()) {
+                Ok(server) => server.base,
+                Err(e) => {
+                    eprintln!("photofinder-app: no video playback in the window: {e}");
+                    String::new()
+                }
+            };
             app.manage(Shell {
+                media_base,
                 engine,
                 library_dir: options.library.clone(),
                 dropped: Mutex::new(HashSet::new()),
@@ -105,6 +116,7 @@ fn main() {
             commands::refine,
             commands::video_options,
             commands::set_video_options,
+            commands::media_base,
         ])
         .run(tauri::generate_context!())
         .expect("the photofinder window could not start");

@@ -1,11 +1,10 @@
-//! The three ways files reach the web view.
+//! Two of the three ways files reach the web view (videos: `media.rs`).
 //!
 //! `thumb://localhost/<hash>` serves the thumbnail cache, where names are
 //! content hashes: the 64 hex digits are the whole path, so no request can
 //! climb out of the cache. `photo://localhost/<id>` serves a photo of the
 //! catalog by its id (only files in watched folders have ids), or a video's
-//! keyframe at full size. `video://localhost/<id>` serves a catalogued video,
-//! with byte ranges, which media elements need to seek.
+//! keyframe at full size.
 
 use std::path::PathBuf;
 
@@ -80,65 +79,3 @@ pub fn photo<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>
 
 /// Longer side of the preview made for formats the web view can't show.
 const PREVIEW_SIDE: u32 = 2560;
-
-pub fn video<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
-    let Ok(id) = last_segment(&request).parse::<i64>() else {
-        return responder.respond(not_found("not a video id"));
-    };
-    let range = request.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let engine = ctx.app_handle().state::<Shell>().engine.clone();
-    std::thread::spawn(move || {
-        let video = engine.call(move |lib| lib.photo(id));
-        let Ok(Some(video)) = video.map(|v| v.filter(|v| v.duration_ms.is_some())) else {
-            return responder.respond(not_found("no such video"));
-        };
-        responder.respond(match serve_range(&video.path, range.as_deref(), video_mime(video.format.as_deref())) {
-            Ok(r) => r,
-            Err(e) => not_found(&e.to_string()),
-        })
-    });
-}
-
-fn video_mime(format: Option<&str>) -> &'static str {
-    match format {
-        Some("webm") => "video/webm",
-        Some("mkv") => "video/x-matroska",
-        Some("mov") => "video/quicktime",
-        Some("avi") => "video/x-msvideo",
-        _ => "video/mp4",
-    }
-}
-
-/// Longest piece of a video sent per request: players ask for more as they go.
-const MAX_CHUNK: u64 = 4 << 20;
-
-/// `bytes=START-[END]` of the file (a first piece when no range is asked).
-fn serve_range(path: &std::path::Path, range: Option<&str>, mime: &str) -> std::io::Result<Response<Vec<u8>>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    let (start, end) = range
-        .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split_once('-'))
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok())))
-        .map(|(a, b)| (a, b.unwrap_or(len.saturating_sub(1))))
-        .unwrap_or((0, len.saturating_sub(1)));
-    if len == 0 || start >= len {
-        return Ok(Response::builder()
-            .status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-            .body(Vec::new())
-            .expect("static headers are valid"));
-    }
-    let end = end.min(len - 1).min(start + MAX_CHUNK - 1);
-    let mut body = vec![0; (end - start + 1) as usize];
-    file.seek(SeekFrom::Start(start))?;
-    file.read_exact(&mut body)?;
-    Ok(Response::builder()
-        .status(StatusCode::PARTIAL_CONTENT)
-        .header(header::CONTENT_TYPE, mime)
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
-        .body(body)
-        .expect("static headers are valid"))
-}

@@ -234,7 +234,11 @@ export const api = {
   refine: (seed: Seed, feedback: Feedback, k: number) => invoke<SearchResults | TextResults>('refine', { seed, feedback, k }),
   videoOptions: () => invoke<VideoOptions>('video_options'),
   setVideoOptions: (options: VideoOptions) => invoke<number>('set_video_options', { options }),
+  mediaBase: () => invoke<string>('media_base'),
 };
+
+// The video player's server (see src-tauri/src/media.rs), asked once.
+let mediaBase: Promise<string> | null = null;
 
 /** Progress of the long command running now (finding duplicates). */
 export function onWork(handler: (p: Progress) => void): Promise<UnlistenFn> {
@@ -255,9 +259,11 @@ export function photoUrl(id: number): string {
   return convertFileSrc(String(id), 'photo');
 }
 
-/** A library video, for a media element, starting at `atMs` (served by the `video:` protocol). */
-export function videoUrl(videoId: number, atMs = 0): string {
-  return `${convertFileSrc(String(videoId), 'video')}#t=${(atMs / 1000).toFixed(1)}`;
+/** A library video for a media element, starting at `atMs`; '' when the window can't play videos. */
+export async function videoUrl(videoId: number, atMs = 0): Promise<string> {
+  mediaBase ??= api.mediaBase().catch(() => '');
+  const base = await mediaBase;
+  return base ? `${base}/video/${videoId}#t=${(atMs / 1000).toFixed(1)}` : '';
 }
 
 /** Anything a grid shows: a photo, or a photo found by a search. */

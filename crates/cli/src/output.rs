@@ -158,10 +158,12 @@ impl Reporter {
             return print_json(d);
         }
         let extra: usize = d.groups.iter().map(|g| g.photos.len() - 1).sum();
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         println!(
-            "{} groups, {extra} copies among {} photos ({}, max distance {})",
-            d.groups.len(),
-            d.photos,
+            "{}, {} among {} ({}, max distance {})",
+            plural(d.groups.len(), "group", "groups"),
+            plural(extra, "copy", "copies"),
+            plural(d.photos, "photo", "photos"),
             d.model,
             d.max_distance
         );

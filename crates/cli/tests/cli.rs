@@ -193,7 +193,7 @@ fn duplicates_are_listed_and_copies_moved_to_the_trash() {
     let out = env.cmd().args(["duplicates", "--trash-copies"]).env("XDG_DATA_HOME", &data).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("1 groups, 2 copies") && text.matches("moved to the trash").count() == 2, "{text}");
+    assert!(text.contains("1 group, 2 copies") && text.matches("moved to the trash").count() == 2, "{text}");
     assert!(photos.join("cat.jpg").exists());
     let kept = |n: &str| photos.join(n).exists() as u8 + data.join("Trash/files").join(n).exists() as u8 * 2;
     assert_eq!(kept("cat copy.jpg") + kept("cat small.jpg"), 4, "both copies now only in the trash");

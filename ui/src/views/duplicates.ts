@@ -16,6 +16,10 @@ export interface DuplicatesHandlers {
 /** The library's default strictness (cosine distance), from BENCHMARKS.md. */
 export const DEFAULT_MAX_DISTANCE = 0.12;
 
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export class DuplicatesView {
   readonly element = document.createElement('div');
   private list = document.createElement('div');
@@ -86,7 +90,7 @@ export class DuplicatesView {
     this.chosen.clear();
     const copies = d.groups.reduce((n, g) => n + g.photos.length - 1, 0);
     this.status.textContent = d.groups.length
-      ? `${d.groups.length} groups, ${copies} copies among ${d.photos} photos (${d.model}).`
+      ? `${plural(d.groups.length, 'group')}, ${plural(copies, 'copy', 'copies')} among ${plural(d.photos, 'photo')} (${d.model}).`
       : `No duplicates among ${d.photos} photos at this strictness.`;
     document.body.dataset.dupGroups = String(d.groups.length);
     this.draw();

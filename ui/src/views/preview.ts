@@ -62,14 +62,23 @@ export class Preview {
       video.muted = true;
       // The keyframe shows until the video can play (or if it cannot).
       video.poster = item.frame ? photoUrl(item.id) : thumbUrl(item.hash);
-      video.src = videoUrl(videoId, at);
+      void videoUrl(videoId, at).then((url) => {
+        if (url) video.src = url;
+        else video.dispatchEvent(new Event('error'));
+      });
       video.dataset.start = String(at / 1000);
       video.addEventListener('loadedmetadata', () => {
         if (Math.abs(video.currentTime - at / 1000) > 0.5) video.currentTime = at / 1000;
       });
       video.addEventListener('error', () => {
+        // No decoder for it in this web view: show the moment as a picture.
+        const still = document.createElement('img');
+        still.src = item.frame ? photoUrl(item.id) : thumbUrl(item.hash);
+        still.alt = basename(item.path);
+        video.replaceWith(still);
         const note = this.element.querySelector('.video-note');
-        if (note) note.textContent = 'This video does not play here; “Open file” plays it in the system player.';
+        const why = video.error ? ` (${video.error.code}: ${video.error.message || 'no decoder'})` : '';
+        if (note) note.textContent = `This video does not play here${why}; “Open in video player” plays it.`;
       });
       img = video;
     } else {
