@@ -9,6 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ const MODELS = need('MODELS');
 const PHOTOS = need('PHOTOS');
 const SHOTS = need('SHOTS');
 const PORT = Number(process.env.WEBDRIVER_PORT ?? 4444);
+const TRASH = need('TRASH');
 
 // Photos to start with; one more arrives while the app runs.
 const START = ['astronaut.png', 'chelsea.png', 'rocket.jpg', 'china.jpg', 'flower.jpg', 'motorcycle_left.png', 'hubble_deep_field.jpg', 'camera.png'];
@@ -33,6 +35,8 @@ const LATER = 'coffee.png';
 let browser;
 let work;
 let folder;
+// A video made here from two test photos: the astronaut 0-3 s, the cat 3-6 s (VP8 in WebM).
+let video;
 
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -60,6 +64,12 @@ before(async () => {
   folder = path.join(work, 'Pictures');
   fs.mkdirSync(folder);
   for (const name of START) fs.copyFileSync(path.join(PHOTOS, name), path.join(folder, name));
+  video = path.join(work, 'holiday.webm');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error',
+    '-loop', '1', '-framerate', '10', '-t', '3', '-i', path.join(PHOTOS, 'astronaut.png'),
+    '-loop', '1', '-framerate', '10', '-t', '3', '-i', path.join(PHOTOS, 'chelsea.png'),
+    '-filter_complex', '[0:v]scale=320:240,setsar=1[a];[1:v]scale=320:240,setsar=1[b];[a][b]concat=n=2:v=1,format=yuv420p[v]',
+    '-map', '[v]', '-c:v', 'libvpx', '-b:v', '400k', video]);
   browser = await remote({
     hostname: '127.0.0.1',
     port: PORT,
@@ -168,4 +178,67 @@ test('a photo added to the watched folder appears by itself', async () => {
     browser.execute((n) => [...document.querySelectorAll('section[data-view="library"] .cell .name')].some((e) => e.textContent === n), LATER),
   );
   await shot('5-new-photo-arrived');
+});
+
+test('a video and a copy of a photo arrive: the video gets a film badge', async () => {
+  fs.copyFileSync(video, path.join(folder, 'holiday.webm'));
+  fs.copyFileSync(path.join(folder, 'chelsea.png'), path.join(folder, 'chelsea copy.png'));
+  await waitFor('the video and the copy indexed', async () => Number(await bodyData('indexed')) === START.length + 3, 90_000);
+  await waitFor('the video in the library', async () =>
+    browser.execute(() => [...document.querySelectorAll('section[data-view="library"] .cell')].some((c) => c.querySelector('.name')?.textContent === 'holiday.webm' && c.querySelector('.film')?.textContent === '▶ 0:06')),
+  );
+  await shot('6-video-in-library');
+});
+
+test('a photo finds the moment of the video it appears in, which plays from there', async () => {
+  await browser.execute((p) => window.photofinder.searchDropped([p]), path.join(folder, 'chelsea.png'));
+  const moment = async () => browser.execute(() => {
+    const cell = [...document.querySelectorAll('section[data-view="results"] .cell')].find((c) => c.querySelector('.name')?.textContent === 'holiday.webm');
+    return cell ? { index: Number(cell.dataset.index), badge: cell.querySelector('.film')?.textContent } : null;
+  });
+  await waitFor('the video among the results', async () => (await moment()) !== null);
+  const found = await moment();
+  assert.match(found.badge, /^▶ 0:0[3-5]$/, 'the cat is on screen from 0:03');
+  await shot('7-video-moment-found');
+  await browser.execute((i) => document.querySelector(`section[data-view="results"] .cell[data-index="${i}"] img`).click(), found.index);
+  await waitFor('the player', async () => browser.execute(() => !!document.querySelector('.preview video')));
+  const src = await browser.execute(() => document.querySelector('.preview video').src);
+  assert.match(src, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/video\/\d+#t=[3-5]\.\d$/);
+  await waitFor('playing from the moment', async () =>
+    browser.execute(() => {
+      const v = document.querySelector('.preview video');
+      return !!v && v.readyState >= 1 && v.currentTime >= 2.9;
+    }), 30_000);
+  await shot('8-video-playing');
+  await browser.keys('Escape');
+});
+
+test('marking a result "less like this" takes it out and says so', async () => {
+  const before = await cellNames();
+  const victim = before[1].name;
+  await browser.execute(() => document.querySelector('section[data-view="results"] .cell[data-index="1"] .mark.bad').click());
+  await waitFor('refined results', async () => !(await cellNames()).some((c) => c.name === victim));
+  const panel = await browser.execute(() => document.querySelector('.marks-panel')?.textContent ?? '');
+  assert.match(panel, /0 more like, 1 less like/);
+  assert.equal((await cellNames())[0].name, 'chelsea.png', 'the query still leads');
+  await shot('9-marked-less-like');
+});
+
+test('the duplicates view groups the copy, and its copy goes to the trash', async () => {
+  await (await browser.$('.tabs button[data-view="duplicates"]')).click();
+  await (await browser.$('button[name="find"]')).click();
+  await waitFor('duplicate groups', async () => Number(await bodyData('dupGroups')) === 1);
+  const names = await browser.execute(() => [...document.querySelectorAll('.dup-card .name')].map((n) => n.textContent).sort());
+  assert.deepEqual(names, ['chelsea copy.png', 'chelsea.png']);
+  await shot('10-duplicates');
+  // The confirmation dialog is the web view's own; answer it yes.
+  await browser.execute(() => (window.confirm = () => true));
+  await (await browser.$('button[name="select-copies"]')).click();
+  await (await browser.$('button[name="trash"]')).click();
+  await waitFor('no groups left', async () => Number(await bodyData('dupGroups')) === 0);
+  const kept = ['chelsea.png', 'chelsea copy.png'].filter((n) => fs.existsSync(path.join(folder, n)));
+  assert.equal(kept.length, 1, `one of the two stays: ${kept}`);
+  const gone = kept[0] === 'chelsea.png' ? 'chelsea copy.png' : 'chelsea.png';
+  assert.ok(fs.existsSync(path.join(TRASH, 'files', gone)), `${gone} is in the trash`);
+  await shot('11-duplicates-trashed');
 });
