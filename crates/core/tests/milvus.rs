@@ -154,3 +154,38 @@ fn connection_check_lists_collections_and_reports_a_server_that_is_not_there() {
     let err = MilvusStore::check(&nowhere).unwrap_err().to_string();
     assert!(err.contains("127.0.0.1:9"), "{err}");
 }
+
+#[test]
+fn video_moments_live_in_milvus_too_and_leave_with_their_video() {
+    let _server = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let media = tmp.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    save_jpeg(&photo("rocket.jpg"), &media.join("rocket.jpg"), 90);
+    slideshow(&["astronaut.png", "chelsea.png"], 3, &media.join("clip.mp4"));
+    let mut lib = library(tmp.path());
+    lib.set_store(&StoreChoice::Milvus(Box::new(milvus("video")))).unwrap();
+    lib.add_folder(&media).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    let frames = lib.store().unwrap().len().unwrap() - 1;
+    assert!(frames >= 2, "a keyframe per picture at least");
+
+    let query = tmp.path().join("cat.jpg");
+    save_jpeg(&photo("chelsea.png"), &query, 85);
+    let top = lib.search_file(&query, 1, &Filter::default()).unwrap().hits.remove(0);
+    assert!(top.path.ends_with("clip.mp4"), "{top:?}");
+    assert!(top.id >= photofinder_core::catalog::FRAME_ID_BASE, "frames keep their ids in Milvus's int64 keys");
+    assert!((3000..6000).contains(&top.frame.unwrap().at_ms));
+
+    std::fs::remove_file(media.join("clip.mp4")).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    // The catalog forgets them at once, so no search shows them; Milvus's
+    // own queries see a delete a moment later.
+    let hits = lib.search_file(&query, 5, &Filter::default()).unwrap().hits;
+    assert!(hits.iter().all(|h| h.frame.is_none()), "{hits:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lib.store().unwrap().len().unwrap() != 1 {
+        assert!(std::time::Instant::now() < deadline, "the frames left Milvus with the video");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
