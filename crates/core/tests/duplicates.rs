@@ -49,11 +49,8 @@ fn name(p: &Path) -> String {
 #[test]
 fn exact_and_near_copies_are_grouped_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let expected = write_library(&dir);
-    let mut lib = library(tmp.path());
-    lib.add_folder(&dir).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
+    let mut expected = Vec::new();
+    let (mut lib, _) = indexed_library(tmp.path(), |dir| expected = write_library(dir));
 
     let found = lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap();
     assert_eq!(found.photos, ORIGINALS.len() + 3 * 4);
@@ -112,11 +109,8 @@ fn unwanted_copies_go_to_the_trash_and_come_back_from_it() {
     // filesystem with the photos, so files are moved, not copied).
     let data = tmp.path().join("data");
     std::env::set_var("XDG_DATA_HOME", &data);
-    let dir = tmp.path().join("photos");
-    let expected = write_library(&dir);
-    let mut lib = library(tmp.path());
-    lib.add_folder(&dir).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
+    let mut expected = Vec::new();
+    let (mut lib, _) = indexed_library(tmp.path(), |dir| expected = write_library(dir));
 
     let group = &expected[0];
     let unwanted: Vec<PathBuf> = group[1..].to_vec();

@@ -14,12 +14,9 @@ use photofinder_core::{Cancel, Error, Event, Filter, Library};
 
 /// The originals written to `tmp/photos` and indexed in a library in `tmp`.
 fn indexed_originals(tmp: &Path) -> (Library, PathBuf) {
-    let photos = tmp.join("photos");
-    write_originals(&photos, ORIGINALS.len());
-    let mut lib = library(tmp);
-    lib.add_folder(&photos).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
-    (lib, photos)
+    indexed_library(tmp, |photos| {
+        write_originals(photos, ORIGINALS.len());
+    })
 }
 
 fn state_of(lib: &Library, path: &Path) -> (FileState, Option<String>) {

@@ -25,12 +25,7 @@ fn id_of(lib: &Library, path: &Path) -> i64 {
 }
 
 fn library_with_variants(tmp: &Path) -> (Library, std::path::PathBuf) {
-    let photos = tmp.join("photos");
-    write_with_variants(&photos, None);
-    let mut lib = library(tmp);
-    lib.add_folder(&photos).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
-    (lib, photos)
+    indexed_library(tmp, |photos| write_with_variants(photos, None))
 }
 
 #[test]
@@ -86,11 +81,9 @@ fn text_results_learn_from_marks_too() {
 #[test]
 fn photo_plus_text_lies_between_the_photo_and_the_text_plumbing_only_random_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = tmp.path().join("photos");
-    write_originals(&photos, ORIGINALS.len());
-    let mut lib = library(tmp.path());
-    lib.add_folder(&photos).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
+    let (mut lib, photos) = indexed_library(tmp.path(), |photos| {
+        write_originals(photos, ORIGINALS.len());
+    });
     let query = photos.join("cat.jpg");
     let err = lib.search_photo_and_text(&query, "at night", 1.0, &Feedback::default(), 8, &Filter::default()).unwrap_err();
     assert!(err.to_string().contains("clip-vit-b32"), "{err}");

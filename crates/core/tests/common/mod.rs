@@ -210,6 +210,16 @@ pub fn library(dir: &Path) -> Library {
     Library::open(dir.join("library"), models()).unwrap()
 }
 
+/// A library in `tmp` watching `tmp/photos`, which `fill` writes, indexed.
+pub fn indexed_library(tmp: &Path, fill: impl FnOnce(&Path)) -> (Library, PathBuf) {
+    let photos = tmp.join("photos");
+    fill(&photos);
+    let mut lib = library(tmp);
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &photofinder_core::Cancel::new()).unwrap();
+    (lib, photos)
+}
+
 /// Collects events; `sink()` gives the closure the library wants.
 #[derive(Default)]
 pub struct Events(pub Mutex<Vec<Event>>);
