@@ -8,7 +8,7 @@ use photofinder_core::video::VideoOptions;
 use photofinder_core::library::StoreChoice;
 use photofinder_core::models::ModelStatus;
 use photofinder_core::store::{IndexConfig, MilvusStore};
-use photofinder_core::{Cancel, EngineState, Event, Feedback, Filter, Library, Photo, SearchResults, Status, TextResults};
+use photofinder_core::{Cancel, EngineState, Event, Example, Feedback, Filter, Library, Photo, SearchResults, Status, TextResults};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, Emitter, State};
@@ -122,13 +122,10 @@ fn in_library_folder(lib: &Library, path: &Path) -> photofinder_core::Result<boo
     Ok(lib.catalog().folder_for(&path)?.is_some())
 }
 
+/// Photos like one of the library (or a moment of a video), by id.
 #[tauri::command]
 pub async fn search_photo(shell: State<'_, Shell>, id: i64, k: usize) -> Answer<SearchResults> {
-    on_engine(&shell, move |lib| {
-        let photo = lib.photo(id)?.ok_or_else(|| photofinder_core::Error::Config(format!("no photo {id}")))?;
-        lib.search_library(&photo.path, k, &Filter::default())
-    })
-    .await
+    on_engine(&shell, move |lib| lib.refine_photo(&Example::Id(id), &Feedback::default(), k, &Filter::default())).await
 }
 
 /// An image pasted into the window: the raw bytes are the request body.
@@ -276,12 +273,12 @@ pub enum Refined {
     Text(TextResults),
 }
 
-/// The path of a query photo the window may read: a library photo, or a
-/// file dropped onto the window.
-fn seed_path(lib: &Library, dropped: bool, id: Option<i64>, path: Option<PathBuf>) -> photofinder_core::Result<PathBuf> {
+/// A query photo the window may use: a library photo or keyframe by id, or
+/// a file dropped onto (or chosen in) the window.
+fn seed_example(lib: &Library, dropped: bool, id: Option<i64>, path: Option<PathBuf>) -> photofinder_core::Result<Example> {
     match (id, path) {
-        (Some(id), _) => lib.photo(id)?.map(|p| p.path).ok_or_else(|| photofinder_core::Error::Config(format!("no photo {id}"))),
-        (None, Some(path)) if dropped || in_library_folder(lib, &path)? => Ok(path),
+        (Some(id), _) => Ok(Example::Id(id)),
+        (None, Some(path)) if dropped || in_library_folder(lib, &path)? => Ok(Example::Path(path)),
         (None, Some(path)) => Err(photofinder_core::Error::Config(format!("{} is not a photo of the library", path.display()))),
         (None, None) => Err(photofinder_core::Error::Config("the query names no photo".into())),
     }
@@ -296,14 +293,14 @@ pub async fn refine(shell: State<'_, Shell>, seed: Seed, feedback: Feedback, k: 
         Ok(match seed {
             Seed::Photo { id, path } => {
                 let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
-                let path = seed_path(lib, is_dropped, id, path)?;
-                Refined::Photo(lib.refine_photo(&path, &feedback, k, &filter)?)
+                let example = seed_example(lib, is_dropped, id, path)?;
+                Refined::Photo(lib.refine_photo(&example, &feedback, k, &filter)?)
             }
             Seed::Text { query } => Refined::Text(lib.refine_text(&query, &feedback, k, &filter, None)?),
             Seed::Combined { id, path, text, weight } => {
                 let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
-                let path = seed_path(lib, is_dropped, id, path)?;
-                Refined::Photo(lib.search_photo_and_text(&path, &text, weight, &feedback, k, &filter)?)
+                let example = seed_example(lib, is_dropped, id, path)?;
+                Refined::Photo(lib.search_photo_and_text(&example, &text, weight, &feedback, k, &filter)?)
             }
         })
     })

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use photofinder_core::library::StoreChoice;
 use photofinder_core::store::{IndexConfig, MilvusConfig};
-use photofinder_core::{library, Cancel, Error, Feedback, Filter, Library, ModelDir, WatchOptions};
+use photofinder_core::{library, Cancel, Error, Example, Feedback, Filter, Library, ModelDir, WatchOptions};
 
 use output::Reporter;
 
@@ -381,8 +381,8 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
         Command::Search { image, and_text, text_weight, marks, query } => {
             let feedback = marks.feedback(&lib)?;
             let results = match and_text {
-                Some(text) => lib.search_photo_and_text(&image, &text, text_weight, &feedback, query.k, &query.filter())?,
-                None => lib.refine_photo(&image, &feedback, query.k, &query.filter())?,
+                Some(text) => lib.search_photo_and_text(&Example::Path(image), &text, text_weight, &feedback, query.k, &query.filter())?,
+                None => lib.refine_photo(&Example::Path(image), &feedback, query.k, &query.filter())?,
             };
             reporter.results(&results);
         }

@@ -31,7 +31,7 @@ pub use error::{Error, Result};
 pub use library::{IndexReport, Library, Photo, Status};
 pub use models::{ModelDir, ModelSpec, ModelStatus};
 pub use progress::{Cancel, Event, Progress};
-pub use refine::Feedback;
+pub use refine::{Example, Feedback};
 pub use search::{SearchHit, SearchResults};
 pub use store::{Filter, VectorStore};
 pub use text::{TextMethod, TextResults};

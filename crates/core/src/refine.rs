@@ -24,6 +24,14 @@ pub const GAMMA: f32 = 0.25;
 /// Results of a label text search that stand for the text in image space.
 const PSEUDO_RELEVANT: usize = 10;
 
+/// A query photo: any image file, or a photo (or video keyframe) of the
+/// library by id, whose stored vector is used.
+#[derive(Debug, Clone)]
+pub enum Example {
+    Path(PathBuf),
+    Id(FileId),
+}
+
 /// The user's marks on results, kept by the front end for one query.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Feedback {
@@ -70,14 +78,40 @@ impl Library {
         Ok((rocchio(query, &good, &bad), filter))
     }
 
-    /// Photos like the image at `path`, moved toward the `good` results and
+    /// `model`'s vector for a query photo, its content hash and its path.
+    fn example_vector(&mut self, model: &str, example: &Example) -> Result<(Vec<f32>, crate::catalog::Hash, PathBuf)> {
+        match example {
+            Example::Path(path) => {
+                let (v, h) = self.vector_in(model, path)?;
+                Ok((v, h, path.clone()))
+            }
+            Example::Id(id) => {
+                let row = self.catalog.file(*id)?.ok_or_else(|| Error::Config(format!("no photo {id} in the library")))?;
+                let hash = row.hash.ok_or_else(|| Error::NotInLibrary(row.path.clone()))?;
+                match self.catalog.embedding(&hash, model)? {
+                    Some(v) => Ok((v, hash, row.path)),
+                    // A video keyframe has no file of its own to embed.
+                    None if row.frame.is_some() => Err(Error::Config(format!(
+                        "this moment of {} has no {model} vector yet: index the library with {model} first",
+                        row.path.display()
+                    ))),
+                    None => {
+                        let (v, h) = self.vector_in(model, &row.path)?;
+                        Ok((v, h, row.path))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Photos like the query photo, moved toward the `good` results and
     /// away from the `bad` ones.
-    pub fn refine_photo(&mut self, path: &Path, feedback: &Feedback, k: usize, filter: &Filter) -> Result<SearchResults> {
+    pub fn refine_photo(&mut self, example: &Example, feedback: &Feedback, k: usize, filter: &Filter) -> Result<SearchResults> {
         let started = Instant::now();
         let model = self.model().to_string();
-        let (vector, hash) = self.vector_in(&model, path)?;
+        let (vector, hash, path) = self.example_vector(&model, example)?;
         let (query, filter) = self.refined(&model, &vector, feedback, filter)?;
-        self.search_vector(&model, path, &[hash], &query, k, &filter, started)
+        self.search_vector(&model, &path, &[hash], &query, k, &filter, started)
     }
 
     /// A text search moved by the user's marks. With CLIP the text's own
@@ -121,7 +155,7 @@ impl Library {
     /// the library's CLIP vectors.
     pub fn search_photo_and_text(
         &mut self,
-        path: &Path,
+        example: &Example,
         text: &str,
         text_weight: f32,
         feedback: &Feedback,
@@ -134,11 +168,11 @@ impl Library {
                 "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
             )));
         }
-        let (image, hash) = self.vector_in(CLIP_MODEL, path)?;
+        let (image, hash, path) = self.example_vector(CLIP_MODEL, example)?;
         let words = self.text_vector(text)?;
         let combined: Vec<f32> = image.iter().zip(&words).map(|(i, t)| i + text_weight * t).collect();
         let (query, filter) = self.refined(CLIP_MODEL, &normalised(&combined), feedback, filter)?;
-        let mut results = self.search_vector(CLIP_MODEL, path, &[hash], &query, k, &filter, started)?;
+        let mut results = self.search_vector(CLIP_MODEL, &path, &[hash], &query, k, &filter, started)?;
         results.query = PathBuf::from(format!("{} + \"{text}\"", path.display()));
         Ok(results)
     }

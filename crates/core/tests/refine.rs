@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use photofinder_core::{Cancel, Feedback, Filter, Library, SearchHit};
+use photofinder_core::{Cancel, Example, Feedback, Filter, Library, SearchHit};
 
 fn names(hits: &[SearchHit]) -> Vec<String> {
     hits.iter().map(|h| h.path.file_name().unwrap().to_string_lossy().into_owned()).collect()
@@ -37,12 +37,12 @@ fn photo_results_move_toward_the_good_and_away_from_the_bad() {
     let query = photos.join("astronaut.jpg");
     let k = 24;
 
-    let before = lib.refine_photo(&query, &Feedback::default(), k, &Filter::default()).unwrap();
+    let before = lib.refine_photo(&Example::Path(query.clone()), &Feedback::default(), k, &Filter::default()).unwrap();
     assert_eq!(names(&before.hits), names(&lib.search_file(&query, k, &Filter::default()).unwrap().hits), "no marks: plain search");
 
     let bad = photos.join("astronaut__crop70.jpg");
     let feedback = Feedback { good: vec![id_of(&lib, &photos.join("rocket.jpg"))], bad: vec![id_of(&lib, &bad)] };
-    let after = lib.refine_photo(&query, &feedback, k, &Filter::default()).unwrap();
+    let after = lib.refine_photo(&Example::Path(query.clone()), &feedback, k, &Filter::default()).unwrap();
     assert!(!names(&after.hits).contains(&"astronaut__crop70.jpg".to_string()), "a bad result is gone");
     assert_eq!(names(&after.hits)[0], "astronaut.jpg", "the query still leads");
     let (r0, r1) = (mean_rank(&before.hits, "rocket", group, total), mean_rank(&after.hits, "rocket", group, total));
@@ -51,7 +51,7 @@ fn photo_results_move_toward_the_good_and_away_from_the_bad() {
     // A second round with more marks moves further.
     let mut more = feedback.clone();
     more.good.push(id_of(&lib, &photos.join("rocket__flip.jpg")));
-    let again = lib.refine_photo(&query, &more, k, &Filter::default()).unwrap();
+    let again = lib.refine_photo(&Example::Path(query.clone()), &more, k, &Filter::default()).unwrap();
     let r2 = mean_rank(&again.hits, "rocket", group, total);
     assert!(r2 <= r1, "mean rank {r1} -> {r2}");
 }
@@ -85,19 +85,19 @@ fn photo_plus_text_lies_between_the_photo_and_the_text_plumbing_only_random_weig
         write_originals(photos, ORIGINALS.len());
     });
     let query = photos.join("cat.jpg");
-    let err = lib.search_photo_and_text(&query, "at night", 1.0, &Feedback::default(), 8, &Filter::default()).unwrap_err();
+    let err = lib.search_photo_and_text(&Example::Path(query.clone()), "at night", 1.0, &Feedback::default(), 8, &Filter::default()).unwrap_err();
     assert!(err.to_string().contains("clip-vit-b32"), "{err}");
 
     lib.set_model("clip-vit-b32").unwrap();
     lib.index(&ignore, &Cancel::new()).unwrap();
     let none = Feedback::default();
-    let photo_only = lib.refine_photo(&query, &none, 8, &Filter::default()).unwrap();
+    let photo_only = lib.refine_photo(&Example::Path(query.clone()), &none, 8, &Filter::default()).unwrap();
     let text_only = lib.search_text("at night", 8, &Filter::default(), None).unwrap();
-    let with_zero = lib.search_photo_and_text(&query, "at night", 0.0, &none, 8, &Filter::default()).unwrap();
+    let with_zero = lib.search_photo_and_text(&Example::Path(query.clone()), "at night", 0.0, &none, 8, &Filter::default()).unwrap();
     assert_eq!(names(&with_zero.hits), names(&photo_only.hits), "weight 0: the photo alone");
-    let with_huge = lib.search_photo_and_text(&query, "at night", 1e4, &none, 8, &Filter::default()).unwrap();
+    let with_huge = lib.search_photo_and_text(&Example::Path(query.clone()), "at night", 1e4, &none, 8, &Filter::default()).unwrap();
     assert_eq!(names(&with_huge.hits), names(&text_only.hits), "all weight on the text: the text alone");
-    let both = lib.search_photo_and_text(&query, "at night", 1.0, &none, 8, &Filter::default()).unwrap();
+    let both = lib.search_photo_and_text(&Example::Path(query.clone()), "at night", 1.0, &none, 8, &Filter::default()).unwrap();
     assert_eq!(both.hits.len(), 8);
     assert!(both.query.to_string_lossy().contains("at night"));
     // Scores of the blend differ from both ends (it is a different query).

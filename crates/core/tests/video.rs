@@ -10,7 +10,7 @@ use std::process::Command;
 use common::*;
 use photofinder_core::catalog::FileState;
 use photofinder_core::video::VideoOptions;
-use photofinder_core::{Cancel, Filter, Library, SearchHit};
+use photofinder_core::{Cancel, Example, Feedback, Filter, Library, SearchHit};
 
 fn frame_hits<'a>(hits: &'a [SearchHit], video: &str) -> Vec<&'a SearchHit> {
     hits.iter().filter(|h| h.frame.is_some() && h.path.file_name().unwrap() == video).collect()
@@ -69,6 +69,12 @@ fn keyframes_are_taken_embedded_and_found_by_photo_and_text() {
     assert!((4000..8000).contains(&at), "the cat is on screen 4-8 s, found at {at} ms");
     assert_eq!(top.duration_ms, video.duration_ms);
     assert_eq!(top.frame.unwrap().video_id, video.id);
+
+    // "Find similar to this one" on the moment: it leads its own results.
+    let similar = lib.refine_photo(&Example::Id(top.id), &Feedback::default(), 3, &Filter::default()).unwrap();
+    assert_eq!(similar.hits[0].id, top.id);
+    assert!(similar.hits[0].is_query);
+    assert_eq!(similar.query, dir.join("holiday.mp4"));
 
     // Text finds it too (ImageNet labels of the frames).
     let text = lib.search_text("rocket", 3, &Filter::default(), None).unwrap();
