@@ -59,6 +59,8 @@ export interface DuplicatePhoto extends Photo {
   distance: number;
   /** Same bytes as the group's first photo. */
   exact: boolean;
+  /** Bits of the perceptual hash (of 64) that differ from the first photo's. */
+  hash_bits?: number | null;
 }
 
 export interface Duplicates {

@@ -96,7 +96,7 @@ describe('videos and marks in the grid', () => {
 
 describe('duplicates', () => {
   it('shows groups side by side, selects all but the first, and trashes after confirming', async () => {
-    const dup = (id: number, distance: number, exact: boolean) => ({ ...photo(id), modified: 1_700_000_000, distance, exact });
+    const dup = (id: number, distance: number, exact: boolean) => ({ ...photo(id), modified: 1_700_000_000, distance, exact, hash_bits: id === 3 ? 2 : null });
     const found: Duplicates = { model: 'efficientnet-lite0', max_distance: 0.12, photos: 9, groups: [
       { photos: [dup(1, 0, false), dup(2, 0, true), dup(3, 0.05, false)] },
       { photos: [dup(4, 0, false), dup(5, 0.09, false)] },
@@ -118,7 +118,7 @@ describe('duplicates', () => {
     expect(groups.length).toBe(2);
     expect(groups[0].querySelector('h4')!.textContent).toBe('3 photos · near copies');
     const badges = [...groups[0].querySelectorAll('.dup-card')].map((c) => c.querySelector('.keep, .badge')!.textContent);
-    expect(badges).toEqual(['keep (largest)', 'exact copy', 'distance 0.050']);
+    expect(badges).toEqual(['keep (largest)', 'exact copy', 'distance 0.050 · pixels 2/64']);
     expect(view.element.querySelector('.dup-status')!.textContent).toContain('2 groups, 3 copies among 9 photos');
     (view.element.querySelector('button[name="select-copies"]') as HTMLButtonElement).click();
     expect(view.element.querySelector('button[name="trash"]')!.textContent).toBe('Move 3 to trash');

@@ -175,7 +175,8 @@ impl Reporter {
                 } else if p.exact {
                     "exact   ".to_string()
                 } else {
-                    format!("d {:.3} ", p.distance)
+                    let bits = p.hash_bits.map(|b| format!(" {b:>2}/64")).unwrap_or_default();
+                    format!("d {:.3}{bits} ", p.distance)
                 };
                 let size = match (p.photo.width, p.photo.height) {
                     (Some(w), Some(h)) => format!("{w}x{h}"),

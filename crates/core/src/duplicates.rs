@@ -4,9 +4,11 @@
 //!
 //! Each distinct photo asks the vector store for its nearest neighbours, so
 //! the work is one search per photo, whatever the store (the embedded one
-//! scans int8 codes; Milvus uses its index); pairs under the threshold are
-//! joined into groups (union-find), so a group is every photo reachable
-//! through near-copy links.
+//! scans int8 codes; Milvus uses its index). Perceptual hashes of the
+//! thumbnails are compared too (64-bit popcounts, all pairs: 100k photos in
+//! seconds): they catch the heavily recompressed or resized copies whose
+//! vectors drift. Pairs under either threshold are joined into groups
+//! (union-find), so a group is every photo reachable through near-copy links.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,11 +22,12 @@ use crate::progress::{Cancel, Meter, Phase, Sink};
 use crate::store::Filter;
 
 /// Cosine distance (1 - cos) under which two photos count as near copies
-/// when no other is given. Chosen from the grouping's precision and recall
-/// on variants (BENCHMARKS.md, "Duplicate groups"), with EfficientNet-Lite0:
-/// at 0.12, 99.4% of grouped pairs are right and mirrored, slightly rotated
-/// and recompressed copies are all grouped; at 0.16 precision falls to 59%,
-/// as different photos of one subject start to join.
+/// when no other is given (with it, up to 5 of 64 perceptual-hash bits may
+/// differ). Chosen from the grouping's precision and recall on variants
+/// (BENCHMARKS.md, "Duplicate groups"), with EfficientNet-Lite0: at 0.12,
+/// 99.5% of grouped pairs are right and every mirrored, rotated,
+/// recompressed, darker and greyscale copy is grouped; at 0.16 precision
+/// falls to 59%, as different photos of one subject start to join.
 pub const DEFAULT_MAX_DISTANCE: f32 = 0.12;
 /// Neighbours asked of the store per photo: a group larger than this is
 /// still found whole, through its members' own neighbours.
@@ -36,6 +39,8 @@ pub struct DuplicatePhoto {
     pub photo: Photo,
     /// Cosine distance to the group's first photo (0 for exact copies).
     pub distance: f32,
+    /// Bits of the perceptual hash (of 64) that differ from the first photo's.
+    pub hash_bits: Option<u32>,
     /// Same content, byte for byte, as the group's first photo.
     pub exact: bool,
 }
@@ -128,6 +133,38 @@ impl Library {
             }
         }
 
+        // Perceptual hashes: from the catalog, else made from the thumbnail once.
+        let bits = crate::phash::max_bits(max_distance);
+        let mut phash_of: HashMap<usize, u64> = HashMap::new();
+        if max_distance > 0.0 {
+            let mut hashes: Vec<(usize, u64)> = Vec::with_capacity(contents.len());
+            for (i, (hash, _)) in contents.iter().enumerate() {
+                let known = self.catalog.phash(hash)?;
+                let bits = match known {
+                    Some(b) => Some(b),
+                    None => {
+                        let made = crate::phash::of_file(&self.thumbs.path(hash));
+                        if let Some(b) = made {
+                            self.catalog.put_phash(hash, b)?;
+                        }
+                        made
+                    }
+                };
+                hashes.extend(bits.map(|b| (i, b)));
+            }
+            phash_of.extend(hashes.iter().copied());
+            for (n, &(i, a)) in hashes.iter().enumerate() {
+                if n % 4096 == 0 && cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                for &(j, b) in &hashes[n + 1..] {
+                    if crate::phash::distance(a, b) <= bits {
+                        groups.union(i, j);
+                    }
+                }
+            }
+        }
+
         let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
         for i in 0..contents.len() {
             members.entry(groups.find(i)).or_default().push(i);
@@ -159,7 +196,11 @@ impl Library {
                         _ => f32::NAN,
                     }
                 };
-                photos.push(DuplicatePhoto { photo: Photo::from(f.clone()), distance, exact: i == first && f.id != first_id });
+                let hash_bits = match (phash_of.get(&first), phash_of.get(&i)) {
+                    (Some(a), Some(b)) => Some(crate::phash::distance(*a, *b)),
+                    _ => None,
+                };
+                photos.push(DuplicatePhoto { photo: Photo::from(f.clone()), distance, hash_bits, exact: i == first && f.id != first_id });
             }
             out.push(DuplicateGroup { photos });
         }

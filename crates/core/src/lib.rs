@@ -16,6 +16,7 @@ pub mod index;
 pub mod library;
 pub mod memory;
 pub mod models;
+mod phash;
 pub mod preprocess;
 pub mod progress;
 pub mod refine;

@@ -136,7 +136,8 @@ export class DuplicatesView {
     line(basename(p.path), 'name');
     line([p.width && p.height ? `${p.width}×${p.height}` : '', formatBytes(p.size)].filter(Boolean).join(' · '));
     line(formatDate(p.taken_at ?? p.modified) + (p.taken_at ? ' taken' : ' modified'), 'muted');
-    line(index === 0 ? 'keep (largest)' : p.exact ? 'exact copy' : `distance ${p.distance.toFixed(3)}`, index === 0 ? 'keep' : 'badge');
+    const pixels = p.hash_bits != null ? ` · pixels ${p.hash_bits}/64` : '';
+    line(index === 0 ? 'keep (largest)' : p.exact ? 'exact copy' : `distance ${p.distance.toFixed(3)}${pixels}`, index === 0 ? 'keep' : 'badge');
     const pick = document.createElement('label');
     pick.className = 'dup-pick';
     const box = document.createElement('input');

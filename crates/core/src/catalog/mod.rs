@@ -447,7 +447,8 @@ impl Catalog {
              DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL)
                AND hash NOT IN (SELECT hash FROM frames);
              DELETE FROM labels WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL)
-               AND hash NOT IN (SELECT hash FROM frames);",
+               AND hash NOT IN (SELECT hash FROM frames);
+             DELETE FROM phashes WHERE hash NOT IN (SELECT hash FROM files WHERE hash IS NOT NULL);",
         )?;
         Ok(())
     }
@@ -480,7 +481,18 @@ impl Catalog {
         })
     }
 
-    // ---- embeddings and labels
+    // ---- embeddings, labels and perceptual hashes
+
+    pub fn phash(&self, hash: &Hash) -> Result<Option<u64>> {
+        let bits: Option<i64> =
+            self.conn.query_row("SELECT bits FROM phashes WHERE hash = ?1", [&hash[..]], |r| r.get(0)).optional()?;
+        Ok(bits.map(|b| b as u64))
+    }
+
+    pub fn put_phash(&self, hash: &Hash, bits: u64) -> Result<()> {
+        self.conn.execute("INSERT OR REPLACE INTO phashes(hash, bits) VALUES (?1, ?2)", params![&hash[..], bits as i64])?;
+        Ok(())
+    }
 
     pub fn put_embedding(&self, hash: &Hash, model: &str, vector: &[f32]) -> Result<()> {
         self.conn.execute(

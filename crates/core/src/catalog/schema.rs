@@ -91,6 +91,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX frames_video ON frames(video_id, at_ms);
     CREATE INDEX frames_hash ON frames(hash);
     "#,
+    // 6: perceptual hashes (dHash) by content, made on first use by duplicate groups.
+    r#"
+    CREATE TABLE phashes (
+        hash BLOB PRIMARY KEY,
+        bits INTEGER NOT NULL                     -- 64-bit dHash, as a signed integer
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
