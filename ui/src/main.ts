@@ -391,7 +391,7 @@ async function run(search: Promise<SearchResults | TextResults | null>, from?: S
 
 /** The drop handler's path: search with dropped files (the first image). Exposed for the end-to-end tests. */
 async function searchDropped(paths: string[]): Promise<void> {
-  const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?)$/i.test(p)) ?? paths[0];
+  const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif|avif)$/i.test(p)) ?? paths[0];
   if (path) await run(api.searchPath(path, display.k), { kind: 'photo', path });
 }
 (window as unknown as { photofinder: object }).photofinder = { searchDropped };

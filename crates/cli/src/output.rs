@@ -131,7 +131,7 @@ impl Reporter {
             println!("no folders yet: photofinder folders add <folder>");
         }
         for f in folders {
-            println!("{:>7} photos  {:>7} indexed  {:8}  {}", f.files, f.indexed, f.folder.state, f.folder.path.display());
+            println!("{:>7} files  {:>7} indexed  {:8}  {}", f.files, f.indexed, f.folder.state, f.folder.path.display());
         }
     }
 

@@ -67,6 +67,12 @@ impl Library {
             .catalog
             .file_by_path(&canonical)?
             .ok_or_else(|| Error::NotInLibrary(path.to_path_buf()))?;
+        if row.duration_ms.is_some() {
+            return Err(Error::Config(format!(
+                "{} is a video: search with a photo of the moment, or a moment from its results",
+                path.display()
+            )));
+        }
         let vector = match (row.state, row.hash) {
             (FileState::Indexed, Some(h)) => self.catalog.embedding(&h, self.model())?,
             _ => None,
