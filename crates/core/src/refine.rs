@@ -86,7 +86,13 @@ impl Library {
                 Ok((v, h, path.clone()))
             }
             Example::Id(id) => {
-                let row = self.catalog.file(*id)?.ok_or_else(|| Error::Config(format!("no photo {id} in the library")))?;
+                let mut row = self.catalog.file(*id)?.ok_or_else(|| Error::Config(format!("no photo {id} in the library")))?;
+                if row.duration_ms.is_some() && row.frame.is_none() {
+                    // A whole video: it is searched by its first moment.
+                    row = self.catalog.frames_of(row.id)?.into_iter().next().ok_or_else(|| {
+                        Error::Config(format!("{} has no keyframes yet", row.path.display()))
+                    })?;
+                }
                 let hash = row.hash.ok_or_else(|| Error::NotInLibrary(row.path.clone()))?;
                 match self.catalog.embedding(&hash, model)? {
                     Some(v) => Ok((v, hash, row.path)),

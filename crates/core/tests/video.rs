@@ -75,6 +75,9 @@ fn keyframes_are_taken_embedded_and_found_by_photo_and_text() {
     assert_eq!(similar.hits[0].id, top.id);
     assert!(similar.hits[0].is_query);
     assert_eq!(similar.query, dir.join("holiday.mp4"));
+    // On the video itself: like its first moment (the astronaut).
+    let whole = lib.refine_photo(&Example::Id(video.id), &Feedback::default(), 1, &Filter::default()).unwrap();
+    assert_eq!(whole.hits[0].frame.unwrap().at_ms, 0);
 
     // Text finds it too (ImageNet labels of the frames).
     let text = lib.search_text("rocket", 3, &Filter::default(), None).unwrap();
