@@ -15,6 +15,7 @@ pub mod report;
 pub mod stats;
 pub mod stores;
 pub mod synthetic;
+pub mod videos;
 pub mod throughput;
 pub mod variants;
 
@@ -50,7 +51,7 @@ impl Options {
     }
 }
 
-pub const SECTIONS: &[&str] = &["quality", "indexing", "queries", "stores", "memory", "freshness", "startup"];
+pub const SECTIONS: &[&str] = &["quality", "indexing", "videos", "queries", "stores", "memory", "freshness", "startup"];
 
 /// The tables of one section of the suite.
 pub struct Section {
@@ -76,8 +77,9 @@ pub fn run(options: &Options, mut done_section: impl FnMut(&Section) -> Result<(
         done.push(Section { name: "quality", tables: quality_tables(&options.models, &set, &[], &options.work)? });
         done_section(done.last().expect("just pushed"))?;
     }
-    let sections: [(&str, fn(&Options) -> Result<Table>); 6] = [
+    let sections: [(&str, fn(&Options) -> Result<Table>); 7] = [
         ("indexing", indexing),
+        ("videos", video_indexing),
         ("queries", queries),
         ("stores", stores),
         ("memory", memory),
@@ -127,6 +129,39 @@ fn indexing(o: &Options) -> Result<Table> {
          photofinder: a new library indexing the photos (scan, read, hash, decode, thumbnail, resize, \
          infer, catalog, embedded store), model loaded beforehand. Python reference: Pillow decode and \
          resize, onnxruntime on the same ONNX file, one photo at a time (`crates/bench/src/reference.py`).",
+    );
+    Ok(table)
+}
+
+fn video_indexing(o: &Options) -> Result<Table> {
+    let mut table = Table::new(
+        "Video indexing (H.264, 30 frames/s)",
+        &["model", "video", "ffmpeg decoding alone", "photofinder", "keyframes", "photofinder / decoding alone", "speed"],
+    );
+    let photos: Vec<std::path::PathBuf> = data::photos_in(&o.camera_sources)?.into_iter().take(6).collect();
+    let (each, height) = if o.quick { (3, 720) } else { (10, 1080) };
+    let video = videos::make_video(&photos, each, height, &o.work.join("videos"))?;
+    let length = (photos.len() as u32 * each) as f64;
+    let alone = videos::decode_alone(&video)?;
+    for model in o.models.all().into_iter().filter(|m| m.installed) {
+        eprintln!("video indexing: {}", model.spec.name);
+        let run = videos::index(&o.models, &model.spec.name, &video, &photos[0], &o.work)?;
+        table.row(vec![
+            model.spec.name.clone(),
+            format!("{length:.0} s, {height}p, {} shots", photos.len()),
+            format!("{alone:.1} s"),
+            format!("{:.1} s", run.seconds),
+            run.frames.to_string(),
+            share(alone / run.seconds),
+            format!("{:.1}x real time", length / run.seconds),
+        ]);
+    }
+    table.note(
+        "The video: the test photos, each for 10 s, scaled to 1920x1080 with temporal noise so that every frame \
+         costs a real decode, H.264 (libx264 veryfast, CRF 23). ffmpeg decoding alone: `ffmpeg -i clip.mp4 -f null -`. \
+         photofinder: a new library indexing the video, model loaded beforehand: ffprobe, ffmpeg decoding every \
+         frame with scene detection and keeping a frame every 5 s and at each cut, inference on those, catalog and \
+         embedded store.",
     );
     Ok(table)
 }
