@@ -130,6 +130,20 @@ describe('duplicates', () => {
     expect(view.element.querySelectorAll('.dup-group').length).toBe(0);
     view.element.remove();
   });
+
+  it('draws a big result a hundred groups at a time', () => {
+    const view = new DuplicatesView({ find: async () => ({ model: 'm', max_distance: 0.12, photos: 0, groups: [] }), cancel: () => {}, trash: async () => ({ trashed: [], failed: [] }), open: () => {}, confirm: () => true, report: () => {} });
+    const groups = Array.from({ length: 250 }, (_, i) => ({ photos: [{ ...photo(2 * i), distance: 0, exact: false }, { ...photo(2 * i + 1), distance: 0, exact: true }] }));
+    view.show({ model: 'm', max_distance: 0.12, photos: 500, groups });
+    expect(view.element.querySelectorAll('.dup-group').length).toBe(100);
+    const more = view.element.querySelector('.dup-more') as HTMLButtonElement;
+    expect(more.textContent).toBe('Show 100 more groups (150 not shown)');
+    more.click();
+    expect(view.element.querySelectorAll('.dup-group').length).toBe(200);
+    (view.element.querySelector('.dup-more') as HTMLButtonElement).click();
+    expect(view.element.querySelectorAll('.dup-group').length).toBe(250);
+    expect(view.element.querySelector('.dup-more')).toBeNull();
+  });
 });
 
 describe('sidebar', () => {

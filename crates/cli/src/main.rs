@@ -406,12 +406,13 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
         Command::Duplicates { max_distance, trash_copies } => {
             let found = lib.duplicates(max_distance, &sink, &cancel)?;
             reporter.done();
-            reporter.duplicates(&found);
-            if trash_copies {
+            let trashed = if trash_copies {
                 let copies: Vec<i64> = found.groups.iter().flat_map(|g| g.photos[1..].iter().map(|p| p.photo.id)).collect();
-                let report = lib.move_to_trash(&copies, &sink)?;
-                reporter.trashed(&report);
-            }
+                Some(lib.move_to_trash(&copies, &sink)?)
+            } else {
+                None
+            };
+            reporter.duplicates(&found, trashed.as_ref());
         }
         Command::Trash { photos } => {
             let mut ids = Vec::new();

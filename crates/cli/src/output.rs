@@ -153,9 +153,13 @@ impl Reporter {
         }
     }
 
-    pub fn duplicates(&self, d: &Duplicates) {
+    /// The groups, and what was moved to the trash (one JSON document with both).
+    pub fn duplicates(&self, d: &Duplicates, trashed: Option<&TrashReport>) {
         if self.json {
-            return print_json(d);
+            return match trashed {
+                Some(t) => print_json(&serde_json::json!({ "duplicates": d, "trashed": t })),
+                None => print_json(d),
+            };
         }
         let extra: usize = d.groups.iter().map(|g| g.photos.len() - 1).sum();
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -184,6 +188,9 @@ impl Reporter {
                 };
                 println!("  {kind} {size:>11} {:>9} B  {}", p.photo.size, p.photo.path.display());
             }
+        }
+        if let Some(t) = trashed {
+            self.trashed(t);
         }
     }
 

@@ -15,6 +15,8 @@ export interface DuplicatesHandlers {
 
 /** The library's default strictness (cosine distance), from BENCHMARKS.md. */
 export const DEFAULT_MAX_DISTANCE = 0.12;
+/** Groups drawn at a time. */
+const PAGE = 100;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -27,6 +29,8 @@ export class DuplicatesView {
   private chosen = new Set<number>();
   private result: Duplicates | null = null;
   private running = false;
+  /** Groups drawn so far: a big library can have thousands. */
+  private shown = PAGE;
 
   constructor(private h: DuplicatesHandlers) {
     this.element.className = 'duplicates';
@@ -88,6 +92,7 @@ export class DuplicatesView {
   show(d: Duplicates): void {
     this.result = d;
     this.chosen.clear();
+    this.shown = PAGE;
     const copies = d.groups.reduce((n, g) => n + g.photos.length - 1, 0);
     this.status.textContent = d.groups.length
       ? `${plural(d.groups.length, 'group')}, ${plural(copies, 'copy', 'copies')} among ${plural(d.photos, 'photo')} (${d.model}).`
@@ -103,7 +108,7 @@ export class DuplicatesView {
     const trash = this.button('trash');
     trash.disabled = this.chosen.size === 0;
     trash.textContent = this.chosen.size ? `Move ${this.chosen.size} to trash` : 'Move to trash';
-    for (const group of d?.groups ?? []) {
+    for (const group of d?.groups.slice(0, this.shown) ?? []) {
       const section = document.createElement('section');
       section.className = 'dup-group';
       const exact = group.photos.slice(1).every((p) => p.exact);
@@ -114,6 +119,17 @@ export class DuplicatesView {
       group.photos.forEach((p, i) => row.append(this.card(p, i, group.photos)));
       section.append(head, row);
       this.list.append(section);
+    }
+    const rest = (d?.groups.length ?? 0) - this.shown;
+    if (rest > 0) {
+      const more = document.createElement('button');
+      more.className = 'dup-more';
+      more.textContent = `Show ${Math.min(rest, PAGE)} more groups (${rest} not shown)`;
+      more.addEventListener('click', () => {
+        this.shown += PAGE;
+        this.draw();
+      });
+      this.list.append(more);
     }
   }
 
