@@ -4,7 +4,8 @@ import { clearMocks, mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
 import { Grid, LibrarySource, ListSource, type Mark } from '../src/views/grid';
 import { DuplicatesView } from '../src/views/duplicates';
 import { Sidebar } from '../src/views/sidebar';
-import { api, type Duplicates, type Hit, type Photo } from '../src/api';
+import { SettingsView, loadDisplay } from '../src/views/settings';
+import { api, type Duplicates, type Hit, type Overview, type Photo } from '../src/api';
 
 function photo(id: number): Photo {
   return { id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, width: 640, height: 480, format: 'jpeg', taken_at: null };
@@ -143,6 +144,36 @@ describe('duplicates', () => {
     (view.element.querySelector('.dup-more') as HTMLButtonElement).click();
     expect(view.element.querySelectorAll('.dup-group').length).toBe(250);
     expect(view.element.querySelector('.dup-more')).toBeNull();
+  });
+});
+
+describe('settings', () => {
+  it('shows the video keyframe settings and saves new ones through the core', async () => {
+    const saved: unknown[] = [];
+    mockIPC((cmd, args: any) => {
+      if (cmd === 'set_video_options') {
+        saved.push(args.options);
+        return 2;
+      }
+    });
+    const messages: string[] = [];
+    const view = new SettingsView(loadDisplay(), () => {}, () => {}, (m) => messages.push(m));
+    const overview = {
+      status: { model: 'efficientnet-lite0', folders: [] },
+      models: [],
+      store: { kind: 'embedded' },
+      engine: { state: 'idle' },
+      videos: { interval_secs: 5, scene_threshold: 0.4, max_frames: 1000 },
+    } as unknown as Overview;
+    view.render(overview);
+    const form = view.element.querySelector('.video-form') as HTMLFormElement;
+    const field = (n: string) => form.elements.namedItem(n) as HTMLInputElement;
+    expect([field('interval').value, field('scene').value, field('max').value]).toEqual(['5', '0.4', '1000']);
+    field('interval').value = '2';
+    form.dispatchEvent(new Event('submit', { cancelable: true }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(saved).toEqual([{ interval_secs: 2, scene_threshold: 0.4, max_frames: 1000 }]);
+    expect(messages).toEqual(['Saved; 2 videos are indexed again.']);
   });
 });
 

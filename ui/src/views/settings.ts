@@ -237,7 +237,12 @@ export class SettingsView {
     theme.textContent = 'Theme ';
     const select = document.createElement('select');
     select.name = 'theme';
-    for (const t of ['system', 'light', 'dark']) select.append(new Option(t, t, false, t === this.display.theme));
+    for (const t of ['system', 'light', 'dark']) {
+      const option = document.createElement('option');
+      option.value = option.textContent = t;
+      option.selected = t === this.display.theme;
+      select.append(option);
+    }
     select.addEventListener('change', () => {
       this.display.theme = select.value as Display['theme'];
       this.onDisplay(this.display);
