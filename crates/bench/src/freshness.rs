@@ -27,7 +27,7 @@ pub fn measure(models: &ModelDir, model: &str, photos: &[PathBuf], work: &Path) 
     let seen = state.clone();
     let (models, dir) = (models.clone(), library_dir.clone());
     let engine = Engine::start(
-        move || Library::open(&dir, models).map_err(Into::into),
+        move || Library::open(&dir, models),
         WatchOptions::default(),
         move |notice| {
             if let photofinder_core::Notice::State { state } = notice {

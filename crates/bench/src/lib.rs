@@ -77,7 +77,8 @@ pub fn run(options: &Options, mut done_section: impl FnMut(&Section) -> Result<(
         done.push(Section { name: "quality", tables: quality_tables(&options.models, &set, &[], &options.work)? });
         done_section(done.last().expect("just pushed"))?;
     }
-    let sections: [(&str, fn(&Options) -> Result<Table>); 7] = [
+    type Measure = fn(&Options) -> Result<Table>;
+    let sections: [(&str, Measure); 7] = [
         ("indexing", indexing),
         ("videos", video_indexing),
         ("queries", queries),

@@ -128,7 +128,7 @@ impl Library {
                 }
             }
             meter.done += 1;
-            if meter.done % 256 == 0 || meter.done == meter.total {
+            if meter.done.is_multiple_of(256) || meter.done == meter.total {
                 sink(meter.event(files.first().map(|f| f.path.clone())));
             }
         }

@@ -93,13 +93,13 @@ fn calls_are_answered_while_indexing_and_progress_spans_the_interruptions() {
     let last = notices
         .all()
         .into_iter()
-        .filter_map(|n| match n {
+        .rev()
+        .find_map(|n| match n {
             Notice::Progress { progress } if progress.phase == photofinder_core::progress::Phase::Embedding => {
                 Some(progress)
             }
             _ => None,
         })
-        .last()
         .expect("embedding progress was reported");
     assert_eq!((last.done, last.total), (files, files), "progress of the whole job");
     assert_eq!(notices.changes().added, files, "each photo announced as added once");

@@ -28,6 +28,9 @@ fn frame_hash(video: &Hash, at_ms: i64) -> Hash {
     *h.finalize().as_bytes()
 }
 
+/// A keyframe's new vector, with its ImageNet labels when the model has them.
+type FrameVector = (Hash, Vec<f32>, Option<Vec<(u32, f32)>>);
+
 /// What indexing one video produced.
 struct Indexed {
     dropped: Vec<FileId>,
@@ -122,7 +125,7 @@ fn index_video(
     let short_side = spec.resize.max(thumbs.size);
     let batch_size = 8;
     let (mut frames, mut tensors, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
-    let mut vectors: Vec<(Hash, Vec<f32>, Option<Vec<(u32, f32)>>)> = Vec::new();
+    let mut vectors: Vec<FrameVector> = Vec::new();
     let mut flush = |tensors: &mut Vec<f32>, waiting: &mut Vec<Hash>| -> Result<()> {
         if waiting.is_empty() {
             return Ok(());
