@@ -74,6 +74,7 @@ pub enum Event {
 pub type Sink<'a> = &'a (dyn Fn(Event) + Sync);
 
 /// Counts items and turns them into `Progress` events.
+#[derive(Clone)]
 pub(crate) struct Meter {
     phase: Phase,
     started: Instant,

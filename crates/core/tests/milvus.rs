@@ -189,3 +189,40 @@ fn video_moments_live_in_milvus_too_and_leave_with_their_video() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+#[test]
+fn duplicate_groups_on_milvus_match_the_embedded_store() {
+    let _server = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lib, _) = indexed_library(tmp.path(), |dir| {
+        write_originals(dir, 4);
+        let cat = photo("chelsea.png");
+        let half = image::imageops::resize(&cat, cat.width() / 2, cat.height() / 2, image::imageops::FilterType::Triangle);
+        save_jpeg(&half, &dir.join("cat-half.jpg"), 60);
+        std::fs::copy(dir.join("rocket.jpg"), dir.join("rocket copy.jpg")).unwrap();
+    });
+    let names = |d: &photofinder_core::duplicates::Duplicates| {
+        let mut groups: Vec<Vec<String>> = d
+            .groups
+            .iter()
+            .map(|g| {
+                let mut n: Vec<String> = g.photos.iter().map(|p| p.photo.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+                n.sort();
+                n
+            })
+            .collect();
+        groups.sort();
+        groups
+    };
+    let max = photofinder_core::duplicates::DEFAULT_MAX_DISTANCE;
+    let embedded = lib.duplicates(max, &ignore, &Cancel::new()).unwrap();
+    assert_eq!(names(&embedded), [vec!["cat-half.jpg", "cat.jpg"], vec!["rocket copy.jpg", "rocket.jpg"]]);
+    // Milvus has no all-pairs scan: there it is one search per photo.
+    lib.set_store(&StoreChoice::Milvus(Box::new(milvus("dups")))).unwrap();
+    let on_milvus = lib.duplicates(max, &ignore, &Cancel::new()).unwrap();
+    assert_eq!(names(&on_milvus), names(&embedded));
+    let d = |r: &photofinder_core::duplicates::Duplicates| r.groups.iter().flat_map(|g| g.photos.iter().map(|p| p.distance)).collect::<Vec<_>>();
+    for (a, b) in d(&embedded).iter().zip(d(&on_milvus)) {
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
+}

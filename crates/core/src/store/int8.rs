@@ -75,6 +75,13 @@ impl Codes {
         self.sums.swap_remove(i);
     }
 
+    /// Vector `i` as a query, straight from its codes.
+    pub fn query(&self, i: usize) -> Query {
+        let codes = self.codes[i * self.dim..(i + 1) * self.dim].to_vec();
+        let offset = codes.iter().map(|&c| (c as i16 + 128) as u8).collect();
+        Query { codes, offset, scale: self.scales[i] }
+    }
+
     /// Approximate dot products of `q` with every vector, in order.
     #[cfg(test)]
     pub fn for_each_dot(&self, q: &Query, f: impl FnMut(usize, f32)) {

@@ -115,6 +115,18 @@ pub trait VectorStore: Send {
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
+    /// Every pair of points whose dot product is at least `min_dot`, found
+    /// approximately (callers confirm with the exact vectors), with the
+    /// share of the work done reported to `progress`. `None` where the store
+    /// has no faster way than a search per point (Milvus).
+    fn similar_pairs(
+        &self,
+        _min_dot: f32,
+        _progress: &(dyn Fn(f64) + Sync),
+        _cancel: &crate::progress::Cancel,
+    ) -> Option<Result<Vec<(FileId, FileId)>>> {
+        None
+    }
     /// Rebuild the store's ANN index with another type or parameters.
     fn set_index(&mut self, _index: &IndexConfig) -> Result<()> {
         Err(crate::error::Error::Config(format!(
