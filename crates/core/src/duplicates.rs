@@ -135,8 +135,8 @@ impl Library {
                 continue;
             }
             for k in [i, j] {
-                if !vectors.contains_key(&k) {
-                    vectors.insert(k, self.catalog.embedding(&contents[k].0, &model)?);
+                if let std::collections::hash_map::Entry::Vacant(e) = vectors.entry(k) {
+                    e.insert(self.catalog.embedding(&contents[k].0, &model)?);
                 }
             }
             let (Some(Some(x)), Some(Some(y))) = (vectors.get(&i), vectors.get(&j)) else { continue };

@@ -321,7 +321,7 @@ impl VectorStore for EmbeddedStore {
                 }
                 // Work in a block is the part of the triangle right of it.
                 let before = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if before % 64 == 0 {
+                if before.is_multiple_of(64) {
                     progress(before as f64 / blocks as f64);
                 }
             }
