@@ -67,6 +67,8 @@ export interface Duplicates {
   model: string;
   max_distance: number;
   photos: number;
+  /** Videos compared: only their exact copies are grouped. */
+  videos: number;
   groups: { photos: DuplicatePhoto[] }[];
 }
 

@@ -98,9 +98,11 @@ describe('videos and marks in the grid', () => {
 describe('duplicates', () => {
   it('shows groups side by side, selects all but the first, and trashes after confirming', async () => {
     const dup = (id: number, distance: number, exact: boolean) => ({ ...photo(id), modified: 1_700_000_000, distance, exact, hash_bits: id === 3 ? 2 : null });
-    const found: Duplicates = { model: 'efficientnet-lite0', max_distance: 0.12, photos: 9, groups: [
+    const video = (id: number, exact: boolean) => ({ ...dup(id, 0, exact), hash_bits: null, duration_ms: 12_000 });
+    const found: Duplicates = { model: 'efficientnet-lite0', max_distance: 0.12, photos: 9, videos: 2, groups: [
       { photos: [dup(1, 0, false), dup(2, 0, true), dup(3, 0.05, false)] },
       { photos: [dup(4, 0, false), dup(5, 0.09, false)] },
+      { photos: [video(6, false), video(7, true)] },
     ] };
     const trashed: number[][] = [];
     let asked = 0;
@@ -116,26 +118,29 @@ describe('duplicates', () => {
     (view.element.querySelector('button[name="find"]') as HTMLButtonElement).click();
     await new Promise((r) => setTimeout(r, 0));
     const groups = view.element.querySelectorAll('.dup-group');
-    expect(groups.length).toBe(2);
+    expect(groups.length).toBe(3);
     expect(groups[0].querySelector('h4')!.textContent).toBe('3 photos · near copies');
+    expect(groups[2].querySelector('h4')!.textContent).toBe('2 videos · exact copies');
+    expect([...groups[2].querySelectorAll('.film')].map((f) => f.textContent)).toEqual(['▶ 0:12', '▶ 0:12']);
+    expect(groups[0].querySelector('.film')).toBeNull();
     const badges = [...groups[0].querySelectorAll('.dup-card')].map((c) => c.querySelector('.keep, .badge')!.textContent);
     expect(badges).toEqual(['keep (largest)', 'exact copy', 'distance 0.050 · pixels 2/64']);
-    expect(view.element.querySelector('.dup-status')!.textContent).toContain('2 groups, 3 copies among 9 photos');
+    expect(view.element.querySelector('.dup-status')!.textContent).toContain('3 groups, 4 copies among 9 photos and 2 videos');
     (view.element.querySelector('button[name="select-copies"]') as HTMLButtonElement).click();
-    expect(view.element.querySelector('button[name="trash"]')!.textContent).toBe('Move 3 to trash');
+    expect(view.element.querySelector('button[name="trash"]')!.textContent).toBe('Move 4 to trash');
     (view.element.querySelector('button[name="trash"]') as HTMLButtonElement).click();
     await new Promise((r) => setTimeout(r, 0));
     await new Promise((r) => setTimeout(r, 0));
-    expect(trashed).toEqual([[2, 3, 5]]);
+    expect(trashed).toEqual([[2, 3, 5, 7]]);
     expect(asked).toBe(2); // found again after trashing
     expect(view.element.querySelectorAll('.dup-group').length).toBe(0);
     view.element.remove();
   });
 
   it('draws a big result a hundred groups at a time', () => {
-    const view = new DuplicatesView({ find: async () => ({ model: 'm', max_distance: 0.12, photos: 0, groups: [] }), cancel: () => {}, trash: async () => ({ trashed: [], failed: [] }), open: () => {}, confirm: () => true, report: () => {} });
+    const view = new DuplicatesView({ find: async () => ({ model: 'm', max_distance: 0.12, photos: 0, videos: 0, groups: [] }), cancel: () => {}, trash: async () => ({ trashed: [], failed: [] }), open: () => {}, confirm: () => true, report: () => {} });
     const groups = Array.from({ length: 250 }, (_, i) => ({ photos: [{ ...photo(2 * i), distance: 0, exact: false }, { ...photo(2 * i + 1), distance: 0, exact: true }] }));
-    view.show({ model: 'm', max_distance: 0.12, photos: 500, groups });
+    view.show({ model: 'm', max_distance: 0.12, photos: 500, videos: 0, groups });
     expect(view.element.querySelectorAll('.dup-group').length).toBe(100);
     const more = view.element.querySelector('.dup-more') as HTMLButtonElement;
     expect(more.textContent).toBe('Show 100 more groups (150 not shown)');

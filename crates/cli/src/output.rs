@@ -167,7 +167,11 @@ impl Reporter {
             "{}, {} among {} ({}, max distance {})",
             plural(d.groups.len(), "group", "groups"),
             plural(extra, "copy", "copies"),
-            plural(d.photos, "photo", "photos"),
+            if d.videos > 0 {
+                format!("{} and {}", plural(d.photos, "photo", "photos"), plural(d.videos, "video", "videos"))
+            } else {
+                plural(d.photos, "photo", "photos")
+            },
             d.model,
             d.max_distance
         );

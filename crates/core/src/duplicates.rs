@@ -2,13 +2,16 @@
 //! copies (resized, recompressed, lightly cropped or edited versions) whose
 //! vectors are within a strict distance of each other.
 //!
-//! Each distinct photo asks the vector store for its nearest neighbours, so
-//! the work is one search per photo, whatever the store (the embedded one
-//! scans int8 codes; Milvus uses its index). Perceptual hashes of the
-//! thumbnails are compared too (64-bit popcounts, all pairs: 100k photos in
-//! seconds): they catch the heavily recompressed or resized copies whose
+//! The embedded store compares its int8 codes all against all and the pairs
+//! it finds are confirmed with the exact vectors; other stores (Milvus) are
+//! asked for each distinct photo's nearest neighbours. Perceptual hashes of
+//! the thumbnails are compared too (64-bit popcounts, all pairs: 100k photos
+//! in seconds): they catch the heavily recompressed or resized copies whose
 //! vectors drift. Pairs under either threshold are joined into groups
 //! (union-find), so a group is every photo reachable through near-copy links.
+//!
+//! Videos have no vector of their own (their keyframes do), so only their
+//! exact copies are grouped.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -62,6 +65,8 @@ pub struct Duplicates {
     pub max_distance: f32,
     /// Photos compared (those with a vector of the model).
     pub photos: usize,
+    /// Videos compared (for exact copies only).
+    pub videos: usize,
     pub groups: Vec<DuplicateGroup>,
 }
 
@@ -239,9 +244,17 @@ impl Library {
             }
             out.push(DuplicateGroup { photos });
         }
+        for files in self.catalog.video_copies()? {
+            let photos = files
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| DuplicatePhoto { photo: Photo::from(f), distance: 0.0, hash_bits: None, exact: i > 0 })
+                .collect();
+            out.push(DuplicateGroup { photos });
+        }
         // Largest groups first, then by their first photo's path.
         out.sort_by(|a, b| b.photos.len().cmp(&a.photos.len()).then_with(|| a.photos[0].photo.path.cmp(&b.photos[0].photo.path)));
-        Ok(Duplicates { model, max_distance, photos: content_of_id.len(), groups: out })
+        Ok(Duplicates { model, max_distance, photos: content_of_id.len(), videos: self.catalog.video_count()?, groups: out })
     }
 
     /// Move photos of the library to the system trash (never a hard delete:

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use common::*;
 use photofinder_core::catalog::FileState;
+use photofinder_core::duplicates::DEFAULT_MAX_DISTANCE;
 use photofinder_core::video::VideoOptions;
 use photofinder_core::{Cancel, Example, Feedback, Filter, Library, SearchHit};
 
@@ -139,6 +140,33 @@ fn changing_moving_and_deleting_a_video_updates_its_frames() {
     assert_eq!(lib.store().unwrap().len().unwrap(), photos);
     let hits = lib.search_file(&query, 10, &Filter::default()).unwrap().hits;
     assert!(hits.iter().all(|h| h.frame.is_none()));
+}
+
+#[test]
+fn exact_copies_of_a_video_are_grouped_as_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The trash is the test's own (no other test of this file uses one).
+    std::env::set_var("XDG_DATA_HOME", tmp.path().join("data"));
+    let (mut lib, dir) = library_with_video(tmp.path());
+    let none = lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap();
+    assert!(none.groups.is_empty(), "{:?}", none.groups);
+
+    std::fs::copy(dir.join("holiday.mp4"), dir.join("holiday (copy).mp4")).unwrap();
+    index(&mut lib);
+    let found = lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap();
+    assert_eq!((found.photos, found.videos), (4, 2));
+    assert_eq!(found.groups.len(), 1, "{:?}", found.groups);
+    let group = &found.groups[0].photos;
+    let names: Vec<_> = group.iter().map(|p| p.photo.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    // The older file is the one to keep.
+    assert_eq!(names, ["holiday.mp4", "holiday (copy).mp4"]);
+    assert!(!group[0].exact && group[1].exact);
+    assert!(group.iter().all(|p| p.photo.duration_ms.is_some() && p.photo.frame.is_none()));
+
+    let report = lib.move_to_trash(&[group[1].photo.id], &ignore).unwrap();
+    assert_eq!(report.trashed.len(), 1, "{:?}", report.failed);
+    assert!(tmp.path().join("data/Trash/files/holiday (copy).mp4").is_file());
+    assert!(lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap().groups.is_empty());
 }
 
 #[test]

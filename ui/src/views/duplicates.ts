@@ -3,6 +3,7 @@
 
 import { thumbUrl, type Duplicates, type DuplicatePhoto, type Item, type Progress, type TrashReport } from '../api';
 import { basename, formatBytes, formatDate } from '../format';
+import { filmBadge } from './grid';
 
 export interface DuplicatesHandlers {
   find: (maxDistance: number) => Promise<Duplicates>;
@@ -20,6 +21,10 @@ const PAGE = 100;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+function among(d: Duplicates): string {
+  return d.videos ? `${plural(d.photos, 'photo')} and ${plural(d.videos, 'video')}` : plural(d.photos, 'photo');
 }
 
 export class DuplicatesView {
@@ -95,8 +100,8 @@ export class DuplicatesView {
     this.shown = PAGE;
     const copies = d.groups.reduce((n, g) => n + g.photos.length - 1, 0);
     this.status.textContent = d.groups.length
-      ? `${plural(d.groups.length, 'group')}, ${plural(copies, 'copy', 'copies')} among ${plural(d.photos, 'photo')} (${d.model}).`
-      : `No duplicates among ${d.photos} photos at this strictness.`;
+      ? `${plural(d.groups.length, 'group')}, ${plural(copies, 'copy', 'copies')} among ${among(d)} (${d.model}).`
+      : `No duplicates among ${among(d)} at this strictness.`;
     document.body.dataset.dupGroups = String(d.groups.length);
     this.draw();
   }
@@ -113,7 +118,8 @@ export class DuplicatesView {
       section.className = 'dup-group';
       const exact = group.photos.slice(1).every((p) => p.exact);
       const head = document.createElement('h4');
-      head.textContent = `${group.photos.length} photos · ${exact ? 'exact copies' : 'near copies'}`;
+      const kind = group.photos.every((p) => p.duration_ms != null) ? 'videos' : 'photos';
+      head.textContent = `${group.photos.length} ${kind} · ${exact ? 'exact copies' : 'near copies'}`;
       const row = document.createElement('div');
       row.className = 'dup-row';
       group.photos.forEach((p, i) => row.append(this.card(p, i, group.photos)));
@@ -167,6 +173,8 @@ export class DuplicatesView {
     pick.append(box, ' trash');
     card.title = p.path;
     card.append(img, caption, pick);
+    const film = filmBadge(p);
+    if (film) card.append(film);
     return card;
   }
 
