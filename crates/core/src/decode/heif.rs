@@ -60,6 +60,8 @@ pub(super) fn decode(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeErr
     let plane = planes.interleaved.ok_or_else(|| corrupt(format, "libheif returned no interleaved plane"))?;
     let channels = if alpha { 4 } else { 3 };
     let row = plane.width as usize * channels;
+    // libheif converts 10- and 12-bit images to the 8-bit interleaved RGB
+    // asked for (tested); anything else it might hand back is refused.
     if plane.storage_bits_per_pixel as usize != channels * 8 || plane.stride < row {
         return Err(DecodeError::Unsupported(format!(
             "{}-bit {}",
