@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::{ExploreOptions, Map};
-use photofinder_core::video::VideoOptions;
+use photofinder_core::video::{player, VideoOptions};
 use photofinder_core::library::StoreChoice;
 use photofinder_core::models::ModelStatus;
 use photofinder_core::store::{IndexConfig, MilvusStore};
@@ -188,10 +188,20 @@ async fn photo_path(shell: &Shell, id: i64) -> Answer<PathBuf> {
         .ok_or_else(|| format!("no photo {id} in the library"))
 }
 
+/// Open a photo or video in the desktop's application for it; a moment of a
+/// video opens its video there, at that moment where the player can be told.
 #[tauri::command]
 pub async fn open_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Answer<()> {
-    let path = photo_path(&shell, id).await?;
-    app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| e.to_string())
+    let photo = on_engine(&shell, move |lib| lib.photo(id)).await?.ok_or_else(|| format!("no photo {id} in the library"))?;
+    if let (Some(frame), Some(container)) = (photo.frame, photo.format.as_deref()) {
+        if let Some(player) = player::command_at(&photo.path, container, frame.at_ms) {
+            let mut child = player.command().spawn().map_err(|e| format!("cannot start {}: {e}", player.program))?;
+            // Reaped when the player closes, so it leaves no zombie behind.
+            std::thread::spawn(move || child.wait());
+            return Ok(());
+        }
+    }
+    app.opener().open_path(photo.path.to_string_lossy(), None::<&str>).map_err(|e| e.to_string())
 }
 
 #[tauri::command]

@@ -122,7 +122,8 @@ export class Preview {
       this.close();
       this.h.similar(item.id);
     }, true);
-    button(videoId != null ? 'Open in video player' : 'Open file', () => this.h.open(videoId ?? item.id));
+    // A moment's own id: the player starts there where it can.
+    button(videoId != null ? 'Open in video player' : 'Open file', () => this.h.open(item.id));
     button('Show in folder', () => this.h.reveal(videoId ?? item.id));
     button('Close', () => this.close());
     meta.append(actions);

@@ -4,6 +4,7 @@
 
 mod ffmpeg;
 mod frames;
+pub mod player;
 
 use std::path::Path;
 
