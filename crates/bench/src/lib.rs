@@ -233,8 +233,8 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
         "The same library, at the default threshold, perceptual hashes already made (they are made once per photo, \
          at its first comparison, and kept). photofinder duplicates: content hashes, the embedded store's int8 codes \
          all against all with the pairs confirmed on the exact vectors, every pair of perceptual hashes, union-find, \
-         the groups read back. One search per photo: the embedded store searched for each photo's 16 nearest, which \
-         is the vector part alone of how groups are found on Milvus.",
+         the groups read back. One search per photo: the embedded store searched for each photo's 16 nearest, the \
+         obvious way to find near copies with a vector store (the vector part alone).",
     );
     grouping.note(
         "`photofinder duplicates` (the app's Duplicates view) over the same library: the set's photos and the 50 \

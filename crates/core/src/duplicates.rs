@@ -2,9 +2,9 @@
 //! copies (resized, recompressed, lightly cropped or edited versions) whose
 //! vectors are within a strict distance of each other.
 //!
-//! The embedded store compares its int8 codes all against all and the pairs
-//! it finds are confirmed with the exact vectors; other stores (Milvus) are
-//! asked for each distinct photo's nearest neighbours. Perceptual hashes of
+//! Vectors are compared all against all as int8 codes (the embedded store's
+//! own, or for Milvus codes made from the catalog's copies of the vectors),
+//! and the pairs found are confirmed with the exact vectors. Perceptual hashes of
 //! the thumbnails are compared too (64-bit popcounts, all pairs: 100k photos
 //! in seconds): they catch the heavily recompressed or resized copies whose
 //! vectors drift. Pairs under either threshold are joined into groups
@@ -22,7 +22,7 @@ use crate::catalog::{FileId, FileRow, Hash};
 use crate::error::{Error, Result};
 use crate::library::{Library, Photo};
 use crate::progress::{Cancel, Meter, Phase, Sink};
-use crate::store::Filter;
+use crate::store::int8::Codes;
 
 /// Cosine distance (1 - cos) under which two photos count as near copies
 /// when no other is given (with it, up to 5 of 64 perceptual-hash bits may
@@ -32,9 +32,6 @@ use crate::store::Filter;
 /// recompressed, darker and greyscale copy is grouped; at 0.16 precision
 /// falls to 59%, as different photos of one subject start to join.
 pub const DEFAULT_MAX_DISTANCE: f32 = 0.12;
-/// Neighbours asked of the store per photo: a group larger than this is
-/// still found whole, through its members' own neighbours.
-const NEIGHBOURS: usize = 16;
 /// Slack on the codes' approximate dot products: their error is a fraction
 /// of a percent, so no pair within the threshold is missed before the exact
 /// check.
@@ -123,19 +120,23 @@ impl Library {
         let mut meter = Meter::new(Phase::Comparing, contents.len() as u64);
         let mut near: HashMap<(usize, usize), f32> = HashMap::new();
 
-        // The embedded store compares its codes all against all (a hundred
-        // times faster than a search per photo); the pairs it finds are
-        // confirmed with the exact vectors.
+        // Vector pairs, all against all over int8 codes (a hundred times
+        // faster than a search per photo), confirmed with the exact vectors.
+        // The embedded store has the codes in memory; for any other store
+        // (Milvus) they are made from the catalog's copies of the vectors.
         let progress = |share: f64| {
             let mut at = meter.clone();
             at.done = (share * at.total as f64) as u64;
             sink(at.event(None));
         };
         let min_dot = 1.0 - max_distance - APPROXIMATION;
-        let pairs = self.store_for(&model)?.similar_pairs(min_dot, &progress, cancel).transpose()?;
+        let pairs = match self.store_for(&model)?.similar_pairs(min_dot, &progress, cancel) {
+            Some(pairs) => pairs?,
+            None => self.catalog_pairs(&model, &content_of_id, min_dot, &progress, cancel)?,
+        };
         let mut vectors: HashMap<usize, Option<Vec<f32>>> = HashMap::new();
-        for (a, b) in pairs.iter().flatten() {
-            let (Some(&i), Some(&j)) = (content_of_id.get(a), content_of_id.get(b)) else { continue };
+        for (a, b) in pairs {
+            let (Some(&i), Some(&j)) = (content_of_id.get(&a), content_of_id.get(&b)) else { continue };
             if i == j {
                 continue;
             }
@@ -151,27 +152,8 @@ impl Library {
                 near.insert((i.min(j), i.max(j)), distance);
             }
         }
-        // Other stores: one search per photo.
-        let per_photo = if pairs.is_some() { &contents[..0] } else { &contents[..] };
-        for (i, (hash, files)) in per_photo.iter().enumerate() {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let Some(vector) = self.catalog.embedding(hash, &model)? else { continue };
-            let hits = self.store_for(&model)?.search(&vector, NEIGHBOURS, &Filter::default())?;
-            for hit in hits {
-                let distance = 1.0 - hit.similarity;
-                let Some(&j) = content_of_id.get(&hit.id) else { continue };
-                if j != i && distance <= max_distance {
-                    groups.union(i, j);
-                    near.insert((i.min(j), i.max(j)), distance.max(0.0));
-                }
-            }
-            meter.done += 1;
-            if meter.done.is_multiple_of(256) || meter.done == meter.total {
-                sink(meter.event(files.first().map(|f| f.path.clone())));
-            }
-        }
+        meter.done = meter.total;
+        sink(meter.event(None));
 
         // Perceptual hashes: from the catalog, else made from the thumbnail once.
         let bits = crate::phash::max_bits(max_distance);
@@ -255,6 +237,31 @@ impl Library {
         // Largest groups first, then by their first photo's path.
         out.sort_by(|a, b| b.photos.len().cmp(&a.photos.len()).then_with(|| a.photos[0].photo.path.cmp(&b.photos[0].photo.path)));
         Ok(Duplicates { model, max_distance, photos: content_of_id.len(), videos: self.catalog.video_count()?, groups: out })
+    }
+
+    /// `similar_pairs` over codes made from the catalog's vectors, one per
+    /// distinct content (ids of the first file of each).
+    fn catalog_pairs(
+        &self,
+        model: &str,
+        content_of_id: &HashMap<FileId, usize>,
+        min_dot: f32,
+        progress: &(dyn Fn(f64) + Sync),
+        cancel: &Cancel,
+    ) -> Result<Vec<(FileId, FileId)>> {
+        let mut codes: Option<Codes> = None;
+        let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.catalog.embedded_files(model, |row, vector| {
+            if content_of_id.get(&row.id).is_some_and(|&c| seen.insert(c)) {
+                codes.get_or_insert_with(|| Codes::new(vector.len())).push(&vector);
+                ids.push(row.id);
+            }
+            Ok(())
+        })?;
+        let Some(codes) = codes else { return Ok(Vec::new()) };
+        let pairs = codes.similar_pairs(min_dot, progress, cancel).ok_or(Error::Cancelled)?;
+        Ok(pairs.into_iter().map(|(i, j)| (ids[i], ids[j])).collect())
     }
 
     /// Move photos of the library to the system trash (never a hard delete:

@@ -281,61 +281,16 @@ impl VectorStore for EmbeddedStore {
         Ok(best.into_iter().map(|Scored(s, id)| Hit::from_dot(id, s, self.metric)).collect())
     }
 
-    /// All against all over the codes, in tiles: a block of queries meets a
-    /// tile of codes while it is in cache, so the codes stream from memory
-    /// once per block rather than once per query. Blocks alternate between
-    /// threads, which evens out the triangle.
     fn similar_pairs(
         &self,
         min_dot: f32,
         progress: &(dyn Fn(f64) + Sync),
         cancel: &crate::progress::Cancel,
     ) -> Option<Result<Vec<(FileId, FileId)>>> {
-        const BLOCK: usize = 32;
-        const TILE: usize = 2048;
-        let n = self.ids.len();
-        let blocks = n.div_ceil(BLOCK);
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(4);
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let (codes, ids) = (&self.codes, &self.ids);
-        let work = |t: usize| {
-            let mut pairs = Vec::new();
-            for b in (t..blocks).step_by(threads) {
-                if cancel.is_cancelled() {
-                    break;
-                }
-                let rows = b * BLOCK..((b + 1) * BLOCK).min(n);
-                let queries: Vec<(usize, Query)> = rows.clone().map(|i| (i, codes.query(i))).collect();
-                for tile in (rows.start..n).step_by(TILE) {
-                    for (i, q) in &queries {
-                        let from = tile.max(i + 1);
-                        let to = (tile + TILE).min(n);
-                        if from < to {
-                            codes.for_each_dot_in(from..to, q, |j, s| {
-                                if s >= min_dot {
-                                    pairs.push((ids[*i], ids[j]));
-                                }
-                            });
-                        }
-                    }
-                }
-                // Work in a block is the part of the triangle right of it.
-                let before = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if before.is_multiple_of(64) {
-                    progress(before as f64 / blocks as f64);
-                }
-            }
-            pairs
-        };
-        let pairs: Vec<(FileId, FileId)> = std::thread::scope(|s| {
-            let parts: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
-            parts.into_iter().flat_map(|p| p.join().expect("pair thread")).collect()
-        });
-        if cancel.is_cancelled() {
-            return Some(Err(Error::Cancelled));
-        }
-        progress(1.0);
-        Some(Ok(pairs))
+        Some(match self.codes.similar_pairs(min_dot, progress, cancel) {
+            Some(pairs) => Ok(pairs.into_iter().map(|(i, j)| (self.ids[i], self.ids[j])).collect()),
+            None => Err(Error::Cancelled),
+        })
     }
 
     fn ids(&self) -> Result<Vec<FileId>> {

@@ -99,6 +99,67 @@ impl Codes {
     }
 }
 
+impl Codes {
+    /// Pairs `(i, j)`, `i < j`, whose approximate dot product is at least
+    /// `min_dot`, with the share of the work done reported to `progress`;
+    /// `None` when cancelled.
+    ///
+    /// All against all, in tiles: a block of queries meets a tile of codes
+    /// while it is in cache, so the codes stream from memory once per block
+    /// rather than once per query. Blocks alternate between threads, which
+    /// evens out the triangle.
+    pub fn similar_pairs(
+        &self,
+        min_dot: f32,
+        progress: &(dyn Fn(f64) + Sync),
+        cancel: &crate::progress::Cancel,
+    ) -> Option<Vec<(usize, usize)>> {
+        const BLOCK: usize = 32;
+        const TILE: usize = 2048;
+        let n = self.len();
+        let blocks = n.div_ceil(BLOCK);
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(4);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let work = |t: usize| {
+            let mut pairs = Vec::new();
+            for b in (t..blocks).step_by(threads) {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let rows = b * BLOCK..((b + 1) * BLOCK).min(n);
+                let queries: Vec<(usize, Query)> = rows.clone().map(|i| (i, self.query(i))).collect();
+                for tile in (rows.start..n).step_by(TILE) {
+                    for (i, q) in &queries {
+                        let (from, to) = (tile.max(i + 1), (tile + TILE).min(n));
+                        if from < to {
+                            self.for_each_dot_in(from..to, q, |j, s| {
+                                if s >= min_dot {
+                                    pairs.push((*i, j));
+                                }
+                            });
+                        }
+                    }
+                }
+                // Work in a block is the part of the triangle right of it.
+                let before = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if before.is_multiple_of(64) {
+                    progress(before as f64 / blocks as f64);
+                }
+            }
+            pairs
+        };
+        let pairs: Vec<(usize, usize)> = std::thread::scope(|s| {
+            let parts: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
+            parts.into_iter().flat_map(|p| p.join().expect("pair thread")).collect()
+        });
+        if cancel.is_cancelled() {
+            return None;
+        }
+        progress(1.0);
+        Some(pairs)
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Kernel {
     Portable,

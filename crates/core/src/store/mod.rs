@@ -5,7 +5,7 @@
 //! from the catalog's cached embeddings without re-embedding anything.
 
 mod embedded;
-mod int8;
+pub(crate) mod int8;
 pub mod milvus;
 pub mod recall;
 
@@ -118,7 +118,8 @@ pub trait VectorStore: Send {
     /// Every pair of points whose dot product is at least `min_dot`, found
     /// approximately (callers confirm with the exact vectors), with the
     /// share of the work done reported to `progress`. `None` where the store
-    /// has no faster way than a search per point (Milvus).
+    /// keeps no vectors in memory (Milvus): the caller then compares the
+    /// catalog's copies of them.
     fn similar_pairs(
         &self,
         _min_dot: f32,
