@@ -143,28 +143,50 @@ fn changing_moving_and_deleting_a_video_updates_its_frames() {
 }
 
 #[test]
-fn exact_copies_of_a_video_are_grouped_as_duplicates() {
+fn copies_of_a_video_are_grouped_as_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
     // The trash is the test's own (no other test of this file uses one).
     std::env::set_var("XDG_DATA_HOME", tmp.path().join("data"));
     let (mut lib, dir) = library_with_video(tmp.path());
+    // Another video as long, of other pictures: never a copy.
+    slideshow(&["coffee.png", "motorcycle_left.png", "hubble_deep_field.jpg"], 4, &dir.join("other.mp4"));
+    index(&mut lib);
     let none = lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap();
     assert!(none.groups.is_empty(), "{:?}", none.groups);
 
+    // A byte-for-byte copy, and a smaller, recompressed one (what sending a
+    // video "as a smaller file" makes).
     std::fs::copy(dir.join("holiday.mp4"), dir.join("holiday (copy).mp4")).unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(dir.join("holiday.mp4"))
+        .args(["-vf", "scale=160:120", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "32"])
+        .arg(dir.join("holiday-small.mp4"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     index(&mut lib);
     let found = lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap();
-    assert_eq!((found.photos, found.videos), (4, 2));
+    assert_eq!((found.photos, found.videos), (4, 4));
     assert_eq!(found.groups.len(), 1, "{:?}", found.groups);
     let group = &found.groups[0].photos;
     let names: Vec<_> = group.iter().map(|p| p.photo.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    // The older file is the one to keep.
-    assert_eq!(names, ["holiday.mp4", "holiday (copy).mp4"]);
-    assert!(!group[0].exact && group[1].exact);
+    // Most pixels first, then the older of the two full-size files.
+    assert_eq!(names, ["holiday.mp4", "holiday (copy).mp4", "holiday-small.mp4"]);
+    assert_eq!(group.iter().map(|p| p.exact).collect::<Vec<_>>(), [false, true, false]);
+    assert_eq!(group[1].distance, 0.0);
+    // A quarter of the pixels at a lower quality: its frames' vectors drift
+    // (about 0.2 here), and their perceptual hashes join it.
+    assert!(group[2].distance > 0.0 && group[2].distance < 0.5, "{}", group[2].distance);
     assert!(group.iter().all(|p| p.photo.duration_ms.is_some() && p.photo.frame.is_none()));
+    // Strictness 0: byte-for-byte copies only.
+    let exact = lib.duplicates(0.0, &ignore, &Cancel::new()).unwrap();
+    assert_eq!(exact.groups.len(), 1);
+    assert_eq!(exact.groups[0].photos.len(), 2);
 
-    let report = lib.move_to_trash(&[group[1].photo.id], &ignore).unwrap();
-    assert_eq!(report.trashed.len(), 1, "{:?}", report.failed);
+    let ids: Vec<i64> = group[1..].iter().map(|p| p.photo.id).collect();
+    let report = lib.move_to_trash(&ids, &ignore).unwrap();
+    assert_eq!(report.trashed.len(), 2, "{:?}", report.failed);
     assert!(tmp.path().join("data/Trash/files/holiday (copy).mp4").is_file());
     assert!(lib.duplicates(DEFAULT_MAX_DISTANCE, &ignore, &Cancel::new()).unwrap().groups.is_empty());
 }

@@ -132,29 +132,13 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Indexed videos whose content is held by more than one file, grouped
-    /// by content, oldest file first in each group.
-    pub fn video_copies(&self) -> Result<Vec<Vec<FileRow>>> {
+    /// Indexed videos, shortest first.
+    pub fn videos(&self) -> Result<Vec<FileRow>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {FILE_COLUMNS} FROM files WHERE state = 'indexed' AND duration_ms IS NOT NULL AND hash IN
-               (SELECT hash FROM files WHERE state = 'indexed' AND duration_ms IS NOT NULL GROUP BY hash HAVING count(*) > 1)
-             ORDER BY hash, mtime_ns, id"
+            "SELECT {FILE_COLUMNS} FROM files WHERE state = 'indexed' AND duration_ms IS NOT NULL ORDER BY duration_ms, id"
         ))?;
-        let rows: Vec<FileRow> = stmt.query_map([], file_row)?.collect::<rusqlite::Result<_>>()?;
-        let mut groups: Vec<Vec<FileRow>> = Vec::new();
-        for row in rows {
-            match groups.last_mut() {
-                Some(group) if group[0].hash == row.hash => group.push(row),
-                _ => groups.push(vec![row]),
-            }
-        }
-        Ok(groups)
-    }
-
-    /// Indexed videos (whatever became of their frames).
-    pub fn video_count(&self) -> Result<usize> {
-        let n: i64 = self.conn.query_row("SELECT count(*) FROM files WHERE state = 'indexed' AND duration_ms IS NOT NULL", [], |r| r.get(0))?;
-        Ok(n as usize)
+        let rows = stmt.query_map([], file_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Record what ffprobe said of a video.

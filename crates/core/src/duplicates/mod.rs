@@ -10,8 +10,7 @@
 //! vectors drift. Pairs under either threshold are joined into groups
 //! (union-find), so a group is every photo reachable through near-copy links.
 //!
-//! Videos have no vector of their own (their keyframes do), so only their
-//! exact copies are grouped.
+//! Videos are grouped by their keyframes (`videos.rs`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,6 +22,8 @@ use crate::error::{Error, Result};
 use crate::library::{Library, Photo};
 use crate::progress::{Cancel, Meter, Phase, Sink};
 use crate::store::int8::Codes;
+
+mod videos;
 
 /// Cosine distance (1 - cos) under which two photos count as near copies
 /// when no other is given (with it, up to 5 of 64 perceptual-hash bits may
@@ -62,7 +63,7 @@ pub struct Duplicates {
     pub max_distance: f32,
     /// Photos compared (those with a vector of the model).
     pub photos: usize,
-    /// Videos compared (for exact copies only).
+    /// Videos compared (by content, and by their keyframes moment by moment).
     pub videos: usize,
     pub groups: Vec<DuplicateGroup>,
 }
@@ -77,6 +78,10 @@ pub struct TrashReport {
 struct UnionFind(Vec<usize>);
 
 impl UnionFind {
+    fn new(n: usize) -> UnionFind {
+        UnionFind((0..n).collect())
+    }
+
     fn find(&mut self, mut i: usize) -> usize {
         while self.0[i] != i {
             self.0[i] = self.0[self.0[i]];
@@ -91,6 +96,13 @@ impl UnionFind {
             self.0[a.max(b)] = a.min(b);
         }
     }
+}
+
+/// The order within a group: most pixels, then the largest file, then the
+/// oldest, so the first is the one to keep.
+fn keeper_first(f: &FileRow) -> impl Ord {
+    let pixels = f.width.unwrap_or(0) as u64 * f.height.unwrap_or(0) as u64;
+    (std::cmp::Reverse(pixels), std::cmp::Reverse(f.size), f.mtime_ns, f.id)
 }
 
 impl Library {
@@ -116,7 +128,7 @@ impl Library {
             contents[i].1.push(row);
         }
 
-        let mut groups = UnionFind((0..contents.len()).collect());
+        let mut groups = UnionFind::new(contents.len());
         let mut meter = Meter::new(Phase::Comparing, contents.len() as u64);
         let mut near: HashMap<(usize, usize), f32> = HashMap::new();
 
@@ -161,18 +173,7 @@ impl Library {
         if max_distance > 0.0 {
             let mut hashes: Vec<(usize, u64)> = Vec::with_capacity(contents.len());
             for (i, (hash, _)) in contents.iter().enumerate() {
-                let known = self.catalog.phash(hash)?;
-                let bits = match known {
-                    Some(b) => Some(b),
-                    None => {
-                        let made = crate::phash::of_file(&self.thumbs.path(hash));
-                        if let Some(b) = made {
-                            self.catalog.put_phash(hash, b)?;
-                        }
-                        made
-                    }
-                };
-                hashes.extend(bits.map(|b| (i, b)));
+                hashes.extend(self.perceptual_hash(hash)?.map(|b| (i, b)));
             }
             phash_of.extend(hashes.iter().copied());
             for (n, &(i, a)) in hashes.iter().enumerate() {
@@ -198,10 +199,7 @@ impl Library {
             if files.len() < 2 {
                 continue;
             }
-            files.sort_by_key(|(_, f)| {
-                let pixels = f.width.unwrap_or(0) as u64 * f.height.unwrap_or(0) as u64;
-                (std::cmp::Reverse(pixels), std::cmp::Reverse(f.size), f.mtime_ns, f.id)
-            });
+            files.sort_by_key(|(_, f)| keeper_first(f));
             let (first, first_hash, first_id) = (files[0].0, contents[files[0].0].0, files[0].1.id);
             let first_vector = self.catalog.embedding(&first_hash, &model)?;
             let mut photos = Vec::with_capacity(files.len());
@@ -226,17 +224,24 @@ impl Library {
             }
             out.push(DuplicateGroup { photos });
         }
-        for files in self.catalog.video_copies()? {
-            let photos = files
-                .into_iter()
-                .enumerate()
-                .map(|(i, f)| DuplicatePhoto { photo: Photo::from(f), distance: 0.0, hash_bits: None, exact: i > 0 })
-                .collect();
-            out.push(DuplicateGroup { photos });
-        }
+        let (videos, video_groups) = self.video_groups(&model, max_distance)?;
+        out.extend(video_groups);
         // Largest groups first, then by their first photo's path.
         out.sort_by(|a, b| b.photos.len().cmp(&a.photos.len()).then_with(|| a.photos[0].photo.path.cmp(&b.photos[0].photo.path)));
-        Ok(Duplicates { model, max_distance, photos: content_of_id.len(), videos: self.catalog.video_count()?, groups: out })
+        Ok(Duplicates { model, max_distance, photos: content_of_id.len(), videos, groups: out })
+    }
+
+    /// The perceptual hash of a content: from the catalog, else made from
+    /// its thumbnail once and kept there.
+    fn perceptual_hash(&self, hash: &Hash) -> Result<Option<u64>> {
+        if let Some(bits) = self.catalog.phash(hash)? {
+            return Ok(Some(bits));
+        }
+        let made = crate::phash::of_file(&self.thumbs.path(hash));
+        if let Some(bits) = made {
+            self.catalog.put_phash(hash, bits)?;
+        }
+        Ok(made)
     }
 
     /// `similar_pairs` over codes made from the catalog's vectors, one per
