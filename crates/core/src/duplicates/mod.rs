@@ -142,7 +142,13 @@ impl Library {
             sink(at.event(None));
         };
         let min_dot = 1.0 - max_distance - APPROXIMATION;
-        let pairs = match self.store_for(&model)?.similar_pairs(min_dot, &progress, cancel) {
+        let in_store = match self.store_for(&model) {
+            Ok(store) => store.similar_pairs(min_dot, &progress, cancel),
+            // A Milvus that can't be reached: the catalog has the vectors.
+            Err(Error::Store(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let pairs = match in_store {
             Some(pairs) => pairs?,
             None => self.catalog_pairs(&model, &content_of_id, min_dot, &progress, cancel)?,
         };
