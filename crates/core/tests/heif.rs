@@ -115,20 +115,10 @@ fn heif_that_is_not_decodable_says_so() {
 /// libheif 1.15.)
 #[test]
 fn ten_bit_heic_decodes_like_its_eight_bit_original() {
-    use libheif_rs::{Channel, ColorSpace, CompressionFormat, EncoderQuality, HeifContext, Image, LibHeif, RgbChroma};
+    use libheif_rs::{CompressionFormat, EncoderQuality, HeifContext, LibHeif};
     let upright = rocket();
     let (w, h) = upright.dimensions();
-    // 10-bit samples, as HDR phone cameras write them: each 8-bit value times 4.
-    let mut image = Image::new(w, h, ColorSpace::Rgb(RgbChroma::HdrRgbLe)).unwrap();
-    image.create_plane(Channel::Interleaved, w, h, 10).unwrap();
-    let mut planes = image.planes_mut();
-    let plane = planes.interleaved.as_mut().unwrap();
-    for (y, row) in upright.as_raw().chunks_exact(w as usize * 3).enumerate() {
-        for (x, v) in row.iter().enumerate() {
-            let at = y * plane.stride + 2 * x;
-            plane.data[at..at + 2].copy_from_slice(&(*v as u16 * 4).to_le_bytes());
-        }
-    }
+    let image = heif_image(&upright, true);
     let lib = LibHeif::new();
     let mut ctx = HeifContext::new().unwrap();
     let mut encoder = lib.encoder_for_format(CompressionFormat::Hevc).unwrap();

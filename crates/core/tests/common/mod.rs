@@ -240,23 +240,39 @@ impl Events {
 
 pub fn ignore(_: Event) {}
 
+/// `img` as a libheif image to encode: 8-bit RGB, or 10-bit (each value
+/// times 4, as HDR phone cameras write them).
+pub fn heif_image(img: &RgbImage, ten_bit: bool) -> libheif_rs::Image {
+    use libheif_rs::{Channel, ColorSpace, Image, RgbChroma};
+    let (w, h) = img.dimensions();
+    let (chroma, bits) = if ten_bit { (RgbChroma::HdrRgbLe, 10) } else { (RgbChroma::Rgb, 8) };
+    let mut image = Image::new(w, h, ColorSpace::Rgb(chroma)).unwrap();
+    image.create_plane(Channel::Interleaved, w, h, bits).unwrap();
+    let mut planes = image.planes_mut();
+    let plane = planes.interleaved.as_mut().unwrap();
+    for (y, row) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
+        let line = &mut plane.data[y * plane.stride..];
+        if ten_bit {
+            for (x, v) in row.iter().enumerate() {
+                line[2 * x..2 * x + 2].copy_from_slice(&(*v as u16 * 4).to_le_bytes());
+            }
+        } else {
+            line[..row.len()].copy_from_slice(row);
+        }
+    }
+    drop(planes);
+    image
+}
+
 /// Encode `img` as HEIC (HEVC) or AVIF (AV1) with libheif, the way a phone
 /// writes it: `orientation` (EXIF numbering, 1..=8) becomes the file's
 /// `irot`/`imir` properties, and `exif` (a TIFF block) its Exif item.
 pub fn save_heif(img: &RgbImage, path: &Path, avif: bool, orientation: u8, exif: Option<&[u8]>) {
     use libheif_rs::{
-        Channel, ColorSpace, CompressionFormat, EncoderQuality, EncodingOptions, HeifContext, Image, ImageOrientation,
-        LibHeif, RgbChroma,
+        CompressionFormat, EncoderQuality, EncodingOptions, HeifContext, ImageOrientation, LibHeif,
     };
     let lib = LibHeif::new();
-    let (w, h) = img.dimensions();
-    let mut image = Image::new(w, h, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
-    image.create_plane(Channel::Interleaved, w, h, 8).unwrap();
-    let mut planes = image.planes_mut();
-    let plane = planes.interleaved.as_mut().unwrap();
-    for (y, row) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
-        plane.data[y * plane.stride..y * plane.stride + row.len()].copy_from_slice(row);
-    }
+    let image = heif_image(img, false);
     let mut ctx = HeifContext::new().unwrap();
     let format = if avif { CompressionFormat::Av1 } else { CompressionFormat::Hevc };
     let mut encoder = lib.encoder_for_format(format).unwrap();
