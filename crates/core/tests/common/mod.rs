@@ -260,7 +260,6 @@ pub fn heif_image(img: &RgbImage, ten_bit: bool) -> libheif_rs::Image {
             line[..row.len()].copy_from_slice(row);
         }
     }
-    drop(planes);
     image
 }
 
