@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearMocks, mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
 import { Grid, LibrarySource, ListSource, type Mark } from '../src/views/grid';
 import { DuplicatesView } from '../src/views/duplicates';
+import { Preview } from '../src/views/preview';
 import { Sidebar } from '../src/views/sidebar';
 import { SettingsView, loadDisplay } from '../src/views/settings';
 import { api, type Duplicates, type Hit, type Overview, type Photo } from '../src/api';
@@ -149,6 +150,28 @@ describe('duplicates', () => {
     (view.element.querySelector('.dup-more') as HTMLButtonElement).click();
     expect(view.element.querySelectorAll('.dup-group').length).toBe(250);
     expect(view.element.querySelector('.dup-more')).toBeNull();
+  });
+});
+
+describe('preview', () => {
+  it('shows a search result, a photo of a duplicate group and a video of one', () => {
+    mockIPC(() => 'http://127.0.0.1:1/token');
+    const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {} });
+    document.body.append(preview.element);
+    const hit = { ...photo(1), distance: 0.1234, similarity: 0.8766, is_query: false } as unknown as Hit;
+    const copy = { ...photo(2), modified: 1_700_000_000, distance: 0.05, exact: false, hash_bits: 3 };
+    const video = { ...copy, id: 3, duration_ms: 12_000, distance: 0.114, hash_bits: null };
+    preview.open([hit, copy, video], 0);
+    expect(preview.element.querySelector('.preview-distance')!.textContent).toBe('distance 0.1234 · similarity 0.877');
+    preview.open([hit, copy, video], 1);
+    expect(preview.element.querySelector('.preview-title')!.textContent).toBe('p2.jpg');
+    expect(preview.element.querySelector('.preview-distance')!.textContent).toBe('distance 0.0500 from the first of its group');
+    preview.open([hit, copy, video], 2);
+    expect(preview.element.querySelector('video')).not.toBeNull();
+    expect(preview.element.querySelector('.video-note')!.textContent).toBe('A video, 0:12 long.');
+    expect([...preview.element.querySelectorAll('button')].map((b) => b.textContent)).toContain('Open in video player');
+    preview.close();
+    preview.element.remove();
   });
 });
 

@@ -104,9 +104,16 @@ export class Preview {
         : `A video, ${clock(item.duration_ms ?? 0)} long.`;
       meta.append(when);
     }
-    if ('distance' in item) {
+    // A search result has a distance and a similarity; a photo of a
+    // duplicate group only its distance to the group's first.
+    const distance = (item as { distance?: unknown }).distance;
+    if (typeof distance === 'number') {
       const d = document.createElement('div');
-      d.textContent = `distance ${item.distance.toFixed(4)} · similarity ${item.similarity.toFixed(3)}`;
+      d.className = 'preview-distance';
+      d.textContent =
+        'similarity' in item
+          ? `distance ${distance.toFixed(4)} · similarity ${item.similarity.toFixed(3)}`
+          : `distance ${distance.toFixed(4)} from the first of its group`;
       meta.append(d);
     }
     const actions = document.createElement('div');
