@@ -201,7 +201,9 @@ pub async fn open_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Ans
             return Ok(());
         }
     }
-    app.opener().open_path(photo.path.to_string_lossy(), None::<&str>).map_err(|e| e.to_string())
+    app.opener()
+        .open_path(photo.path.to_string_lossy(), None::<&str>)
+        .map_err(|e| format!("No application on this desktop opens {} ({e})", photo.path.display()))
 }
 
 #[tauri::command]
