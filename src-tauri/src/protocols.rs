@@ -34,15 +34,12 @@ fn last_segment(request: &Request<Vec<u8>>) -> String {
 
 pub fn thumbnail<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
     let name = last_segment(&request);
-    let dir = ctx.app_handle().state::<Shell>().library_dir.join("thumbs");
+    let library_dir = ctx.app_handle().state::<Shell>().library_dir.clone();
     std::thread::spawn(move || {
-        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return responder.respond(not_found("not a thumbnail name"));
-        }
-        let path = dir.join(&name[..2]).join(format!("{name}.jpg"));
-        responder.respond(match std::fs::read(&path) {
-            Ok(bytes) => reply(StatusCode::OK, "image/jpeg", bytes),
-            Err(_) => not_found("no such thumbnail"),
+        let found = photofinder_core::thumbs::locate(&library_dir, &name).and_then(|path| std::fs::read(path).ok());
+        responder.respond(match found {
+            Some(bytes) => reply(StatusCode::OK, "image/jpeg", bytes),
+            None => not_found("no such thumbnail"),
         })
     });
 }

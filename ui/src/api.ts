@@ -119,7 +119,9 @@ export interface Status {
   indexed: number;
   pending: number;
   failed: number;
+  unsupported: number;
   skipped: number;
+  /** failed (broken), unsupported, skipped (not images). */
   problems: Problem[];
 }
 

@@ -56,7 +56,7 @@ pub fn bench(args: BenchArgs, models: ModelDir) -> Result<()> {
         cli: std::env::current_exe().context("cannot find the photofinder binary")?,
     };
     let write = |section: &photofinder_bench::Section| -> Result<()> {
-        println!("{}", section.markdown());
+        crate::output::say!("{}", section.markdown());
         if let Some(path) = &args.write {
             let existing = std::fs::read_to_string(path).ok();
             let document = photofinder_bench::document(&options, std::slice::from_ref(section), existing.as_deref());
@@ -85,7 +85,7 @@ pub fn eval(args: EvalArgs, models: ModelDir, model: Option<String>) -> Result<(
     std::fs::create_dir_all(&work)?;
     let set = photofinder_bench::data::LabelledSet::open(&args.folder)?;
     for table in photofinder_bench::quality_tables(&models, &set, &model.into_iter().collect::<Vec<_>>(), &work)? {
-        println!("{}", table.markdown());
+        crate::output::say!("{}", table.markdown());
     }
     Ok(())
 }

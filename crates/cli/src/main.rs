@@ -349,6 +349,8 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
 
     match cli.command {
         Command::Folders(FoldersCommand::Add { paths, no_index }) => {
+            // Held across adding and indexing, so a wait for another process is said once.
+            let _writing = lib.lock_for_writing("changing the folders of", &sink, &cancel)?;
             let mut added = Vec::new();
             for p in &paths {
                 added.push(lib.add_folder(p)?);
@@ -358,6 +360,7 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             reporter.folders_added(&added, report.as_ref());
         }
         Command::Folders(FoldersCommand::Remove { paths }) => {
+            let _writing = lib.lock_for_writing("changing the folders of", &sink, &cancel)?;
             for p in &paths {
                 let n = lib.remove_folder(p)?;
                 reporter.line(&format!("removed {} ({n} photos forgotten)", p.display()));

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use photofinder_core::catalog::Folder;
+use photofinder_core::catalog::{FileState, Folder};
 use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::Map;
 use photofinder_core::video::VideoOptions;
@@ -18,8 +18,37 @@ pub struct Reporter {
     pub per_file: bool,
 }
 
+/// Write a line to standard output. A reader that went away (`photofinder
+/// status | head -1`) ends the program quietly with status 0, as other Unix
+/// tools do, instead of a panic on the broken pipe.
+pub fn write_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("photofinder: standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` that survives a closed pipe (see `write_line`).
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::output::write_line(format_args!($($arg)*)) };
+}
+pub(crate) use say;
+
 fn print_json<T: Serialize + ?Sized>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("output is serialisable"));
+    // Every path the core serialises is written losslessly (photofinder_core::paths),
+    // so this fails only on a bug: say so rather than panic.
+    match serde_json::to_string_pretty(value) {
+        Ok(json) => say!("{json}"),
+        Err(e) => {
+            eprintln!("photofinder: cannot write JSON: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 impl Reporter {
@@ -42,7 +71,7 @@ impl Reporter {
         match &self.bar {
             Some(bar) => bar.println(text),
             None if self.json => eprintln!("{text}"),
-            None => println!("{text}"),
+            None => say!("{text}"),
         }
     }
 
@@ -60,6 +89,10 @@ impl Reporter {
             }
             Event::Failed { path, error } => self.line(&format!("failed: {}: {error}", path.display())),
             Event::Skipped { path, reason } => self.line(&format!("skipped: {}: {reason}", path.display())),
+            Event::Unsupported { path, reason } => self.line(&format!("unsupported: {}: {reason}", path.display())),
+            Event::Recovered { path, warning } => self.line(&format!("recovered: {}: {warning}", path.display())),
+            Event::Ignored { path, reason } => self.line(&format!("ignored: {}: {reason}", path.display())),
+            Event::WaitingForWriter { holder } => self.line(&format!("waiting for {holder}")),
             Event::Unreadable { path, error } => self.line(&format!("unreadable: {}: {error}", path.display())),
             Event::FolderMissing { path } => self.line(&format!("folder missing: {}", path.display())),
             Event::FolderBack { path } => self.line(&format!("folder back: {}", path.display())),
@@ -89,9 +122,9 @@ impl Reporter {
         if self.json {
             return print_json(r);
         }
-        println!(
+        say!(
             "{} new, {} changed, {} moved, {} removed, {} unchanged; embedded {} ({} reused) in {:.1}s \
-             ({:.1} photos/s); {} failed, {} skipped",
+             ({:.1} photos/s); {} failed, {} unsupported, {} skipped, {} recovered from warnings, {} ignored",
             r.added,
             r.changed,
             r.moved,
@@ -102,7 +135,10 @@ impl Reporter {
             r.embedding.seconds,
             if r.embedding.seconds > 0.0 { r.embedding.embedded as f64 / r.embedding.seconds } else { 0.0 },
             r.embedding.failed,
+            r.embedding.unsupported,
             r.embedding.skipped,
+            r.embedding.recovered,
+            r.ignored,
         );
     }
 
@@ -116,7 +152,7 @@ impl Reporter {
             return print_json(&Added { folders: added, index: report });
         }
         for f in added {
-            println!("added folder {}", f.path.display());
+            say!("added folder {}", f.path.display());
         }
         if let Some(r) = report {
             self.index(r);
@@ -128,10 +164,10 @@ impl Reporter {
             return print_json(folders);
         }
         if folders.is_empty() {
-            println!("no folders yet: photofinder folders add <folder>");
+            say!("no folders yet: photofinder folders add <folder>");
         }
         for f in folders {
-            println!("{:>7} files  {:>7} indexed  {:8}  {}", f.files, f.indexed, f.folder.state, f.folder.path.display());
+            say!("{:>7} files  {:>7} indexed  {:8}  {}", f.files, f.indexed, f.folder.state, f.folder.path.display());
         }
     }
 
@@ -139,7 +175,7 @@ impl Reporter {
         if self.json {
             return print_json(r);
         }
-        println!(
+        say!(
             "{} results for {} ({}, {} store, {:.0} ms)",
             r.hits.len(),
             r.query.display(),
@@ -149,7 +185,7 @@ impl Reporter {
         );
         for (i, h) in r.hits.iter().enumerate() {
             let tag = if h.is_query { "  (query)" } else { "" };
-            println!("{:>3}. similarity {:.3}  distance {:.4}  {}{}{tag}", i + 1, h.similarity, h.distance, h.path.display(), moment(h));
+            say!("{:>3}. similarity {:.3}  distance {:.4}  {}{}{tag}", i + 1, h.similarity, h.distance, h.path.display(), moment(h));
         }
     }
 
@@ -163,7 +199,7 @@ impl Reporter {
         }
         let extra: usize = d.groups.iter().map(|g| g.photos.len() - 1).sum();
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        println!(
+        say!(
             "{}, {} among {} ({}, max distance {})",
             plural(d.groups.len(), "group", "groups"),
             plural(extra, "copy", "copies"),
@@ -176,7 +212,7 @@ impl Reporter {
             d.max_distance
         );
         for (i, g) in d.groups.iter().enumerate() {
-            println!("group {}:", i + 1);
+            say!("group {}:", i + 1);
             for (j, p) in g.photos.iter().enumerate() {
                 let kind = if j == 0 {
                     "keep    ".to_string()
@@ -190,7 +226,7 @@ impl Reporter {
                     (Some(w), Some(h)) => format!("{w}x{h}"),
                     _ => "?".into(),
                 };
-                println!("  {kind} {size:>11} {:>9} B  {}", p.photo.size, p.photo.path.display());
+                say!("  {kind} {size:>11} {:>9} B  {}", p.photo.size, p.photo.path.display());
             }
         }
         if let Some(t) = trashed {
@@ -203,9 +239,9 @@ impl Reporter {
             return print_json(&serde_json::json!({ "options": o, "requeued": requeued }));
         }
         let scene = if o.scene_threshold > 0.0 { format!("and at scene changes above {}", o.scene_threshold) } else { "no scene detection".into() };
-        println!("video keyframes: every {} s {scene}, at most {} per video", o.interval_secs, o.max_frames);
+        say!("video keyframes: every {} s {scene}, at most {} per video", o.interval_secs, o.max_frames);
         if requeued > 0 {
-            println!("{requeued} videos will be indexed again by the next `photofinder index` or `watch`");
+            say!("{requeued} videos will be indexed again by the next `photofinder index` or `watch`");
         }
     }
 
@@ -214,10 +250,10 @@ impl Reporter {
             return print_json(r);
         }
         for p in &r.trashed {
-            println!("moved to the trash: {}", p.display());
+            say!("moved to the trash: {}", p.display());
         }
         for (p, e) in &r.failed {
-            println!("not moved: {}: {e}", p.display());
+            say!("not moved: {}: {e}", p.display());
         }
     }
 
@@ -230,12 +266,12 @@ impl Reporter {
             TextMethod::Labels if r.matched.is_empty() => "label search: no ImageNet class matches the query".to_string(),
             TextMethod::Labels => format!("label search ({}), matched: {}", r.model, r.matched.join(", ")),
         };
-        println!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
+        say!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
         if let Some(note) = &r.note {
-            println!("note: {note}");
+            say!("note: {note}");
         }
         for (i, h) in r.hits.iter().enumerate() {
-            println!("{:>3}. score {:.3}  {}{}", i + 1, h.similarity, h.path.display(), moment(h));
+            say!("{:>3}. score {:.3}  {}{}", i + 1, h.similarity, h.path.display(), moment(h));
         }
     }
 
@@ -244,14 +280,14 @@ impl Reporter {
             return print_json(map);
         }
         if csv {
-            println!("id,x,y,cluster,path");
+            say!("id,x,y,cluster,path");
             for p in &map.points {
                 let path = p.path.display().to_string().replace('"', "\"\"");
-                println!("{},{},{},{},\"{path}\"", p.id, p.x, p.y, p.cluster);
+                say!("{},{},{},{},\"{path}\"", p.id, p.x, p.y, p.cluster);
             }
             return;
         }
-        println!(
+        say!(
             "{} photos of {} in {} clusters; the map shows {:.0}% of the variance ({}, {:.0} ms)",
             map.points.len(),
             map.model,
@@ -261,9 +297,9 @@ impl Reporter {
             map.millis
         );
         for c in &map.clusters {
-            println!("  cluster {:>2}: {:>6} photos around ({:>7.3}, {:>7.3})  {}", c.cluster, c.size, c.x, c.y, c.name);
+            say!("  cluster {:>2}: {:>6} photos around ({:>7.3}, {:>7.3})  {}", c.cluster, c.size, c.x, c.y, c.name);
         }
-        println!("(--csv or --json for every photo's coordinates)");
+        say!("(--csv or --json for every photo's coordinates)");
     }
 
     pub fn store(&self, choice: &StoreChoice, model: &str, points: usize, outbox: usize) {
@@ -278,10 +314,10 @@ impl Reporter {
             return print_json(&Store { store: &choice.redacted(), model, points, outbox });
         }
         match choice {
-            StoreChoice::Embedded => println!("store: embedded"),
-            StoreChoice::Milvus(c) => println!("store: Milvus at {} (collection {}_{})", c.uri, c.prefix, model.replace('-', "_")),
+            StoreChoice::Embedded => say!("store: embedded"),
+            StoreChoice::Milvus(c) => say!("store: Milvus at {} (collection {}_{})", c.uri, c.prefix, model.replace('-', "_")),
         }
-        println!("{points} vectors of {model}; {outbox} changes waiting to be written");
+        say!("{points} vectors of {model}; {outbox} changes waiting to be written");
     }
 
     pub fn recall(&self, r: &photofinder_core::store::recall::RecallReport) {
@@ -289,7 +325,7 @@ impl Reporter {
             return print_json(r);
         }
         let index = r.index.as_ref().map(|i| format!("{} {:?} search {:?}", i.kind, i.build, i.search)).unwrap_or_else(|| "exact".into());
-        println!(
+        say!(
             "{} store ({index}): recall@{} {:.3} over {} queries of {} vectors; search p50 {:.2} ms, p95 {:.2} ms",
             r.store, r.k, r.recall, r.queries, r.vectors, r.p50_ms, r.p95_ms
         );
@@ -305,9 +341,9 @@ impl Reporter {
             let list: Vec<Label> = labels.iter().map(|(l, p)| Label { label: l, probability: *p }).collect();
             return print_json(&list);
         }
-        println!("{}", path.display());
+        say!("{}", path.display());
         for (label, p) in labels {
-            println!("  {:5.1}%  {label}", p * 100.0);
+            say!("  {:5.1}%  {label}", p * 100.0);
         }
     }
 
@@ -316,16 +352,18 @@ impl Reporter {
             #[derive(Serialize)]
             struct Models<'a> {
                 active: &'a str,
+                #[serde(serialize_with = "photofinder_core::paths::lossy")]
                 dir: &'a std::path::Path,
+                #[serde(serialize_with = "photofinder_core::paths::lossy_opt")]
                 runtime: Option<std::path::PathBuf>,
                 models: &'a [ModelStatus],
             }
             return print_json(&Models { active, dir: &dir.dir, runtime: dir.runtime_library().ok(), models });
         }
-        println!("models in {}", dir.dir.display());
+        say!("models in {}", dir.dir.display());
         match dir.runtime_library() {
-            Ok(p) => println!("  ONNX Runtime: {}", p.display()),
-            Err(e) => println!("  ONNX Runtime: missing: {e}"),
+            Ok(p) => say!("  ONNX Runtime: {}", p.display()),
+            Err(e) => say!("  ONNX Runtime: missing: {e}"),
         }
         for m in models {
             let mark = if m.spec.name == active { "*" } else { " " };
@@ -337,10 +375,10 @@ impl Reporter {
                 let source = m.provenance.as_ref().map(|p| p.source.as_str()).unwrap_or("unknown source");
                 format!("installed ({source})")
             };
-            println!("{mark} {:20} {:5}-d  {}", m.spec.name, m.spec.dim, state);
+            say!("{mark} {:20} {:5}-d  {}", m.spec.name, m.spec.dim, state);
             match m.text_installed {
-                Some(true) => println!("  {:20}         text tower installed (text search)", ""),
-                Some(false) => println!(
+                Some(true) => say!("  {:20}         text tower installed (text search)", ""),
+                Some(false) => say!(
                     "  {:20}         text tower missing: install with {}",
                     "",
                     m.spec.text_install.as_deref().unwrap_or("models/install.sh")
@@ -354,15 +392,47 @@ impl Reporter {
         if self.json {
             return print_json(s);
         }
-        println!("library {}", s.library.display());
-        println!("model {} ({} store, {} vectors)", s.model, s.store, s.store_points);
-        println!(
-            "{} folders, {} files: {} indexed, {} pending, {} failed, {} skipped",
-            s.counts.folders, s.counts.files, s.counts.indexed, s.counts.pending, s.counts.failed, s.counts.skipped
+        say!("library {}", s.library.display());
+        say!("model {} ({} store, {} vectors)", s.model, s.store, s.store_points);
+        say!(
+            "{} folders, {} files: {} indexed, {} pending, {} broken, {} unsupported, {} not images",
+            s.counts.folders,
+            s.counts.files,
+            s.counts.indexed,
+            s.counts.pending,
+            s.counts.failed,
+            s.counts.unsupported,
+            s.counts.skipped
+        );
+        let d = &s.disk;
+        say!(
+            "on disk: {} in all (catalog {}, vector store {}, thumbnails {} in {} files, query cache {})",
+            bytes(d.total()),
+            bytes(d.catalog),
+            bytes(d.store),
+            bytes(d.thumbnails),
+            d.thumbnail_files,
+            bytes(d.query_cache)
         );
         self.folders(&s.folders);
-        for p in &s.problems {
-            println!("  {:?}: {}: {}", p.state, p.path.display(), p.error.as_deref().unwrap_or(""));
+        for (title, state) in [
+            ("broken (corrupt or truncated, or a decoder failed on them)", FileState::Failed),
+            ("unsupported (valid files using a feature not decoded here)", FileState::Unsupported),
+            ("not images", FileState::Skipped),
+        ] {
+            let rows: Vec<_> = s.problems.iter().filter(|p| p.state == state).collect();
+            if !rows.is_empty() {
+                say!("{title}: {}", rows.len());
+            }
+            for p in rows {
+                say!("  {}: {}", p.path.display(), p.error.as_deref().unwrap_or(""));
+            }
+        }
+        if !s.recovered.is_empty() {
+            say!("indexed, recovered from decoder warnings: {}", s.recovered.len());
+        }
+        for p in &s.recovered {
+            say!("  {}: {}", p.path.display(), p.error.as_deref().unwrap_or(""));
         }
     }
 }
@@ -380,6 +450,22 @@ pub fn clock(ms: i64) -> String {
         format!("{h}:{m:02}:{s:02}.{d}")
     } else {
         format!("{m}:{s:02}.{d}")
+    }
+}
+
+/// 1234567 -> "1.2 MB".
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Changes {
     pub moved: u64,
     pub removed: u64,
     /// Paths of the latest changes, newest last, at most `RECENT`.
+    #[serde(serialize_with = "crate::paths::lossy_vec")]
     pub recent: Vec<PathBuf>,
 }
 

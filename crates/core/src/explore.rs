@@ -61,6 +61,7 @@ pub struct Fit {
 #[derive(Debug, Clone, Serialize)]
 pub struct MapPoint {
     pub id: FileId,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
     /// Content hash (hex): names the photo's thumbnail.
     pub hash: Option<String>,

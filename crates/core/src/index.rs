@@ -46,7 +46,11 @@ pub struct IndexStats {
     /// Files whose content was already embedded (copies, reverted edits).
     pub reused: u64,
     pub failed: u64,
+    /// Valid files using a feature not decoded here.
+    pub unsupported: u64,
     pub skipped: u64,
+    /// Indexed although the decoder warned (a JPEG with stray bytes, say).
+    pub recovered: u64,
     /// Video keyframes embedded (videos count once in `embedded`).
     pub frames: u64,
     pub seconds: f64,
@@ -61,17 +65,18 @@ struct Job {
 }
 
 enum Prepared {
-    Ready { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo, tensor: Vec<f32> },
+    Ready { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo, tensor: Vec<f32>, warning: Option<String> },
     /// Content already embedded (a copy): only its header was read.
     Known { id: FileId, path: PathBuf, hash: Hash, info: ImageInfo },
-    Failed { id: FileId, path: PathBuf, error: String, skip: bool },
+    Failed { id: FileId, path: PathBuf, error: String, state: FileState },
 }
 
 fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<Hash>) -> Prepared {
-    let fail = |error: String, skip: bool| Prepared::Failed { id: job.id, path: job.path.clone(), error, skip };
-    let bytes = match std::fs::read(&job.path) {
+    let fail = |error: String, state: FileState| Prepared::Failed { id: job.id, path: job.path.clone(), error, state };
+    let bytes = match crate::files::read_regular(&job.path) {
         Ok(b) => b,
-        Err(e) => return fail(format!("cannot read: {e}"), false),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return fail(e.to_string(), FileState::Skipped),
+        Err(e) => return fail(format!("cannot read: {e}"), FileState::Failed),
     };
     let hash = *blake3::hash(&bytes).as_bytes();
     if embedded.contains(&hash) && thumbs.path(&hash).exists() {
@@ -85,12 +90,9 @@ fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<H
             thumbs.ensure(&hash, &decoded.pixels);
             let mut tensor = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
             preprocess::to_tensor(&decoded.pixels, spec, &mut tensor);
-            Prepared::Ready { id: job.id, path: job.path, hash, info: decoded.info, tensor }
+            Prepared::Ready { id: job.id, path: job.path, hash, info: decoded.info, tensor, warning: decoded.warning }
         }
-        Err(e) => {
-            let skip = matches!(e, DecodeError::NotAnImage(_) | DecodeError::Empty);
-            fail(e.to_string(), skip)
-        }
+        Err(e) => fail(e.to_string(), state_of(&e)),
     }
 }
 
@@ -216,6 +218,16 @@ pub fn run(
     Ok(stats)
 }
 
+/// How a file that does not decode is recorded.
+pub(crate) fn state_of(e: &DecodeError) -> FileState {
+    match e {
+        // A 1x1 tracking pixel or a spacer GIF is an image, but no photo.
+        DecodeError::NotAnImage(_) | DecodeError::Empty | DecodeError::TooSmall { .. } => FileState::Skipped,
+        e if e.is_unsupported() => FileState::Unsupported,
+        _ => FileState::Failed,
+    }
+}
+
 fn last_path(batch: &[Prepared]) -> Option<PathBuf> {
     batch.last().map(|p| match p {
         Prepared::Ready { path, .. } | Prepared::Known { path, .. } | Prepared::Failed { path, .. } => path.clone(),
@@ -286,19 +298,25 @@ fn commit_batch(
     for p in batch {
         match p {
             Prepared::Known { id, path, hash, info } => known.push((id, path, hash, info)),
-            Prepared::Ready { id, path, hash, info, tensor } => {
+            Prepared::Ready { id, path, hash, info, tensor, warning } => {
                 pixels.extend_from_slice(&tensor);
-                ready.push((id, path, hash, info));
+                ready.push((id, path, hash, info, warning));
             }
-            Prepared::Failed { id, path, error, skip } => {
-                let state = if skip { FileState::Skipped } else { FileState::Failed };
+            Prepared::Failed { id, path, error, state } => {
                 catalog.set_state(id, state, Some(&error))?;
-                if skip {
-                    stats.skipped += 1;
-                    sink(Event::Skipped { path, reason: error });
-                } else {
-                    stats.failed += 1;
-                    sink(Event::Failed { path, error });
+                match state {
+                    FileState::Skipped => {
+                        stats.skipped += 1;
+                        sink(Event::Skipped { path, reason: error });
+                    }
+                    FileState::Unsupported => {
+                        stats.unsupported += 1;
+                        sink(Event::Unsupported { path, reason: error });
+                    }
+                    _ => {
+                        stats.failed += 1;
+                        sink(Event::Failed { path, error });
+                    }
                 }
             }
         }
@@ -317,7 +335,7 @@ fn commit_batch(
             points.push(point(&c.file(*id)?.expect("row read above"), vector));
             stats.reused += 1;
         }
-        for ((id, path, hash, info), e) in ready.iter().zip(embeddings) {
+        for ((id, path, hash, info, warning), e) in ready.iter().zip(embeddings) {
             // The file may have been removed from the catalog meanwhile (its
             // folder dropped, say): then there is nothing to record.
             if c.file(*id)?.is_none() {
@@ -332,8 +350,14 @@ fn commit_batch(
             }
             c.set_info(*id, info)?;
             c.set_hash(*id, hash)?;
-            c.set_state(*id, FileState::Indexed, None)?;
+            // A photo recovered from a decoder warning is indexed; the
+            // warning stays on its row for the status listing.
+            c.set_state(*id, FileState::Indexed, warning.as_deref())?;
             let row = c.file(*id)?.expect("row read above");
+            if let Some(warning) = warning {
+                stats.recovered += 1;
+                sink(Event::Recovered { path: path.clone(), warning: warning.clone() });
+            }
             sink(Event::Added { path: path.clone() });
             points.push(point(&row, e.vector));
             stats.embedded += 1;

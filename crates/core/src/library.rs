@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, Counts, FileRow, FileState, Folder};
 use crate::embed::{self, Embedder};
 use crate::error::{Error, Result};
 use crate::index::{self, IndexStats, PipelineOptions};
+use crate::lock::{WriteGuard, WriterLock};
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
 use crate::progress::{Cancel, Event, Sink};
 use crate::scan::{self, Outcome, Vanished};
@@ -62,6 +63,11 @@ pub struct Library {
     pub(crate) embedders: HashMap<String, Embedder>,
     pub(crate) text: Option<TextEmbedder>,
     pub thumbs: Thumbnails,
+    /// Thumbnails of photos from outside the library that were used as
+    /// queries: kept apart, and trimmed to a size cap.
+    pub query_thumbs: Thumbnails,
+    /// Held while this library is being changed (see `lock`).
+    writer: std::sync::Arc<WriterLock>,
     pub options: PipelineOptions,
     /// ONNX Runtime intra-op threads.
     pub threads: usize,
@@ -77,6 +83,7 @@ pub struct FolderStatus {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub library: PathBuf,
     pub model: String,
     pub store: &'static str,
@@ -84,14 +91,36 @@ pub struct Status {
     #[serde(flatten)]
     pub counts: Counts,
     pub folders: Vec<FolderStatus>,
-    /// Files that could not be indexed, with the reason.
+    /// Files that could not be indexed, with the reason: broken (`failed`),
+    /// `unsupported` and not images (`skipped`).
     pub problems: Vec<FileRow>,
+    /// Indexed photos whose decoder warned, with the warning.
+    pub recovered: Vec<FileRow>,
+    /// What the library takes on disk.
+    pub disk: DiskUsage,
+}
+
+/// Bytes the library takes on disk, by part.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiskUsage {
+    pub catalog: u64,
+    pub store: u64,
+    pub thumbnails: u64,
+    pub thumbnail_files: u64,
+    pub query_cache: u64,
+}
+
+impl DiskUsage {
+    pub fn total(&self) -> u64 {
+        self.catalog + self.store + self.thumbnails + self.query_cache
+    }
 }
 
 /// A photo of the library, for browsing.
 #[derive(Debug, Clone, Serialize)]
 pub struct Photo {
     pub id: i64,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
     /// Content hash (hex): names the photo's thumbnail.
     pub hash: Option<String>,
@@ -133,6 +162,8 @@ pub struct IndexReport {
     pub moved: usize,
     pub removed: usize,
     pub unchanged: usize,
+    /// Special files and broken symbolic links passed over.
+    pub ignored: usize,
     #[serde(flatten)]
     pub embedding: IndexStats,
 }
@@ -146,6 +177,8 @@ impl Library {
         ModelDir::spec(&model)?;
         Ok(Library {
             thumbs: Thumbnails::new(dir.join("thumbs"), thumbs::DEFAULT_SIZE),
+            query_thumbs: Thumbnails::new(dir.join(thumbs::QUERY_CACHE), thumbs::DEFAULT_SIZE),
+            writer: WriterLock::new(&dir),
             dir,
             catalog,
             models,
@@ -160,6 +193,14 @@ impl Library {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// Become the one process changing this library, for `activity`
+    /// ("indexing"), waiting for another that is (said through `sink`).
+    /// Every method that changes the library takes it itself; a front end
+    /// takes it around a series of changes so the wait is said once.
+    pub fn lock_for_writing(&self, activity: &str, sink: Sink, cancel: &Cancel) -> Result<WriteGuard> {
+        self.writer.acquire(activity, sink, cancel)
     }
 
     pub fn models(&self) -> &ModelDir {
@@ -226,7 +267,12 @@ impl Library {
                     Box::new(store)
                 }
             };
-            reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+            // Only the writer repairs the store: a reader reconciling while
+            // another process writes could undo a point written a moment ago.
+            // The writer keeps the store in step with what it changes.
+            if let Some(_writing) = self.writer.try_acquire("reconciling the vector store of")? {
+                reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+            }
             self.stores.insert(model.to_string(), store);
         }
         Ok(self.stores.get_mut(model).expect("inserted above").as_mut())
@@ -329,6 +375,7 @@ impl Library {
 
     /// Watch a folder. Its photos are indexed by the next `index` or `watch`.
     pub fn add_folder(&mut self, path: &Path) -> Result<Folder> {
+        let _writing = self.writer.acquire("changing the folders of", &|_| {}, &Cancel::new())?;
         let path = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
         if !path.is_dir() {
             return Err(Error::io(&path, std::io::Error::other("not a folder")));
@@ -348,6 +395,7 @@ impl Library {
 
     /// Stop watching a folder and forget its photos (the files are untouched).
     pub fn remove_folder(&mut self, path: &Path) -> Result<usize> {
+        let _writing = self.writer.acquire("changing the folders of", &|_| {}, &Cancel::new())?;
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let folder = self
             .catalog
@@ -377,6 +425,7 @@ impl Library {
 
     /// Compare every watched folder with the catalog and apply the differences.
     pub fn scan(&mut self, sink: Sink, cancel: &Cancel) -> Result<Outcome> {
+        let _writing = self.writer.acquire("indexing", sink, cancel)?;
         let mut total = Outcome::default();
         for folder in self.catalog.folders()? {
             if !folder.path.is_dir() {
@@ -413,7 +462,18 @@ impl Library {
         sink: Sink,
         cancel: &Cancel,
     ) -> Result<Outcome> {
+        let _writing = self.writer.acquire("indexing", sink, cancel)?;
         let folders = self.catalog.folders()?;
+        // Special files and broken links are reported one by one as they are
+        // met, and counted for the report.
+        let ignored = std::sync::atomic::AtomicUsize::new(0);
+        let counting = |e: Event| {
+            if matches!(e, Event::Ignored { .. }) {
+                ignored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            sink(e)
+        };
+        let walk_sink: Sink = &counting;
         let mut seen: HashSet<i64> = held.iter().map(|r| r.id).collect();
         let mut known = held;
         let mut disk = Vec::new();
@@ -437,20 +497,24 @@ impl Library {
                 }
             }
             match std::fs::symlink_metadata(path) {
-                Ok(m) if m.is_dir() => disk.extend(scan::walk(path, sink, cancel)?),
+                Ok(m) if m.is_dir() => disk.extend(scan::walk(path, walk_sink, cancel)?),
                 Ok(m) if m.is_file() && scan::is_candidate(path) => {
                     if let Ok(f) = scan::DiskFile::stat(path) {
                         disk.push(f);
                     }
+                }
+                Ok(m) if !m.is_symlink() && scan::has_media_extension(path) => {
+                    walk_sink(Event::Ignored { path: path.clone(), reason: crate::files::not_regular(&m.file_type()).to_string() });
                 }
                 _ => {}
             }
         }
         let mut unique = HashSet::new();
         disk.retain(|f| unique.insert(f.path.clone()));
-        let outcome = self
+        let mut outcome = self
             .catalog
             .transaction(|c| scan::reconcile(c, &folders, known, disk, vanished, sink, cancel))?;
+        outcome.ignored = ignored.load(std::sync::atomic::Ordering::Relaxed);
         self.apply_to_store(&outcome, sink)?;
         Ok(outcome)
     }
@@ -461,6 +525,7 @@ impl Library {
         if rows.is_empty() {
             return Ok(());
         }
+        let _writing = self.writer.acquire("indexing", sink, &Cancel::new())?;
         let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         self.catalog.delete_files(&ids)?;
         ids.extend(self.catalog.take_orphan_frames()?);
@@ -471,6 +536,17 @@ impl Library {
                 sink(Event::Removed { path: row.path.clone() });
             }
         }
+        self.collect_garbage()
+    }
+
+    /// Drop what no file of the library holds any more: embeddings, labels
+    /// and thumbnails of contents that are gone (moves keep theirs: the
+    /// content is still there), and temporary files a crash left behind.
+    pub(crate) fn collect_garbage(&mut self) -> Result<()> {
+        let _writing = self.writer.acquire("indexing", &|_| {}, &Cancel::new())?;
+        self.catalog.collect_garbage()?;
+        let live = self.catalog.live_hashes()?;
+        self.thumbs.retain(|hash| live.contains(hash));
         Ok(())
     }
 
@@ -501,7 +577,14 @@ impl Library {
     /// Embed every file waiting for the active model. A store that cannot
     /// be reached does not stop this: its writes wait in the outbox.
     pub fn embed_pending(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexStats> {
+        let _writing = self.writer.acquire("indexing", sink, cancel)?;
         self.catalog.requeue_missing(&self.model)?;
+        if self.catalog.setting("decoder")?.as_deref() != Some(crate::decode::DECODER_VERSION) {
+            self.catalog.transaction(|c| {
+                c.requeue_undecoded()?;
+                c.set_setting("decoder", crate::decode::DECODER_VERSION)
+            })?;
+        }
         if self.catalog.files_in_state(FileState::Pending)?.is_empty() {
             return Ok(IndexStats::default());
         }
@@ -529,15 +612,17 @@ impl Library {
     /// Scan all folders, then embed what is new or changed. Safe to interrupt:
     /// the next call resumes with what is still pending.
     pub fn index(&mut self, sink: Sink, cancel: &Cancel) -> Result<IndexReport> {
+        let _writing = self.writer.acquire("indexing", sink, cancel)?;
         let outcome = self.scan(sink, cancel)?;
         let embedding = self.embed_pending(sink, cancel)?;
-        self.catalog.collect_garbage()?;
+        self.collect_garbage()?;
         Ok(IndexReport {
             added: outcome.added.len(),
             changed: outcome.changed.len(),
             moved: outcome.moved.len(),
             removed: outcome.removed.len(),
             unchanged: outcome.unchanged,
+            ignored: outcome.ignored,
             embedding,
         })
     }
@@ -554,6 +639,7 @@ impl Library {
 
     /// Make the store hold exactly the catalog's embedded files.
     pub fn reconcile_store(&mut self) -> Result<(usize, usize)> {
+        let _writing = self.writer.acquire("reconciling the vector store of", &|_| {}, &Cancel::new())?;
         let model = self.model.clone();
         self.store()?;
         reconcile_store(&self.catalog, &model, self.stores.get_mut(&model).unwrap().as_mut())
@@ -563,8 +649,11 @@ impl Library {
         let store = self.store()?;
         let (kind, points) = (store.kind(), store.len()?);
         let mut problems = self.catalog.files_in_state(FileState::Failed)?;
+        problems.extend(self.catalog.files_in_state(FileState::Unsupported)?);
         problems.extend(self.catalog.files_in_state(FileState::Skipped)?);
         Ok(Status {
+            recovered: self.catalog.indexed_with_warnings()?,
+            disk: self.disk_usage(),
             library: self.dir.clone(),
             model: self.model.clone(),
             store: kind,
@@ -573,6 +662,25 @@ impl Library {
             folders: self.folders()?,
             problems,
         })
+    }
+}
+
+impl Library {
+    /// What the library's parts take on disk (the catalog with its WAL).
+    pub fn disk_usage(&self) -> DiskUsage {
+        let catalog = ["catalog.db", "catalog.db-wal", "catalog.db-shm"]
+            .iter()
+            .filter_map(|name| std::fs::metadata(self.dir.join(name)).ok())
+            .map(|m| m.len())
+            .sum();
+        let (thumbnails, thumbnail_files) = thumbs::usage(&self.thumbs.dir);
+        DiskUsage {
+            catalog,
+            store: thumbs::usage(&self.dir.join("store")).0,
+            thumbnails,
+            thumbnail_files,
+            query_cache: thumbs::usage(&self.query_thumbs.dir).0,
+        }
     }
 }
 

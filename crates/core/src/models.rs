@@ -78,6 +78,7 @@ pub struct ModelStatus {
     #[serde(flatten)]
     pub spec: ModelSpec,
     pub installed: bool,
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub path: PathBuf,
     pub provenance: Option<Provenance>,
     /// For models with a text tower: whether it and its vocabulary are installed.

@@ -41,6 +41,7 @@ pub struct Progress {
     pub done: u64,
     pub total: u64,
     pub errors: u64,
+    #[serde(serialize_with = "crate::paths::lossy_opt")]
     pub current: Option<PathBuf>,
     /// Items per second since the phase started.
     pub rate: f64,
@@ -53,19 +54,28 @@ pub struct Progress {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Progress(Progress),
-    Added { path: PathBuf },
-    Changed { path: PathBuf },
-    Removed { path: PathBuf },
-    Moved { from: PathBuf, to: PathBuf },
-    Failed { path: PathBuf, error: String },
-    Skipped { path: PathBuf, reason: String },
+    Added { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },
+    Changed { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },
+    Removed { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },
+    Moved { #[serde(serialize_with = "crate::paths::lossy")] from: PathBuf, #[serde(serialize_with = "crate::paths::lossy")] to: PathBuf },
+    Failed { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, error: String },
+    Skipped { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, reason: String },
+    /// A valid file using a feature not decoded here.
+    Unsupported { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, reason: String },
+    /// Indexed, although the decoder warned (what it recovered from).
+    Recovered { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, warning: String },
+    /// Not catalogued: a special file (FIFO, socket, device) or a broken
+    /// symbolic link (a loop, a link to nothing).
+    Ignored { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, reason: String },
     /// A folder could not be read (permissions, I/O error).
-    Unreadable { path: PathBuf, error: String },
-    FolderMissing { path: PathBuf },
-    FolderBack { path: PathBuf },
+    Unreadable { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf, error: String },
+    FolderMissing { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },
+    FolderBack { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },
     /// The vector store could not be written (Milvus down, say): the catalog
     /// has the change and the store catches up when it is reachable again.
     StoreBehind { error: String },
+    /// Another process is changing the library; this one waits for it.
+    WaitingForWriter { holder: String },
     /// The watcher lost track (event queue overflow, say): a rescan follows.
     Rescan { reason: String },
 }

@@ -5,7 +5,6 @@
 //! a new one as a move (same id, same embedding, nothing re-embedded).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -38,21 +37,44 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.as_encoded_bytes().first() == Some(&b'.')
 }
 
+/// Named like a photo or a video.
+pub fn has_media_extension(path: &Path) -> bool {
+    decode::has_image_extension(path) || crate::video::has_video_extension(path)
+}
+
 /// Files worth cataloguing: anything named like an image (so that a broken
 /// one is reported), and anything else whose first bytes are an image's.
 pub fn is_candidate(path: &Path) -> bool {
-    if decode::has_image_extension(path) || crate::video::has_video_extension(path) {
+    if has_media_extension(path) {
         return true;
     }
     let mut head = [0u8; 64];
-    match File::open(path).and_then(|mut f| f.read(&mut head)) {
+    match crate::files::open_regular(path).and_then(|mut f| f.read(&mut head)) {
         Ok(n) => decode::sniff(&head[..n]).is_some() || crate::video::sniff(&head[..n]).is_some(),
         Err(_) => false,
     }
 }
 
+/// Why an entry of a folder that is not a regular file is passed over, when
+/// the user would want to know: special files (FIFOs, sockets, devices),
+/// symbolic link loops and links to nothing. Links to files or folders are
+/// not followed (a library holds each file once), and not reported.
+fn passed_over(entry: &walkdir::DirEntry) -> Option<String> {
+    let file_type = entry.file_type();
+    if file_type.is_symlink() {
+        return match std::fs::metadata(entry.path()) {
+            Ok(_) => None,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Some("symbolic link loop".into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("symbolic link to nothing".into()),
+            Err(e) => Some(format!("symbolic link: {e}")),
+        };
+    }
+    (!file_type.is_file() && !file_type.is_dir()).then(|| crate::files::not_regular(&file_type).to_string())
+}
+
 /// Walk `dir` for image candidates. Hidden files and folders are skipped,
-/// symlinks are not followed; unreadable folders are reported and skipped.
+/// symlinks are not followed; unreadable folders are reported and skipped,
+/// and so are special files and broken links (`Event::Ignored`).
 pub fn walk(dir: &Path, sink: Sink, cancel: &Cancel) -> Result<Vec<DiskFile>> {
     let mut out = Vec::new();
     let walker = walkdir::WalkDir::new(dir).follow_links(false).into_iter().filter_entry(|e| {
@@ -70,6 +92,10 @@ pub fn walk(dir: &Path, sink: Sink, cancel: &Cancel) -> Result<Vec<DiskFile>> {
                 continue;
             }
         };
+        if let Some(reason) = passed_over(&entry) {
+            sink(Event::Ignored { path: entry.into_path(), reason });
+            continue;
+        }
         if !entry.file_type().is_file() || !is_candidate(entry.path()) {
             continue;
         }
@@ -83,7 +109,7 @@ pub fn walk(dir: &Path, sink: Sink, cancel: &Cancel) -> Result<Vec<DiskFile>> {
 
 pub fn hash_file(path: &Path) -> Result<Hash> {
     let mut hasher = blake3::Hasher::new();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::files::open_regular(path).map_err(|e| Error::io(path, e))?;
     hasher.update_reader(file).map_err(|e| Error::io(path, e))?;
     Ok(*hasher.finalize().as_bytes())
 }
@@ -99,6 +125,8 @@ pub struct Outcome {
     /// Vanished but kept for now (see `Vanished::Keep`).
     pub vanished: Vec<FileRow>,
     pub unchanged: usize,
+    /// Special files and broken links passed over by the walk.
+    pub ignored: usize,
 }
 
 impl Outcome {
@@ -109,6 +137,7 @@ impl Outcome {
         self.removed.extend(other.removed);
         self.vanished.extend(other.vanished);
         self.unchanged += other.unchanged;
+        self.ignored += other.ignored;
     }
 }
 

@@ -16,6 +16,7 @@ use crate::store::Filter;
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub id: FileId,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
     /// Content hash (hex): names the photo's thumbnail.
     pub hash: Option<String>,
@@ -27,6 +28,7 @@ pub struct SearchHit {
     pub height: Option<u32>,
     pub format: Option<String>,
     pub taken_at: Option<i64>,
+    #[serde(serialize_with = "crate::paths::lossy_opt")]
     pub thumbnail: Option<PathBuf>,
     /// A moment of a video: `path` is the video, `hash` and the thumbnail
     /// the frame's.
@@ -39,6 +41,7 @@ pub struct SearchResults {
     pub model: String,
     pub metric: crate::models::Metric,
     pub store: &'static str,
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub query: PathBuf,
     /// The library's id for the query photo, when it is in the library.
     pub query_id: Option<FileId>,
@@ -134,7 +137,7 @@ impl Library {
 
     /// `model`'s vector for the image at `path`, and its content hash.
     pub(crate) fn vector_in(&mut self, model: &str, path: &Path) -> Result<(Vec<f32>, Hash)> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
         self.vector_of_bytes_in(model, &bytes)
     }
 
@@ -173,7 +176,15 @@ impl Library {
         let min_side = if thumbnail_for.is_some() { spec.resize.max(self.thumbs.size) } else { spec.resize };
         let decoded = decode::decode(bytes, min_side)?;
         if let Some(hash) = thumbnail_for {
-            self.thumbs.ensure(hash, &decoded.pixels);
+            // A library photo's thumbnail belongs with the library's; an
+            // outside photo's goes to the capped query cache, so queries never
+            // grow the library.
+            if self.catalog.files_with_hash(hash)?.is_empty() {
+                self.query_thumbs.ensure(hash, &decoded.pixels);
+                self.query_thumbs.trim(crate::thumbs::QUERY_CACHE_CAP);
+            } else {
+                self.thumbs.ensure(hash, &decoded.pixels);
+            }
         }
         let embedder = self.embedder_for(model)?;
         let mut tensor = vec![0.0; embedder.input_len()];

@@ -235,7 +235,7 @@ impl Watcher {
                 self.work.rescan = Some(reason);
                 return Err(e);
             }
-            lib.catalog.collect_garbage()?;
+            lib.collect_garbage()?;
             self.work.embed = true;
         } else if !self.work.paths.is_empty() {
             let paths = outermost(std::mem::take(&mut self.work.paths));

@@ -4,6 +4,13 @@
 import type { EngineState, Folder, Problem, Progress } from '../api';
 import { basename, formatDuration } from '../format';
 
+/** How the problem list is split, in this order. */
+const PROBLEM_KINDS: [string, string][] = [
+  ['failed', 'Broken'],
+  ['unsupported', 'Unsupported'],
+  ['skipped', 'Not images'],
+];
+
 export interface SidebarHandlers {
   addFolder: () => void;
   removeFolder: (path: string) => void;
@@ -76,14 +83,22 @@ export class Sidebar {
     this.problems.replaceChildren();
     this.problems.hidden = problems.length === 0;
     const summary = el('summary', '', `${problems.length} file${problems.length === 1 ? '' : 's'} not indexed`);
-    const list = el('ul');
-    for (const p of problems.slice(0, 500)) {
-      const li = el('li');
-      li.append(el('span', 'problem-name', basename(p.path)), el('span', 'problem-error', p.error ?? p.state));
-      li.title = p.path;
-      list.append(li);
+    this.problems.append(summary);
+    // Broken files and valid ones using a feature not decoded here call for
+    // different things from the user (replace the file / wait for support).
+    for (const [state, title] of PROBLEM_KINDS) {
+      const kind = problems.filter((p) => p.state === state);
+      if (kind.length === 0) continue;
+      const list = el('ul');
+      list.dataset.kind = state;
+      for (const p of kind.slice(0, 500)) {
+        const li = el('li');
+        li.append(el('span', 'problem-name', basename(p.path)), el('span', 'problem-error', p.error ?? p.state));
+        li.title = p.path;
+        list.append(li);
+      }
+      this.problems.append(el('div', 'problem-kind', `${title} (${kind.length})`), list);
     }
-    this.problems.append(summary, list);
   }
 
   private renderProgress(): void {

@@ -30,8 +30,12 @@ pub enum FileState {
     /// Needs decoding and embedding.
     Pending,
     Indexed,
-    /// Could not be decoded; `error` says why. Retried when the file changes.
+    /// Broken: could not be decoded (corrupt, truncated, a decoder failed on
+    /// it); `error` says why. Retried when the file changes.
     Failed,
+    /// A valid file using a feature not decoded here ("unsupported: tiff
+    /// CIELab"); `error` says which. Retried when the file changes.
+    Unsupported,
     /// Not an image (a text file named .jpg, say); `error` says why.
     Skipped,
 }
@@ -42,6 +46,7 @@ impl FileState {
             FileState::Pending => "pending",
             FileState::Indexed => "indexed",
             FileState::Failed => "failed",
+            FileState::Unsupported => "unsupported",
             FileState::Skipped => "skipped",
         }
     }
@@ -50,6 +55,7 @@ impl FileState {
         match s {
             "indexed" => FileState::Indexed,
             "failed" => FileState::Failed,
+            "unsupported" => FileState::Unsupported,
             "skipped" => FileState::Skipped,
             _ => FileState::Pending,
         }
@@ -59,6 +65,7 @@ impl FileState {
 #[derive(Debug, Clone, Serialize)]
 pub struct Folder {
     pub id: FolderId,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
     /// `ok`, or `missing` while the folder is gone (unplugged drive, say):
     /// its photos stay catalogued until it returns and is rescanned.
@@ -69,6 +76,7 @@ pub struct Folder {
 pub struct FileRow {
     pub id: FileId,
     pub folder_id: FolderId,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
@@ -122,6 +130,7 @@ pub struct Counts {
     pub indexed: u64,
     pub pending: u64,
     pub failed: u64,
+    pub unsupported: u64,
     pub skipped: u64,
 }
 
@@ -220,7 +229,11 @@ impl Catalog {
         if !self.conn.is_autocommit() {
             return f(self);
         }
-        let tx = self.conn.unchecked_transaction()?;
+        // IMMEDIATE: take the write lock up front. A deferred transaction
+        // that reads, then writes, fails at once with "database is locked"
+        // when another connection wrote in between (its snapshot is stale),
+        // whatever the busy timeout; an immediate one waits its turn.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)?;
         let out = f(self)?;
         tx.commit()?;
         Ok(out)
@@ -426,6 +439,12 @@ impl Catalog {
         )?)
     }
 
+    /// Give every file that did not decode another try (a newer photofinder
+    /// may read what an older one could not). Returns how many.
+    pub fn requeue_undecoded(&self) -> Result<usize> {
+        Ok(self.conn.execute("UPDATE files SET state = 'pending' WHERE state IN ('failed', 'unsupported')", [])?)
+    }
+
     /// Forget files. Their embeddings stay until `collect_garbage`, so that
     /// content that comes back (a move seen as delete + create, an undo) is
     /// not embedded again.
@@ -437,6 +456,28 @@ impl Catalog {
             }
             Ok(())
         })
+    }
+
+    /// Every content hash a thumbnail may be named by: files' (photos and
+    /// videos, whose poster frame is named by the video's hash) and frames'.
+    pub fn live_hashes(&self) -> Result<std::collections::HashSet<Hash>> {
+        let mut stmt = self.conn.prepare("SELECT hash FROM files WHERE hash IS NOT NULL UNION SELECT hash FROM frames")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for row in rows {
+            if let Ok(h) = Hash::try_from(row?.as_slice()) {
+                out.insert(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Indexed files whose decoder warned (the warning is in `error`).
+    pub fn indexed_with_warnings(&self) -> Result<Vec<FileRow>> {
+        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE state = 'indexed' AND error IS NOT NULL ORDER BY path");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], file_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Drop embeddings and labels whose content no file holds any more.
@@ -614,6 +655,7 @@ impl Catalog {
                 FileState::Indexed => c.indexed = n,
                 FileState::Pending => c.pending = n,
                 FileState::Failed => c.failed = n,
+                FileState::Unsupported => c.unsupported = n,
                 FileState::Skipped => c.skipped = n,
             }
         }

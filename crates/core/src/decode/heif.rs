@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use image::{DynamicImage, RgbImage, RgbaImage};
-use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
+use libheif_rs::{ColorSpace, HeifContext, HeifError, HeifErrorCode, ImageHandle, LibHeif, RgbChroma};
 
 use super::{check_size, corrupt, flatten_alpha, DecodeError, Format};
 
@@ -38,7 +38,19 @@ pub(super) fn sniff(head: &[u8]) -> Option<Format> {
 }
 
 fn primary(ctx: &HeifContext, format: Format) -> Result<ImageHandle, DecodeError> {
-    ctx.primary_image_handle().map_err(|e| corrupt(format, e))
+    ctx.primary_image_handle().map_err(|e| heif_error(format, e))
+}
+
+/// libheif says itself when a valid file uses something it does not
+/// implement (a codec plugin not installed, an image type, a colour
+/// conversion): that is "unsupported", not "corrupt".
+fn heif_error(format: Format, e: HeifError) -> DecodeError {
+    match e.code {
+        HeifErrorCode::UnsupportedFeature | HeifErrorCode::UnsupportedFileType => {
+            DecodeError::Unsupported(format!("{} {}", format.as_str(), e.message))
+        }
+        _ => corrupt(format, e),
+    }
 }
 
 pub(super) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
@@ -49,13 +61,13 @@ pub(super) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 
 pub(super) fn decode(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeError> {
     let _ = libheif();
-    let ctx = HeifContext::read_from_bytes(bytes).map_err(|e| corrupt(format, e))?;
+    let ctx = HeifContext::read_from_bytes(bytes).map_err(|e| heif_error(format, e))?;
     let handle = primary(&ctx, format)?;
     let (w, h) = (handle.width(), handle.height());
     check_size(w as u64, h as u64)?;
     let alpha = handle.has_alpha_channel();
     let chroma = if alpha { RgbChroma::Rgba } else { RgbChroma::Rgb };
-    let image = libheif().decode(&handle, ColorSpace::Rgb(chroma), None).map_err(|e| corrupt(format, e))?;
+    let image = libheif().decode(&handle, ColorSpace::Rgb(chroma), None).map_err(|e| heif_error(format, e))?;
     let planes = image.planes();
     let plane = planes.interleaved.ok_or_else(|| corrupt(format, "libheif returned no interleaved plane"))?;
     let channels = if alpha { 4 } else { 3 };

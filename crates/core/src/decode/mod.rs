@@ -8,8 +8,16 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
 
+mod contain;
 mod heif;
+mod jpeg;
+mod planar;
 use serde::{Deserialize, Serialize};
+
+/// Changes whenever this module learns to read files it could not before
+/// (or reads them differently): files recorded as broken or unsupported by an
+/// older version are then tried again by the next index.
+pub const DECODER_VERSION: &str = "2";
 
 /// Images above this many pixels are refused instead of decoded: a
 /// decompression bomb of 50000 x 50000 would need 7.5 GB as RGB.
@@ -107,6 +115,11 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     if let Some(format) = heif::sniff(head) {
         return Some(format);
     }
+    // BigTIFF (64-bit offsets, for files over 4 GB and scanners' output):
+    // the tiff crate reads it, but the image crate's sniffer knows only classic TIFF.
+    if head.starts_with(b"II+\0") || head.starts_with(b"MM\0+") {
+        return Some(Format::Tiff);
+    }
     match image::guess_format(head).ok()? {
         ImageFormat::Jpeg => Some(Format::Jpeg),
         ImageFormat::Png => Some(Format::Png),
@@ -124,14 +137,27 @@ pub enum DecodeError {
     Empty,
     #[error("not an image: {0}")]
     NotAnImage(&'static str),
-    #[error("{0} images are not supported")]
+    /// A valid file using a feature no decoder here implements: distinct from
+    /// a broken file, which no program could show either.
+    #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("image is {width}x{height} pixels, above the limit of {} megapixels", MAX_PIXELS / 1_000_000)]
     TooLarge { width: u64, height: u64 },
-    #[error("image is {width}x{height} pixels, too small to use")]
+    #[error("not a photo: {width}x{height} pixels")]
     TooSmall { width: u32, height: u32 },
     #[error("corrupt or truncated {format} image: {message}")]
     Corrupt { format: &'static str, message: String },
+    /// The decoder panicked on this file: contained, and the file recorded.
+    #[error("the {format} decoder failed on this file: {message}")]
+    Crashed { format: &'static str, message: String },
+}
+
+impl DecodeError {
+    /// Valid as far as anyone can tell, but not readable here (as opposed to broken).
+    pub fn is_unsupported(&self) -> bool {
+        // Too many pixels is a limit of ours, not a fault of the file.
+        matches!(self, DecodeError::Unsupported(_) | DecodeError::TooLarge { .. })
+    }
 }
 
 /// What the file says about itself.
@@ -151,24 +177,42 @@ pub struct ImageInfo {
 pub struct Decoded {
     pub info: ImageInfo,
     pub pixels: RgbImage,
+    /// What the decoder recovered from ("2 extraneous bytes before marker
+    /// 0xd9"): the picture is shown, as other viewers show it, and the
+    /// report says what was wrong.
+    pub warning: Option<String>,
 }
 
 /// Decode `bytes` so that the shorter side of the result is at least
 /// `min_short_side` where the source allows, using the cheapest decoder path.
+///
+/// Whatever a decoder does on a hostile file (a panic included) ends here as
+/// a `DecodeError` for this one file.
 pub fn decode(bytes: &[u8], min_short_side: u32) -> Result<Decoded, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
     let format = sniff(bytes).ok_or_else(|| DecodeError::NotAnImage(describe_non_image(bytes)))?;
+    contain::contained(format, || decode_as(bytes, format, min_short_side))
+}
+
+fn decode_as(bytes: &[u8], format: Format, min_short_side: u32) -> Result<Decoded, DecodeError> {
     let exif = read_exif(bytes);
     let orientation = orientation(format, &exif);
 
+    let mut warning = None;
+    let mut source_size = None;
     let pixels = match format {
-        Format::Jpeg => decode_jpeg(bytes, min_short_side)?,
+        Format::Jpeg => {
+            let jpeg = decode_jpeg(bytes, min_short_side)?;
+            warning = jpeg.warning;
+            source_size = jpeg.source_size;
+            jpeg.pixels
+        }
         Format::Heic | Format::Avif => heif::decode(bytes, format)?,
         _ => decode_generic(bytes, format)?,
     };
-    let (sw, sh) = dimensions_hint(bytes, format).unwrap_or((pixels.width(), pixels.height()));
+    let (sw, sh) = source_size.or_else(|| dimensions_hint(bytes, format)).unwrap_or((pixels.width(), pixels.height()));
     let mut image = DynamicImage::ImageRgb8(pixels);
     if let Some(o) = image::metadata::Orientation::from_exif(orientation) {
         image.apply_orientation(o);
@@ -182,6 +226,7 @@ pub fn decode(bytes: &[u8], min_short_side: u32) -> Result<Decoded, DecodeError>
     Ok(Decoded {
         info: ImageInfo { format, width, height, taken_at: exif.taken_at, orientation },
         pixels,
+        warning,
     })
 }
 
@@ -191,10 +236,11 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
         return Err(DecodeError::Empty);
     }
     let format = sniff(bytes).ok_or_else(|| DecodeError::NotAnImage(describe_non_image(bytes)))?;
-    let (w, h) = dimensions_hint(bytes, format).ok_or_else(|| DecodeError::Corrupt {
-        format: format.as_str(),
-        message: "unreadable header".into(),
-    })?;
+    contain::contained(format, || probe_as(bytes, format))
+}
+
+fn probe_as(bytes: &[u8], format: Format) -> Result<ImageInfo, DecodeError> {
+    let (w, h) = dimensions_of(bytes, format)?;
     let exif = read_exif(bytes);
     let orientation = orientation(format, &exif);
     let (width, height) = if matches!(orientation, 5..=8) { (h, w) } else { (w, h) };
@@ -237,57 +283,68 @@ fn dimensions_hint(bytes: &[u8], format: Format) -> Option<(u32, u32)> {
     ImageReader::with_format(Cursor::new(bytes), format.image_format()).into_dimensions().ok()
 }
 
+/// The header's pixel size, or why it cannot be read.
+fn dimensions_of(bytes: &[u8], format: Format) -> Result<(u32, u32), DecodeError> {
+    if format.is_heif() {
+        return heif::dimensions(bytes).ok_or_else(|| corrupt(format, "unreadable header"));
+    }
+    ImageReader::with_format(Cursor::new(bytes), format.image_format()).into_dimensions().map_err(|e| match e {
+        image::ImageError::Unsupported(_) => image_error(format, e),
+        e => corrupt(format, format!("unreadable header: {e}")),
+    })
+}
+
 pub(crate) fn corrupt(format: Format, e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt { format: format.as_str(), message: e.to_string() }
 }
 
-fn decode_jpeg(bytes: &[u8], min_short_side: u32) -> Result<RgbImage, DecodeError> {
-    let mut decompressor = turbojpeg::Decompressor::new().map_err(|e| corrupt(Format::Jpeg, e))?;
-    let header = decompressor.read_header(bytes).map_err(|e| corrupt(Format::Jpeg, e))?;
-    check_size(header.width as u64, header.height as u64)?;
-    // The smallest DCT scale (1/8, 1/4, 3/8, 1/2 ... 1) that keeps the short
-    // side >= min_short_side: a 12 MP photo decodes straight to 1/8 size,
-    // skipping most of the inverse DCT and all the full-size pixels.
-    let short = header.width.min(header.height).max(1);
-    let want = (min_short_side.max(1) as usize).min(short);
-    let scale = turbojpeg::Decompressor::supported_scaling_factors()
-        .iter()
-        .copied()
-        .filter(|f| f.num() <= f.denom() && f.scale(short) >= want)
-        .min_by_key(|f| f.scale(short))
-        .unwrap_or(turbojpeg::ScalingFactor::ONE);
-    decompressor.set_scaling_factor(scale).map_err(|e| corrupt(Format::Jpeg, e))?;
-    let (w, h) = (scale.scale(header.width), scale.scale(header.height));
-    let cmyk = matches!(header.colorspace, turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK);
-    let format = if cmyk { turbojpeg::PixelFormat::CMYK } else { turbojpeg::PixelFormat::RGB };
-    let channels = format.size();
-    let mut image = turbojpeg::Image { pixels: vec![0u8; channels * w * h], width: w, pitch: channels * w, height: h, format };
-    decompressor.decompress(bytes, image.as_deref_mut()).map_err(|e| corrupt(Format::Jpeg, e))?;
-    let rgb = if cmyk {
-        image
-            .pixels
-            .chunks_exact(4)
-            .flat_map(|c| {
-                // Adobe CMYK JPEGs store inverted values: each channel is already 255 - ink.
-                let k = c[3] as u32;
-                [(c[0] as u32 * k / 255) as u8, (c[1] as u32 * k / 255) as u8, (c[2] as u32 * k / 255) as u8]
-            })
-            .collect()
-    } else {
-        image.pixels
-    };
-    RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| corrupt(Format::Jpeg, "bad pixel buffer"))
+/// libjpeg-turbo first, recovering from its warnings; where it gives up,
+/// zune-jpeg (through the image crate), which accepts some files turbo refuses.
+fn decode_jpeg(bytes: &[u8], min_short_side: u32) -> Result<jpeg::Jpeg, DecodeError> {
+    match jpeg::decode(bytes, min_short_side) {
+        Ok(decoded) => Ok(decoded),
+        Err(e @ DecodeError::TooLarge { .. }) => Err(e),
+        Err(turbo) => match decode_generic(bytes, Format::Jpeg) {
+            Ok(pixels) => Ok(jpeg::Jpeg {
+                source_size: Some(pixels.dimensions()),
+                pixels,
+                warning: Some(format!("libjpeg-turbo: {turbo}; read by zune-jpeg")),
+            }),
+            Err(_) => Err(turbo),
+        },
+    }
 }
 
 fn decode_generic(bytes: &[u8], format: Format) -> Result<RgbImage, DecodeError> {
-    let (w, h) = dimensions_hint(bytes, format).ok_or_else(|| corrupt(format, "unreadable header"))?;
+    if format == Format::Tiff && planar::is_planar(bytes) {
+        return planar::decode(bytes);
+    }
+    let (w, h) = dimensions_of(bytes, format)?;
     check_size(w as u64, h as u64)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| corrupt(format, e))?;
+    let image = reader.decode().map_err(|e| image_error(format, e))?;
     Ok(flatten_alpha(image))
+}
+
+/// The image crate's errors in the user's terms: a feature it lacks is
+/// "unsupported", anything else about the content is "corrupt".
+fn image_error(format: Format, e: image::ImageError) -> DecodeError {
+    match e {
+        image::ImageError::Unsupported(u) => DecodeError::Unsupported(format!("{} {}", format.as_str(), unsupported_feature(&u))),
+        image::ImageError::Limits(l) => corrupt(format, format!("needs more memory than allowed ({l})")),
+        other => corrupt(format, other),
+    }
+}
+
+fn unsupported_feature(u: &image::error::UnsupportedError) -> String {
+    match u.kind() {
+        image::error::UnsupportedErrorKind::Color(c) => format!("colour type {c:?}"),
+        image::error::UnsupportedErrorKind::GenericFeature(f) => f,
+        _ => u.to_string(),
+    }
 }
 
 /// Transparent pixels are composed over white, as a viewer shows them.

@@ -70,8 +70,10 @@ pub struct Duplicates {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TrashReport {
+    #[serde(serialize_with = "crate::paths::lossy_vec")]
     pub trashed: Vec<PathBuf>,
     /// Photos that could not be moved, with the reason; they stay indexed.
+    #[serde(serialize_with = "crate::paths::lossy_pairs")]
     pub failed: Vec<(PathBuf, String)>,
 }
 
@@ -279,6 +281,7 @@ impl Library {
     /// undo is restoring them from the trash, after which they are indexed
     /// again) and drop them from the catalog and the store at once.
     pub fn move_to_trash(&mut self, ids: &[FileId], sink: Sink) -> Result<TrashReport> {
+        let _writing = self.lock_for_writing("moving to the trash photos of", sink, &Cancel::new())?;
         let mut report = TrashReport::default();
         let mut rows = Vec::with_capacity(ids.len());
         for &id in ids {

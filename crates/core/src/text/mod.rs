@@ -214,7 +214,7 @@ impl Library {
     /// stored ones for a library photo, computed for any other image.
     pub fn labels_of(&mut self, path: &std::path::Path) -> Result<Vec<(String, f32)>> {
         let classes = self.label_classes()?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
         let hash = *blake3::hash(&bytes).as_bytes();
         let mut top = self.catalog.labels(&hash, LABEL_MODEL)?;
         if top.is_empty() {

@@ -92,7 +92,7 @@ pub fn is_video(path: &Path) -> bool {
     }
     let mut head = [0u8; 64];
     use std::io::Read;
-    std::fs::File::open(path)
+    crate::files::open_regular(path)
         .and_then(|mut f| f.read(&mut head))
         .is_ok_and(|n| sniff(&head[..n]).is_some())
 }
