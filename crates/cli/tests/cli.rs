@@ -1,64 +1,13 @@
 //! The `photofinder` binary end to end: real models, real photos, real files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-fn dir_from_env(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(default))
-}
-
-struct Env {
-    tmp: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        let photos = dir_from_env("PHOTOFINDER_TEST_PHOTOS", ".cache/photos");
-        assert!(photos.join("chelsea.png").is_file(), "run scripts/test to fetch the test photos");
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("photos");
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, out) in [("chelsea.png", "cat.jpg"), ("coffee.png", "coffee.jpg"), ("rocket.jpg", "rocket.jpg"), ("astronaut.png", "astronaut.jpg")] {
-            image::open(photos.join(name)).unwrap().into_rgb8().save(dir.join(out)).unwrap();
-        }
-        Env { tmp }
-    }
-
-    fn photos(&self) -> PathBuf {
-        self.tmp.path().join("photos")
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("photofinder").unwrap();
-        c.env("PHOTOFINDER_LIBRARY", self.tmp.path().join("library"))
-            .env("PHOTOFINDER_MODELS_DIR", dir_from_env("PHOTOFINDER_MODELS_DIR", ".cache/models"))
-            .env_remove("ORT_DYLIB_PATH");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd().args(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let (code, out, err) = self.run(&all);
-        assert_eq!(code, 0, "photofinder {args:?} failed: {err}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-    }
-}
+mod common;
+use common::Env;
 
 #[test]
 fn add_a_folder_search_by_file_and_by_library_photo() {

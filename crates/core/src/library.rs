@@ -68,6 +68,8 @@ pub struct Library {
     pub query_thumbs: Thumbnails,
     /// Held while this library is being changed (see `lock`).
     writer: std::sync::Arc<WriterLock>,
+    /// What opening the active model's store had to repair: (added, removed).
+    store_repaired: Option<(usize, usize)>,
     pub options: PipelineOptions,
     /// ONNX Runtime intra-op threads.
     pub threads: usize,
@@ -88,6 +90,10 @@ pub struct Status {
     pub model: String,
     pub store: &'static str,
     pub store_points: usize,
+    /// What opening the store repaired to match the catalog (points added,
+    /// removed): non-zero only after a crash or an outage. `None` when another
+    /// process was writing, which keeps the store in step itself.
+    pub store_repaired: Option<(usize, usize)>,
     #[serde(flatten)]
     pub counts: Counts,
     pub folders: Vec<FolderStatus>,
@@ -179,6 +185,7 @@ impl Library {
             thumbs: Thumbnails::new(dir.join("thumbs"), thumbs::DEFAULT_SIZE),
             query_thumbs: Thumbnails::new(dir.join(thumbs::QUERY_CACHE), thumbs::DEFAULT_SIZE),
             writer: WriterLock::new(&dir),
+            store_repaired: None,
             dir,
             catalog,
             models,
@@ -271,7 +278,10 @@ impl Library {
             // another process writes could undo a point written a moment ago.
             // The writer keeps the store in step with what it changes.
             if let Some(_writing) = self.writer.try_acquire("reconciling the vector store of")? {
-                reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+                let repaired = reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+                if model == self.model {
+                    self.store_repaired = Some(repaired);
+                }
             }
             self.stores.insert(model.to_string(), store);
         }
@@ -658,6 +668,7 @@ impl Library {
             model: self.model.clone(),
             store: kind,
             store_points: points,
+            store_repaired: self.store_repaired,
             counts: self.catalog.counts()?,
             folders: self.folders()?,
             problems,
