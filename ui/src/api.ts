@@ -202,7 +202,17 @@ export interface ExploreMap {
   millis: number;
 }
 
-export type CoreEvent = { event: string; path?: string; error?: string; reason?: string; from?: string; to?: string };
+export type CoreEvent = {
+  event: string;
+  path?: string;
+  error?: string;
+  reason?: string;
+  warning?: string;
+  /** waiting_for_writer: who holds the library. */
+  holder?: string;
+  from?: string;
+  to?: string;
+};
 
 export type Notice =
   | { kind: 'event'; event: CoreEvent }

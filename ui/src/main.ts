@@ -488,6 +488,9 @@ void onNotice((n) => {
       // Broken files are listed in the sidebar; these need attention now.
       if (n.event.event === 'unreadable' || n.event.event === 'store_behind') {
         report(`${n.event.path ? basename(n.event.path) + ': ' : ''}${n.event.error ?? n.event.event}`, true);
+      } else if (n.event.event === 'waiting_for_writer') {
+        // Another photofinder (a `watch`, a script) is changing the library.
+        report(`Waiting for ${n.event.holder}`, false);
       }
       refreshSoon();
       break;

@@ -228,4 +228,20 @@ describe('sidebar', () => {
     bar.setProblems([{ id: 3, path: '/p/broken.jpg', state: 'failed', error: 'not an image' }]);
     expect(bar.element.querySelector('.problems')!.textContent).toContain('not an image');
   });
+
+  it('lists broken, unsupported and non-image files apart', () => {
+    const none = () => {};
+    const bar = new Sidebar({ addFolder: none, removeFolder: none, pause: none, resume: none, stop: none, rescan: none });
+    bar.setProblems([
+      { id: 1, path: '/p/lab.tif', state: 'unsupported', error: 'unsupported: tiff CIELab' },
+      { id: 2, path: '/p/cut.png', state: 'failed', error: 'corrupt or truncated png image' },
+      { id: 3, path: '/p/caf\ufffd.jpg', state: 'failed', error: 'corrupt or truncated jpeg image' },
+      { id: 4, path: '/p/notes.jpg', state: 'skipped', error: 'not an image: the file holds text' },
+    ]);
+    const kinds = [...bar.element.querySelectorAll('.problem-kind')].map((k) => k.textContent);
+    expect(kinds).toEqual(['Broken (2)', 'Unsupported (1)', 'Not images (1)']);
+    const broken = bar.element.querySelector('ul[data-kind="failed"]')!;
+    expect([...broken.querySelectorAll('.problem-name')].map((n) => n.textContent)).toEqual(['cut.png', 'caf\ufffd.jpg']);
+    expect(bar.element.querySelector('ul[data-kind="unsupported"]')!.textContent).toContain('CIELab');
+  });
 });

@@ -110,6 +110,22 @@ fn heif_that_is_not_decodable_says_so() {
     }
 }
 
+#[test]
+fn heif_with_a_codec_libheif_lacks_is_unsupported_not_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cat.heic");
+    save_heif(&rocket(), &path, false, 1, None);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The image item's type, in its `infe` box: HEVC becomes VVC (H.266),
+    // which HEIF allows and libheif 1.15 does not decode.
+    let at = bytes.windows(4).position(|w| w == b"hvc1").expect("an hvc1 item");
+    bytes[at..at + 4].copy_from_slice(b"vvc1");
+    match decode::decode(&bytes, 224) {
+        Err(e @ DecodeError::Unsupported(_)) => assert_eq!(e.to_string(), "unsupported: heic Unsupported image type"),
+        other => panic!("expected unsupported, got {:?}", other.err()),
+    }
+}
+
 /// HDR phone cameras write 10-bit HEIC; libheif hands it back as 8-bit RGB.
 /// (10-bit AVIF is not made here: Debian's aom encoder aborts on it through
 /// libheif 1.15.)

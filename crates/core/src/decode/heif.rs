@@ -47,7 +47,8 @@ fn primary(ctx: &HeifContext, format: Format) -> Result<ImageHandle, DecodeError
 fn heif_error(format: Format, e: HeifError) -> DecodeError {
     match e.code {
         HeifErrorCode::UnsupportedFeature | HeifErrorCode::UnsupportedFileType => {
-            DecodeError::Unsupported(format!("{} {}", format.as_str(), e.message))
+            let what = e.message.trim_start_matches("Unsupported feature: ").trim_start_matches("Unsupported file-type: ");
+            DecodeError::Unsupported(format!("{} {what}", format.as_str()))
         }
         _ => corrupt(format, e),
     }

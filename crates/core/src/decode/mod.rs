@@ -418,6 +418,22 @@ mod tests {
     }
 
     #[test]
+    fn bigtiff_is_read() {
+        let (w, h) = (40u32, 30u32);
+        let pixels: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+        let mut file = std::io::Cursor::new(Vec::new());
+        tiff::encoder::TiffEncoder::new_big(&mut file)
+            .unwrap()
+            .write_image::<tiff::encoder::colortype::RGB8>(w, h, &pixels)
+            .unwrap();
+        let bytes = file.into_inner();
+        assert_eq!(&bytes[..4], b"II+\0", "a BigTIFF header");
+        let decoded = decode(&bytes, 16).unwrap();
+        assert_eq!((decoded.info.format, decoded.info.width, decoded.info.height), (Format::Tiff, w, h));
+        assert_eq!(decoded.pixels.as_raw(), &pixels);
+    }
+
+    #[test]
     fn sniffing_ignores_names_and_rejects_text() {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n0000"), Some(Format::Png));
         assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Some(Format::Jpeg));
