@@ -87,3 +87,80 @@ pub(super) fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     };
     Ok(flatten_alpha(image))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20x20 uncompressed 8-bit RGB TIFF stored planar in 16x16 tiles (so
+    /// the right and bottom tiles are padded), written by hand: nothing here
+    /// writes tiled or planar TIFFs.
+    fn tiled_planar(pixel: impl Fn(u32, u32, usize) -> u8) -> Vec<u8> {
+        let (size, tile) = (20u32, 16u32);
+        let tiles_across = size.div_ceil(tile);
+        let mut data = Vec::new();
+        let mut offsets = Vec::new();
+        let header = 8u32;
+        for plane in 0..3 {
+            for t in 0..tiles_across * tiles_across {
+                offsets.push(header + data.len() as u32);
+                let (x0, y0) = (t % tiles_across * tile, t / tiles_across * tile);
+                for y in y0..y0 + tile {
+                    for x in x0..x0 + tile {
+                        data.push(if x < size && y < size { pixel(x, y, plane) } else { 0 });
+                    }
+                }
+            }
+        }
+        let counts = vec![tile * tile; offsets.len()];
+        let mut extra = Vec::new();
+        let at = |extra: &Vec<u8>, data_len: usize| header + data_len as u32 + extra.len() as u32;
+        let bits_at = at(&extra, data.len());
+        extra.extend([8u16, 8, 8].iter().flat_map(|v| v.to_le_bytes()));
+        let offsets_at = at(&extra, data.len());
+        extra.extend(offsets.iter().flat_map(|v| v.to_le_bytes()));
+        let counts_at = at(&extra, data.len());
+        extra.extend(counts.iter().flat_map(|v| v.to_le_bytes()));
+        let ifd_at = at(&extra, data.len());
+        let n = offsets.len() as u32;
+        // (tag, type: 3 SHORT / 4 LONG, count, value or offset)
+        let entries: [(u16, u16, u32, u32); 11] = [
+            (256, 4, 1, size),
+            (257, 4, 1, size),
+            (258, 3, 3, bits_at),
+            (259, 3, 1, 1),
+            (262, 3, 1, 2),
+            (277, 3, 1, 3),
+            (284, 3, 1, 2),
+            (322, 3, 1, tile),
+            (323, 3, 1, tile),
+            (324, 4, n, offsets_at),
+            (325, 4, n, counts_at),
+        ];
+        let mut out = b"II*\0".to_vec();
+        out.extend(ifd_at.to_le_bytes());
+        out.extend(&data);
+        out.extend(&extra);
+        out.extend((entries.len() as u16).to_le_bytes());
+        for (tag, kind, count, value) in entries {
+            out.extend(tag.to_le_bytes());
+            out.extend(kind.to_le_bytes());
+            out.extend(count.to_le_bytes());
+            out.extend(value.to_le_bytes());
+        }
+        out.extend(0u32.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn tiled_planar_tiffs_are_assembled_plane_by_plane_tile_by_tile() {
+        let value = |x: u32, y: u32, plane: usize| [x * 12, y * 12, 100 + x + y][plane] as u8;
+        let bytes = tiled_planar(value);
+        assert!(is_planar(&bytes));
+        let image = super::super::decode(&bytes, 16).expect("decodes").pixels;
+        assert_eq!(image.dimensions(), (20, 20));
+        for (x, y, p) in image.enumerate_pixels() {
+            assert_eq!(p.0, [value(x, y, 0), value(x, y, 1), value(x, y, 2)], "pixel {x},{y}");
+        }
+    }
+}
