@@ -129,8 +129,8 @@ impl Engine {
                     Worker { lib, watcher, control: &thread_control, relay: &relay, state: EngineState::Idle };
                 worker.run(rx);
             })
-            .map_err(|e| Error::Config(format!("cannot start the engine thread: {e}")))?;
-        ready_rx.recv().map_err(|_| Error::Config("the engine thread ended while starting".into()))??;
+            .map_err(|e| Error::Internal(format!("cannot start the engine thread: {e}")))?;
+        ready_rx.recv().map_err(|_| Error::Closed("the engine thread ended while starting".into()))??;
         Ok(Engine { tx, control, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
@@ -144,10 +144,10 @@ impl Engine {
         });
         if self.tx.send(Msg::Call(call)).is_err() {
             self.control.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Error::Config("the library has been closed".into()));
+            return Err(Error::Closed("the library has been closed".into()));
         }
         self.interrupt();
-        reply_rx.recv().map_err(|_| Error::Config("the library stopped while answering".into()))?
+        reply_rx.recv().map_err(|_| Error::Closed("the library stopped while answering".into()))?
     }
 
     pub fn state(&self) -> EngineState {

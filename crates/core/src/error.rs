@@ -46,6 +46,33 @@ pub enum Error {
     #[error("invalid setting: {0}")]
     Config(String),
 
+    /// A query that cannot be answered as asked ("more like these needs at
+    /// least one photo", a distance out of range): the caller can fix it.
+    #[error("{0}")]
+    BadQuery(String),
+
+    /// A library item that exists but is not what the call needs (a video
+    /// where a photo is wanted, a moment not yet embedded).
+    #[error("{0}")]
+    NotAPhoto(String),
+
+    /// No photo (or video moment) with this id: it was deleted meanwhile.
+    #[error("no photo with id {0} in the library")]
+    NoSuchPhoto(i64),
+
+    /// The library's engine (or the file watcher) has stopped: reopen it.
+    #[error("{0}")]
+    Closed(String),
+
+    /// A stored value could not be read back (a catalog edited by hand).
+    #[error("stored {what} unreadable: {message}")]
+    CorruptSetting { what: &'static str, message: String },
+
+    /// Something that should not happen (a value that does not serialise, a
+    /// thread that cannot start): a bug, or the machine out of resources.
+    #[error("internal error: {0}")]
+    Internal(String),
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -53,6 +80,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// For `map_err` on serialisations that cannot fail on our own types.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }

@@ -376,7 +376,7 @@ impl Library {
             None => {
                 let f = fit(&source, &spec.name, options)?;
                 std::fs::create_dir_all(cache.parent().unwrap()).map_err(|e| Error::io(&cache, e))?;
-                let json = serde_json::to_vec(&f).map_err(|e| Error::Config(e.to_string()))?;
+                let json = serde_json::to_vec(&f).map_err(Error::internal)?;
                 std::fs::write(&cache, json).map_err(|e| Error::io(&cache, e))?;
                 (f, true)
             }

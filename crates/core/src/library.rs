@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Counts, FileRow, FileState, Folder};
+use crate::catalog::{Catalog, Counts, FileRow, FileState, Folder, FolderState};
 use crate::embed::{self, Embedder};
 use crate::error::{Error, Result};
 use crate::index::{self, IndexStats, PipelineOptions};
@@ -268,7 +268,7 @@ impl Library {
                     if let Some(resolved) = store.index().filter(|i| *i != config.index) {
                         // Keep what AUTO chose, so later opens search with its parameters.
                         config.index = resolved;
-                        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(|e| Error::Config(e.to_string()))?;
+                        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(Error::internal)?;
                         self.catalog.set_setting("store", &json)?;
                     }
                     Box::new(store)
@@ -292,7 +292,8 @@ impl Library {
     pub fn store_choice(&self) -> Result<StoreChoice> {
         match self.catalog.setting("store")? {
             None => Ok(StoreChoice::Embedded),
-            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Config(format!("store setting: {e}"))),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::CorruptSetting { what: "store setting", message: e.to_string() }),
         }
     }
 
@@ -311,7 +312,7 @@ impl Library {
                 new.password = old.password.clone();
             }
         }
-        let json = serde_json::to_string(&choice).map_err(|e| Error::Config(e.to_string()))?;
+        let json = serde_json::to_string(&choice).map_err(Error::internal)?;
         self.catalog.set_setting("store", &json)?;
         self.stores.clear();
         Ok(())
@@ -325,7 +326,7 @@ impl Library {
         };
         self.store()?.set_index(index)?;
         config.index = index.clone();
-        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(|e| Error::Config(e.to_string()))?;
+        let json = serde_json::to_string(&StoreChoice::Milvus(config)).map_err(Error::internal)?;
         self.catalog.set_setting("store", &json)
     }
 
@@ -438,21 +439,30 @@ impl Library {
         let _writing = self.writer.acquire("indexing", sink, cancel)?;
         let mut total = Outcome::default();
         for folder in self.catalog.folders()? {
-            if !folder.path.is_dir() {
-                if folder.state != "missing" {
-                    self.catalog.set_folder_state(folder.id, "missing")?;
-                    sink(Event::FolderMissing { path: folder.path.clone() });
-                }
+            if !self.is_present(&folder, sink)? {
                 continue;
             }
-            if folder.state == "missing" {
-                self.catalog.set_folder_state(folder.id, "ok")?;
+            if folder.state == FolderState::Missing {
+                self.catalog.set_folder_state(folder.id, FolderState::Ok)?;
                 sink(Event::FolderBack { path: folder.path.clone() });
             }
             let outcome = self.sync_paths(std::slice::from_ref(&folder.path), sink, cancel)?;
             total.merge(outcome);
         }
         Ok(total)
+    }
+
+    /// Whether a watched folder is there. One that is gone (a drive
+    /// unplugged, a share offline) is marked missing, once, and its photos are
+    /// kept until it returns rather than deleted; the scan that finds it back
+    /// marks it present again.
+    pub(crate) fn is_present(&self, folder: &Folder, sink: Sink) -> Result<bool> {
+        let present = folder.path.is_dir();
+        if !present && folder.state != FolderState::Missing {
+            self.catalog.set_folder_state(folder.id, FolderState::Missing)?;
+            sink(Event::FolderMissing { path: folder.path.clone() });
+        }
+        Ok(present)
     }
 
     /// Re-examine `paths` (files or folders, present or gone) and apply what
@@ -492,13 +502,7 @@ impl Library {
             else {
                 continue;
             };
-            // The whole folder is gone (a drive unplugged, a share offline):
-            // keep its photos until it returns rather than deleting them all.
-            if !folder.path.is_dir() {
-                if folder.state != "missing" {
-                    self.catalog.set_folder_state(folder.id, "missing")?;
-                    sink(Event::FolderMissing { path: folder.path.clone() });
-                }
+            if !self.is_present(folder, sink)? {
                 continue;
             }
             for row in self.catalog.files_under(path)? {

@@ -86,18 +86,18 @@ impl Library {
                 Ok((v, h, path.clone()))
             }
             Example::Id(id) => {
-                let mut row = self.catalog.file(*id)?.ok_or_else(|| Error::Config(format!("no photo {id} in the library")))?;
+                let mut row = self.catalog.file(*id)?.ok_or(Error::NoSuchPhoto(*id))?;
                 if row.duration_ms.is_some() && row.frame.is_none() {
                     // A whole video: it is searched by its first moment.
                     row = self.catalog.frames_of(row.id)?.into_iter().next().ok_or_else(|| {
-                        Error::Config(format!("{} has no keyframes yet", row.path.display()))
+                        Error::NotAPhoto(format!("{} has no keyframes yet", row.path.display()))
                     })?;
                 }
                 let hash = row.hash.ok_or_else(|| Error::NotInLibrary(row.path.clone()))?;
                 match self.catalog.embedding(&hash, model)? {
                     Some(v) => Ok((v, hash, row.path)),
                     // A video keyframe has no file of its own to embed.
-                    None if row.frame.is_some() => Err(Error::Config(format!(
+                    None if row.frame.is_some() => Err(Error::NotAPhoto(format!(
                         "this moment of {} has no {model} vector yet: index the library with {model} first",
                         row.path.display()
                     ))),
@@ -170,7 +170,7 @@ impl Library {
     ) -> Result<SearchResults> {
         let started = Instant::now();
         if self.catalog.embedded_ids(CLIP_MODEL)?.is_empty() {
-            return Err(Error::Config(format!(
+            return Err(Error::BadQuery(format!(
                 "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
             )));
         }

@@ -71,7 +71,7 @@ impl Library {
             .file_by_path(&canonical)?
             .ok_or_else(|| Error::NotInLibrary(path.to_path_buf()))?;
         if row.duration_ms.is_some() {
-            return Err(Error::Config(format!(
+            return Err(Error::NotAPhoto(format!(
                 "{} is a video: search with a photo of the moment, or a moment from its results",
                 path.display()
             )));
@@ -108,7 +108,7 @@ impl Library {
     ) -> Result<SearchResults> {
         let started = Instant::now();
         if like.is_empty() {
-            return Err(Error::Config("more like these needs at least one photo".into()));
+            return Err(Error::BadQuery("more like these needs at least one photo".into()));
         }
         let mut query = vec![0.0f32; self.model_spec().dim];
         let mut like_hashes = Vec::new();

@@ -16,7 +16,7 @@ use notify::event::{ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
-use crate::catalog::FileRow;
+use crate::catalog::{FileRow, FolderState};
 use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::scan::Vanished;
@@ -155,12 +155,12 @@ impl Watcher {
     pub fn refresh(&mut self, lib: &mut Library, sink: Sink) -> Result<()> {
         self.last_check = Instant::now();
         for folder in lib.catalog.folders()? {
-            let present = folder.path.is_dir();
+            let present = lib.is_present(&folder, sink)?;
             if present && !self.watched.contains(&folder.path) {
                 match self.debouncer.watch(&folder.path, RecursiveMode::Recursive) {
                     Ok(()) => {
                         self.watched.insert(folder.path.clone());
-                        if folder.state == "missing" {
+                        if folder.state == FolderState::Missing {
                             sink(Event::FolderBack { path: folder.path.clone() });
                             self.request_rescan("a folder came back");
                         } else {
@@ -173,11 +173,7 @@ impl Watcher {
                 let _ = self.debouncer.unwatch(&folder.path);
                 self.watched.remove(&folder.path);
             }
-            if !present && folder.state != "missing" {
-                lib.catalog.set_folder_state(folder.id, "missing")?;
-                sink(Event::FolderMissing { path: folder.path.clone() });
-            }
-            if present && folder.state == "missing" {
+            if present && folder.state == FolderState::Missing {
                 self.request_rescan("a folder came back");
             }
         }
@@ -202,7 +198,7 @@ impl Watcher {
                 Ok(())
             }
             Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Config("the file watcher stopped".into())),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Closed("the file watcher stopped".into())),
         }
     }
 

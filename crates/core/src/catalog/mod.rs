@@ -62,14 +62,52 @@ impl FileState {
     }
 }
 
+/// Whether a watched folder is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FolderState {
+    Ok,
+    /// Gone (an unplugged drive, a share offline): its photos stay
+    /// catalogued until it returns and is rescanned.
+    Missing,
+}
+
+impl FolderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderState::Ok => "ok",
+            FolderState::Missing => "missing",
+        }
+    }
+
+    fn parse(s: &str) -> FolderState {
+        if s == "missing" {
+            FolderState::Missing
+        } else {
+            FolderState::Ok
+        }
+    }
+}
+
+impl std::fmt::Display for FolderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// `folder.state == "missing"`: the state by its name, as it is stored and shown.
+impl PartialEq<&str> for FolderState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Folder {
     pub id: FolderId,
     #[serde(flatten, serialize_with = "crate::paths::path_field")]
     pub path: PathBuf,
-    /// `ok`, or `missing` while the folder is gone (unplugged drive, say):
-    /// its photos stay catalogued until it returns and is rescanned.
-    pub state: String,
+    pub state: FolderState,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -269,7 +307,7 @@ impl Catalog {
     pub fn folders(&self) -> Result<Vec<Folder>> {
         let mut stmt = self.conn.prepare("SELECT id, path, state FROM folders ORDER BY path")?;
         let rows = stmt.query_map([], |r| {
-            Ok(Folder { id: r.get(0)?, path: path_from(r.get(1)?), state: r.get(2)? })
+            Ok(Folder { id: r.get(0)?, path: path_from(r.get(1)?), state: FolderState::parse(&r.get::<_, String>(2)?) })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -287,8 +325,8 @@ impl Catalog {
             .max_by_key(|f| f.path.as_os_str().len()))
     }
 
-    pub fn set_folder_state(&self, id: FolderId, state: &str) -> Result<()> {
-        self.conn.execute("UPDATE folders SET state = ?2 WHERE id = ?1", params![id, state])?;
+    pub fn set_folder_state(&self, id: FolderId, state: FolderState) -> Result<()> {
+        self.conn.execute("UPDATE folders SET state = ?2 WHERE id = ?1", params![id, state.as_str()])?;
         Ok(())
     }
 

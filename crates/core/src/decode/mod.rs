@@ -341,6 +341,8 @@ fn image_error(format: Format, e: image::ImageError) -> DecodeError {
 
 fn unsupported_feature(u: &image::error::UnsupportedError) -> String {
     match u.kind() {
+        // The tiff crate names colour layouts it has no type for by their bits per pixel.
+        image::error::UnsupportedErrorKind::Color(image::ExtendedColorType::Unknown(bits)) => format!("{bits}-bit pixels"),
         image::error::UnsupportedErrorKind::Color(c) => format!("colour type {c:?}"),
         image::error::UnsupportedErrorKind::GenericFeature(f) => f,
         _ => u.to_string(),

@@ -112,7 +112,7 @@ impl Library {
     /// active model's vectors. `max_distance` is a cosine distance.
     pub fn duplicates(&mut self, max_distance: f32, sink: Sink, cancel: &Cancel) -> Result<Duplicates> {
         if !(0.0..=1.0).contains(&max_distance) {
-            return Err(Error::Config(format!("{max_distance}: the distance must be between 0 and 1")));
+            return Err(Error::BadQuery(format!("{max_distance}: the distance must be between 0 and 1")));
         }
         let model = self.model().to_string();
         let rows = self.catalog.embedded_rows(&model)?;
@@ -285,7 +285,7 @@ impl Library {
         let mut report = TrashReport::default();
         let mut rows = Vec::with_capacity(ids.len());
         for &id in ids {
-            rows.push(self.catalog.file(id)?.ok_or_else(|| Error::Config(format!("no photo with id {id} in the library")))?);
+            rows.push(self.catalog.file(id)?.ok_or(Error::NoSuchPhoto(id))?);
         }
         for row in rows {
             match trash::delete(&row.path) {

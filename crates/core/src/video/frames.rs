@@ -40,7 +40,8 @@ struct Indexed {
 impl Library {
     pub fn video_options(&self) -> Result<VideoOptions> {
         Ok(match self.catalog.setting(SETTING)? {
-            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Config(format!("video settings: {e}")))?,
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::CorruptSetting { what: "video settings", message: e.to_string() })?,
             None => VideoOptions::default(),
         })
     }
@@ -52,7 +53,7 @@ impl Library {
         if *options == self.video_options()? {
             return Ok(0);
         }
-        let json = serde_json::to_string(options).map_err(|e| Error::Config(e.to_string()))?;
+        let json = serde_json::to_string(options).map_err(Error::internal)?;
         self.catalog.set_setting(SETTING, &json)?;
         self.catalog.requeue_videos()
     }
@@ -104,8 +105,8 @@ impl Library {
     /// A frame of a library video at full size (up to `max_side`), for the
     /// preview: keyframes are kept only as small thumbnails.
     pub fn frame_image(&self, point_id: FileId, max_side: u32) -> Result<image::RgbImage> {
-        let row = self.catalog.file(point_id)?.ok_or_else(|| Error::Config(format!("no video frame {point_id}")))?;
-        let frame = row.frame.ok_or_else(|| Error::Config(format!("{point_id} is not a video frame")))?;
+        let row = self.catalog.file(point_id)?.ok_or(Error::NoSuchPhoto(point_id))?;
+        let frame = row.frame.ok_or_else(|| Error::NotAPhoto(format!("{point_id} is not a video frame")))?;
         let info = super::probe(&row.path)?;
         Ok(super::frame_at(&row.path, &info, frame.at_ms, max_side)?)
     }
