@@ -325,134 +325,201 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> photofinder_core::Result<()> {
-    let models = cli.models.clone().map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
+    let model_dir = cli.models.clone().map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
     let dir = cli.library.clone().unwrap_or_else(library::default_dir);
-    let mut lib = Library::open(dir, models)?;
+    let mut lib = Library::open(dir, model_dir)?;
     if let Some(m) = &cli.model {
         lib.use_model(m)?;
     }
-    let cancel = Cancel::new();
-    {
-        let cancel = cancel.clone();
-        // A second Ctrl-C ends the process at once.
-        let _ = ctrlc::set_handler(move || {
-            if cancel.is_cancelled() {
-                std::process::exit(130);
-            }
-            eprintln!("\nstopping (Ctrl-C again to quit at once)...");
-            cancel.cancel();
-        });
-    }
+    let cancel = ctrl_c_cancels();
     let mut reporter = Reporter::new(cli.json, cli.quiet);
     reporter.per_file = matches!(cli.command, Command::Watch);
-    let sink = |e| reporter.event(e);
-
+    let out = Out { reporter: &reporter, sink: &|e| reporter.event(e), cancel: &cancel };
+    let lib = &mut lib;
     match cli.command {
-        Command::Folders(FoldersCommand::Add { paths, no_index }) => {
+        Command::Folders(command) => folders(lib, command, &out),
+        Command::Index => {
+            let report = lib.index(out.sink, out.cancel)?;
+            out.reporter.done();
+            out.reporter.index(&report);
+            Ok(())
+        }
+        Command::Watch => watch(lib, &out),
+        Command::Search { image, and_text, text_weight, marks, query } => search(lib, image, and_text, text_weight, &marks, &query, &out),
+        Command::Similar { photos, unlike, query } => similar(lib, &photos, &unlike, &query, &out),
+        Command::Text { query, method, marks, filters } => {
+            let feedback = marks.feedback(lib)?;
+            let results = lib.refine_text(&query, &feedback, filters.k, &filters.filter(), method)?;
+            out.reporter.text_results(&results);
+            Ok(())
+        }
+        Command::Explore { csv } => {
+            let map = lib.explore(&photofinder_core::explore::ExploreOptions::default())?;
+            out.reporter.map(&map, csv);
+            Ok(())
+        }
+        Command::Duplicates { max_distance, trash_copies } => duplicates(lib, max_distance, trash_copies, &out),
+        Command::Trash { photos } => trash(lib, &photos, &out),
+        Command::Videos { interval, scene, max_frames } => videos(lib, interval, scene, max_frames, &out),
+        Command::Labels { photo } => {
+            let labels = lib.labels_of(&photo)?;
+            out.reporter.labels(&photo, &labels);
+            Ok(())
+        }
+        Command::Models { action } => models(lib, action, &out),
+        Command::Store { action } => store(lib, action, &out),
+        Command::Status => {
+            let status = lib.status()?;
+            out.reporter.status(&status);
+            Ok(())
+        }
+        Command::Bench(_) | Command::Eval(_) => unreachable!("handled in main before the library is opened"),
+    }
+}
+
+/// Where a command's output, events and cancellation go.
+struct Out<'a> {
+    reporter: &'a Reporter,
+    sink: photofinder_core::progress::Sink<'a>,
+    cancel: &'a Cancel,
+}
+
+/// Ctrl-C sets the returned flag (long work stops at the next file and
+/// leaves the library consistent); a second Ctrl-C ends the process at once.
+fn ctrl_c_cancels() -> Cancel {
+    let cancel = Cancel::new();
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.is_cancelled() {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping (Ctrl-C again to quit at once)...");
+        flag.cancel();
+    });
+    cancel
+}
+
+fn folders(lib: &mut Library, command: FoldersCommand, out: &Out) -> photofinder_core::Result<()> {
+    match command {
+        FoldersCommand::Add { paths, no_index } => {
             // Held across adding and indexing, so a wait for another process is said once.
-            let _writing = lib.lock_for_writing("changing the folders of", &sink, &cancel)?;
+            let _writing = lib.lock_for_writing("changing the folders of", out.sink, out.cancel)?;
             let mut added = Vec::new();
             for p in &paths {
                 added.push(lib.add_folder(p)?);
             }
-            let report = if no_index { None } else { Some(lib.index(&sink, &cancel)?) };
-            reporter.done();
-            reporter.folders_added(&added, report.as_ref());
+            let report = if no_index { None } else { Some(lib.index(out.sink, out.cancel)?) };
+            out.reporter.done();
+            out.reporter.folders_added(&added, report.as_ref());
         }
-        Command::Folders(FoldersCommand::Remove { paths }) => {
-            let _writing = lib.lock_for_writing("changing the folders of", &sink, &cancel)?;
+        FoldersCommand::Remove { paths } => {
+            let _writing = lib.lock_for_writing("changing the folders of", out.sink, out.cancel)?;
             for p in &paths {
                 let n = lib.remove_folder(p)?;
-                reporter.line(&format!("removed {} ({n} photos forgotten)", p.display()));
+                out.reporter.line(&format!("removed {} ({n} photos forgotten)", p.display()));
             }
         }
-        Command::Folders(FoldersCommand::List) => reporter.folders(&lib.folders()?),
-        Command::Index => {
-            let report = lib.index(&sink, &cancel)?;
-            reporter.done();
-            reporter.index(&report);
-        }
-        Command::Watch => {
-            reporter.line(&format!(
-                "watching {} folder(s) with {}; Ctrl-C to stop",
-                lib.catalog().folders()?.len(),
-                lib.model()
-            ));
-            lib.watch(&WatchOptions::default(), &sink, &cancel)?;
-            reporter.done();
-        }
-        Command::Search { image, and_text, text_weight, marks, query } => {
-            let feedback = marks.feedback(&lib)?;
-            let results = match and_text {
-                Some(text) => lib.search_photo_and_text(&Example::Path(image), &text, text_weight, &feedback, query.k, &query.filter())?,
-                None => lib.refine_photo(&Example::Path(image), &feedback, query.k, &query.filter())?,
-            };
-            reporter.results(&results);
-        }
-        Command::Similar { photos, unlike, query } => {
-            let results = if photos.len() == 1 && unlike.is_empty() {
-                lib.search_library(&photos[0], query.k, &query.filter())?
-            } else {
-                lib.search_many(&photos, &unlike, query.k, &query.filter())?
-            };
-            reporter.results(&results);
-        }
-        Command::Text { query, method, marks, filters } => {
-            let feedback = marks.feedback(&lib)?;
-            let results = lib.refine_text(&query, &feedback, filters.k, &filters.filter(), method)?;
-            reporter.text_results(&results);
-        }
-        Command::Explore { csv } => {
-            let map = lib.explore(&photofinder_core::explore::ExploreOptions::default())?;
-            reporter.map(&map, csv);
-        }
-        Command::Duplicates { max_distance, trash_copies } => {
-            let found = lib.duplicates(max_distance, &sink, &cancel)?;
-            reporter.done();
-            let trashed = if trash_copies {
-                let copies: Vec<i64> = found.groups.iter().flat_map(|g| g.photos[1..].iter().map(|p| p.photo.id)).collect();
-                Some(lib.move_to_trash(&copies, &sink)?)
-            } else {
-                None
-            };
-            reporter.duplicates(&found, trashed.as_ref());
-        }
-        Command::Trash { photos } => {
-            let mut ids = Vec::new();
-            for p in &photos {
-                let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
-                let row = lib.catalog().file_by_path(&canonical)?.ok_or_else(|| Error::NotInLibrary(p.clone()))?;
-                ids.push(row.id);
-            }
-            let report = lib.move_to_trash(&ids, &sink)?;
-            reporter.trashed(&report);
-        }
-        Command::Videos { interval, scene, max_frames } => {
-            let mut options = lib.video_options()?;
-            options.interval_secs = interval.unwrap_or(options.interval_secs);
-            options.scene_threshold = scene.unwrap_or(options.scene_threshold);
-            options.max_frames = max_frames.unwrap_or(options.max_frames);
-            let requeued = lib.set_video_options(&options)?;
-            reporter.video_options(&options, requeued);
-        }
-        Command::Labels { photo } => {
-            let labels = lib.labels_of(&photo)?;
-            reporter.labels(&photo, &labels);
-        }
-        Command::Models { action: Some(ModelsCommand::Use { name }) } => {
+        FoldersCommand::List => out.reporter.folders(&lib.folders()?),
+    }
+    Ok(())
+}
+
+fn watch(lib: &mut Library, out: &Out) -> photofinder_core::Result<()> {
+    out.reporter.line(&format!(
+        "watching {} folder(s) with {}; Ctrl-C to stop",
+        lib.catalog().folders()?.len(),
+        lib.model()
+    ));
+    lib.watch(&WatchOptions::default(), out.sink, out.cancel)?;
+    out.reporter.done();
+    Ok(())
+}
+
+fn search(
+    lib: &mut Library,
+    image: PathBuf,
+    and_text: Option<String>,
+    text_weight: f32,
+    marks: &Marks,
+    query: &QueryArgs,
+    out: &Out,
+) -> photofinder_core::Result<()> {
+    let feedback = marks.feedback(lib)?;
+    let results = match and_text {
+        Some(text) => lib.search_photo_and_text(&Example::Path(image), &text, text_weight, &feedback, query.k, &query.filter())?,
+        None => lib.refine_photo(&Example::Path(image), &feedback, query.k, &query.filter())?,
+    };
+    out.reporter.results(&results);
+    Ok(())
+}
+
+fn similar(lib: &mut Library, photos: &[PathBuf], unlike: &[PathBuf], query: &QueryArgs, out: &Out) -> photofinder_core::Result<()> {
+    let results = if photos.len() == 1 && unlike.is_empty() {
+        lib.search_library(&photos[0], query.k, &query.filter())?
+    } else {
+        lib.search_many(photos, unlike, query.k, &query.filter())?
+    };
+    out.reporter.results(&results);
+    Ok(())
+}
+
+fn duplicates(lib: &mut Library, max_distance: f32, trash_copies: bool, out: &Out) -> photofinder_core::Result<()> {
+    let found = lib.duplicates(max_distance, out.sink, out.cancel)?;
+    out.reporter.done();
+    let trashed = if trash_copies {
+        let copies: Vec<i64> = found.groups.iter().flat_map(|g| g.photos[1..].iter().map(|p| p.photo.id)).collect();
+        Some(lib.move_to_trash(&copies, out.sink)?)
+    } else {
+        None
+    };
+    out.reporter.duplicates(&found, trashed.as_ref());
+    Ok(())
+}
+
+fn trash(lib: &mut Library, photos: &[PathBuf], out: &Out) -> photofinder_core::Result<()> {
+    let mut ids = Vec::new();
+    for p in photos {
+        let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
+        let row = lib.catalog().file_by_path(&canonical)?.ok_or_else(|| Error::NotInLibrary(p.clone()))?;
+        ids.push(row.id);
+    }
+    let report = lib.move_to_trash(&ids, out.sink)?;
+    out.reporter.trashed(&report);
+    Ok(())
+}
+
+fn videos(lib: &mut Library, interval: Option<f64>, scene: Option<f64>, max_frames: Option<usize>, out: &Out) -> photofinder_core::Result<()> {
+    let mut options = lib.video_options()?;
+    options.interval_secs = interval.unwrap_or(options.interval_secs);
+    options.scene_threshold = scene.unwrap_or(options.scene_threshold);
+    options.max_frames = max_frames.unwrap_or(options.max_frames);
+    let requeued = lib.set_video_options(&options)?;
+    out.reporter.video_options(&options, requeued);
+    Ok(())
+}
+
+fn models(lib: &mut Library, action: Option<ModelsCommand>, out: &Out) -> photofinder_core::Result<()> {
+    match action {
+        Some(ModelsCommand::Use { name }) => {
             lib.set_model(&name)?;
             lib.models().require(&name)?;
-            reporter.line(&format!("the library now uses {name}; run `photofinder index` to embed with it"));
+            out.reporter.line(&format!("the library now uses {name}; run `photofinder index` to embed with it"));
         }
-        Command::Models { action: None } => reporter.models(&lib.models().all(), lib.model(), lib.models()),
-        Command::Store { action: None } => {
+        None => out.reporter.models(&lib.models().all(), lib.model(), lib.models()),
+    }
+    Ok(())
+}
+
+fn store(lib: &mut Library, action: Option<StoreCommand>, out: &Out) -> photofinder_core::Result<()> {
+    match action {
+        None => {
             let choice = lib.store_choice()?;
             let model = lib.model().to_string();
             let outbox = lib.catalog().outbox(&model)?.len();
             let points = lib.store()?.len()?;
-            reporter.store(&choice, &model, points, outbox);
+            out.reporter.store(&choice, &model, points, outbox);
         }
-        Command::Store { action: Some(StoreCommand::Use { store }) } => {
+        Some(StoreCommand::Use { store }) => {
             let choice = match store {
                 StoreKind::Embedded => StoreChoice::Embedded,
                 StoreKind::Milvus { uri, token, user, password, database, prefix, timeout } => {
@@ -477,26 +544,21 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             }
             let model = lib.model().to_string();
             let points = lib.store()?.len()?;
-            reporter.store(&choice, &model, points, 0);
+            out.reporter.store(&choice, &model, points, 0);
         }
-        Command::Store { action: Some(StoreCommand::Index { kind, build, search }) } => {
+        Some(StoreCommand::Index { kind, build, search }) => {
             let index = IndexConfig { kind: kind.to_uppercase(), build: build.into_iter().collect(), search: search.into_iter().collect() };
             lib.set_index(&index)?;
-            reporter.line(&format!("index rebuilt: {} {:?}, search {:?}", index.kind, index.build, index.search));
+            out.reporter.line(&format!("index rebuilt: {} {:?}, search {:?}", index.kind, index.build, index.search));
         }
-        Command::Store { action: Some(StoreCommand::Recall { queries, k }) } => {
+        Some(StoreCommand::Recall { queries, k }) => {
             let report = lib.recall(queries, k)?;
-            reporter.recall(&report);
+            out.reporter.recall(&report);
         }
-        Command::Store { action: Some(StoreCommand::Reconcile) } => {
+        Some(StoreCommand::Reconcile) => {
             let (added, removed) = lib.reconcile_store()?;
-            reporter.line(&format!("store reconciled: {added} added, {removed} removed"));
+            out.reporter.line(&format!("store reconciled: {added} added, {removed} removed"));
         }
-        Command::Status => {
-            let status = lib.status()?;
-            reporter.status(&status);
-        }
-        Command::Bench(_) | Command::Eval(_) => unreachable!("handled in main before the library is opened"),
     }
     Ok(())
 }

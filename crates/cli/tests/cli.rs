@@ -1,6 +1,5 @@
 //! The `photofinder` binary end to end: real models, real photos, real files.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -22,8 +22,11 @@ fn hostile_dir() -> PathBuf {
     dir.canonicalize().unwrap()
 }
 
+/// A catalog row: path bytes, size, content hash, state, error.
+type Row = (Vec<u8>, i64, Option<Vec<u8>>, String, Option<String>);
+
 /// The catalog's rows, read with SQLite itself rather than through photofinder.
-fn catalog_rows(library: &Path) -> Vec<(Vec<u8>, i64, Option<Vec<u8>>, String, Option<String>)> {
+fn catalog_rows(library: &Path) -> Vec<Row> {
     let conn = rusqlite::Connection::open(library.join("catalog.db")).unwrap();
     let mut stmt = conn.prepare("SELECT path, size, hash, state, error FROM files ORDER BY path").unwrap();
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap();
@@ -337,7 +340,7 @@ fn kill_dash_9_while_indexing_then_index_leaves_the_library_exact() {
     image::open(photos_dir().join("motorcycle_left.png")).unwrap().thumbnail(200, 200).save(photos.join("late.jpg")).unwrap();
     let report = env.json(&["index"]);
     assert_eq!(report["failed"], 0, "{report}");
-    assert_catalog_equals_disk(&env.tmp.path().join("library"), &[photos.clone()]);
+    assert_catalog_equals_disk(&env.tmp.path().join("library"), std::slice::from_ref(&photos));
     assert_store_equals_catalog(&env);
     // Every photo finds itself first (a sample across the folder).
     for name in ["renamed0.jpg", "renamed9.jpg", "k0100.jpg", "k0239.jpg", "late.jpg"] {

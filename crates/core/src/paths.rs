@@ -24,7 +24,7 @@ pub fn bytes_if_not_utf8(path: &Path) -> Option<String> {
 /// The inverse of the hex in `path_bytes`.
 pub fn from_hex(hex: &str) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
