@@ -1,6 +1,6 @@
 //! The window's commands: each is one engine call, run off the UI thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::{ExploreOptions, Map};
@@ -104,22 +104,12 @@ pub fn rescan(shell: State<'_, Shell>) {
 /// Search with an image file that was dropped onto the window or is in the library.
 #[tauri::command]
 pub async fn search_path(shell: State<'_, Shell>, path: PathBuf, k: usize) -> Answer<SearchResults> {
-    let dropped = shell.dropped.lock().unwrap().contains(&path);
+    let access = shell.access.clone();
     on_engine(&shell, move |lib| {
-        if !dropped && !in_library_folder(lib, &path)? {
-            return Err(photofinder_core::Error::Config(format!(
-                "{} was neither dropped onto the window nor is in a watched folder",
-                path.display()
-            )));
-        }
+        access.check(lib.catalog(), &path)?;
         lib.search_file(&path, k, &Filter::default())
     })
     .await
-}
-
-fn in_library_folder(lib: &Library, path: &Path) -> photofinder_core::Result<bool> {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    Ok(lib.catalog().folder_for(&path)?.is_some())
 }
 
 /// Photos like one of the library (or a moment of a video), by id.
@@ -154,7 +144,7 @@ pub async fn pick_and_search(app: AppHandle, shell: State<'_, Shell>, k: usize) 
     let Some(file) = picked else { return Ok(None) };
     let path = file.into_path().map_err(|e| e.to_string())?;
     // Chosen by the person, like a dropped file: refining may read it again.
-    shell.dropped.lock().unwrap().insert(path.clone());
+    shell.access.grant([path.clone()]);
     on_engine(&shell, move |lib| lib.search_file(&path, k, &Filter::default())).await.map(Some)
 }
 
@@ -285,33 +275,20 @@ pub enum Refined {
     Text(TextResults),
 }
 
-/// A query photo the window may use: a library photo or keyframe by id, or
-/// a file dropped onto (or chosen in) the window.
-fn seed_example(lib: &Library, dropped: bool, id: Option<i64>, path: Option<PathBuf>) -> photofinder_core::Result<Example> {
-    match (id, path) {
-        (Some(id), _) => Ok(Example::Id(id)),
-        (None, Some(path)) if dropped || in_library_folder(lib, &path)? => Ok(Example::Path(path)),
-        (None, Some(path)) => Err(photofinder_core::Error::Config(format!("{} is not a photo of the library", path.display()))),
-        (None, None) => Err(photofinder_core::Error::Config("the query names no photo".into())),
-    }
-}
-
 /// A query again, moved toward the results marked good and away from the bad.
 #[tauri::command]
 pub async fn refine(shell: State<'_, Shell>, seed: Seed, feedback: Feedback, k: usize) -> Answer<Refined> {
-    let dropped = shell.dropped.lock().unwrap().clone();
+    let access = shell.access.clone();
     on_engine(&shell, move |lib| {
         let filter = Filter::default();
         Ok(match seed {
             Seed::Photo { id, path } => {
-                let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
-                let example = seed_example(lib, is_dropped, id, path)?;
+                let example = access.example(lib.catalog(), id, path)?;
                 Refined::Photo(lib.refine_photo(&example, &feedback, k, &filter)?)
             }
             Seed::Text { query } => Refined::Text(lib.refine_text(&query, &feedback, k, &filter, None)?),
             Seed::Combined { id, path, text, weight } => {
-                let is_dropped = path.as_ref().is_some_and(|p| dropped.contains(p));
-                let example = seed_example(lib, is_dropped, id, path)?;
+                let example = access.example(lib.catalog(), id, path)?;
                 Refined::Photo(lib.search_photo_and_text(&example, &text, weight, &feedback, k, &filter)?)
             }
         })

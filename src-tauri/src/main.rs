@@ -15,7 +15,6 @@ mod media;
 mod options;
 mod protocols;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -26,9 +25,9 @@ use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
 pub struct Shell {
     pub engine: Engine,
     pub library_dir: PathBuf,
-    /// Files the person dropped onto the window: queries may read these
-    /// besides the photos of the library.
-    pub dropped: Mutex<HashSet<PathBuf>>,
+    /// Which files queries may read: those dropped onto (or chosen in) the
+    /// window, and the watched folders' (the rule is the core's).
+    pub access: std::sync::Arc<photofinder_core::access::QueryAccess>,
     /// Cancels the long command running now (finding duplicates).
     pub work: Mutex<Cancel>,
     /// Where the video player gets videos (`media.rs`); empty if the server could not start.
@@ -74,7 +73,7 @@ fn main() {
                 media_base,
                 engine,
                 library_dir: options.library.clone(),
-                dropped: Mutex::new(HashSet::new()),
+                access: Default::default(),
                 work: Mutex::new(Cancel::new()),
             });
             Ok(())
@@ -82,7 +81,7 @@ fn main() {
         .on_window_event(|window, event| match event {
             WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
                 let shell = window.state::<Shell>();
-                shell.dropped.lock().unwrap().extend(paths.iter().cloned());
+                shell.access.grant(paths.iter().cloned());
             }
             WindowEvent::Destroyed => window.state::<Shell>().engine.shutdown(),
             _ => {}

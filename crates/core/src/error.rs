@@ -40,6 +40,10 @@ pub enum Error {
     #[error("{0} is not in the library")]
     NotInLibrary(PathBuf),
 
+    /// A window's query named a file it may not read (see `access`).
+    #[error("{0} was neither dropped onto the window nor is in a watched folder")]
+    NotPermitted(PathBuf),
+
     #[error("watcher: {0}")]
     Watch(#[from] notify::Error),
 

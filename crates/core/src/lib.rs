@@ -5,6 +5,7 @@
 //! ([`embed`]), keeps the vectors in a [`store`], and answers similarity
 //! queries ([`search`]). The CLI and the desktop app are thin layers over it.
 
+pub mod access;
 pub mod catalog;
 pub mod decode;
 pub mod duplicates;
