@@ -17,7 +17,35 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::Shell;
 
-type Answer<T> = Result<T, String>;
+/// What a command answers on failure: the core's error kind (`bad_query`,
+/// `not_permitted`, `cancelled`, ... see `Error::kind`) for the window to
+/// react to, and the message to show.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    kind: &'static str,
+    message: String,
+}
+
+impl From<photofinder_core::Error> for CommandError {
+    fn from(e: photofinder_core::Error) -> Self {
+        CommandError { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+/// The shell's own failures (a dialog, the opener, a thread): no kind to act on.
+impl From<String> for CommandError {
+    fn from(message: String) -> Self {
+        CommandError { kind: "other", message }
+    }
+}
+
+impl From<&str> for CommandError {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
+}
+
+type Answer<T> = Result<T, CommandError>;
 
 /// Run `f` on the engine thread without holding up the window.
 async fn on_engine<R: Send + 'static>(
@@ -25,7 +53,7 @@ async fn on_engine<R: Send + 'static>(
     f: impl FnOnce(&mut Library) -> photofinder_core::Result<R> + Send + 'static,
 ) -> Answer<R> {
     let engine = shell.engine.clone();
-    tauri::async_runtime::spawn_blocking(move || engine.call(f)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+    Ok(tauri::async_runtime::spawn_blocking(move || engine.call(f)).await.map_err(|e| e.to_string())??)
 }
 
 #[derive(Serialize)]
@@ -172,17 +200,14 @@ pub async fn explore(shell: State<'_, Shell>) -> Answer<Map> {
 }
 
 async fn photo_path(shell: &Shell, id: i64) -> Answer<PathBuf> {
-    on_engine(shell, move |lib| lib.photo(id))
-        .await?
-        .map(|p| p.path)
-        .ok_or_else(|| format!("no photo {id} in the library"))
+    Ok(on_engine(shell, move |lib| lib.photo(id)).await?.map(|p| p.path).ok_or(photofinder_core::Error::NoSuchPhoto(id))?)
 }
 
 /// Open a photo or video in the desktop's application for it; a moment of a
 /// video opens its video there, at that moment where the player can be told.
 #[tauri::command]
 pub async fn open_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Answer<()> {
-    let photo = on_engine(&shell, move |lib| lib.photo(id)).await?.ok_or_else(|| format!("no photo {id} in the library"))?;
+    let photo = on_engine(&shell, move |lib| lib.photo(id)).await?.ok_or(photofinder_core::Error::NoSuchPhoto(id))?;
     if let (Some(frame), Some(container)) = (photo.frame, photo.format.as_deref()) {
         if let Some(player) = player::command_at(&photo.path, container, frame.at_ms) {
             let mut child = player.command().spawn().map_err(|e| format!("cannot start {}: {e}", player.program))?;
@@ -191,15 +216,16 @@ pub async fn open_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Ans
             return Ok(());
         }
     }
-    app.opener()
+    Ok(app
+        .opener()
         .open_path(photo.path.to_string_lossy(), None::<&str>)
-        .map_err(|e| format!("No application on this desktop opens {} ({e})", photo.path.display()))
+        .map_err(|e| format!("No application on this desktop opens {} ({e})", photo.path.display()))?)
 }
 
 #[tauri::command]
 pub async fn reveal_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Answer<()> {
     let path = photo_path(&shell, id).await?;
-    app.opener().reveal_item_in_dir(path).map_err(|e| e.to_string())
+    Ok(app.opener().reveal_item_in_dir(path).map_err(|e| e.to_string())?)
 }
 
 #[tauri::command]
@@ -217,10 +243,9 @@ pub async fn set_store(shell: State<'_, Shell>, choice: StoreChoice) -> Answer<(
 pub async fn test_store(choice: StoreChoice) -> Answer<Vec<String>> {
     match choice {
         StoreChoice::Embedded => Ok(vec![]),
-        StoreChoice::Milvus(config) => tauri::async_runtime::spawn_blocking(move || MilvusStore::check(&config))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string()),
+        StoreChoice::Milvus(config) => {
+            Ok(tauri::async_runtime::spawn_blocking(move || MilvusStore::check(&config)).await.map_err(|e| e.to_string())??)
+        }
     }
 }
 

@@ -122,10 +122,12 @@ test('only dropped files and watched folders can be read by a query', async () =
       await window.__TAURI_INTERNALS__.invoke('search_path', { path: '/etc/hostname', k: 3 });
       return null;
     } catch (e) {
-      return String(e);
+      // Commands fail with {kind, message}.
+      return `${e.kind}: ${e.message}`;
     }
   });
   assert.match(error ?? 'no error', /neither dropped onto the window nor is in a watched folder/);
+  assert.match(error, /^not_permitted: /);
 });
 
 test('typing "cat" finds the cat', async () => {

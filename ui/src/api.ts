@@ -1,8 +1,45 @@
 // The core's commands and notices, typed. One function per command of
 // src-tauri/src/commands.rs; nothing here decides anything.
 
-import { convertFileSrc, invoke } from '@tauri-apps/api/core';
+import { convertFileSrc, invoke as tauriInvoke, type InvokeArgs, type InvokeOptions } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+/**
+ * A command's failure: the core's error kind (`bad_query`, `not_permitted`,
+ * `cancelled`, ... `photofinder_core::Error::kind`) and the message to show.
+ * It prints as its message, so `String(e)` and `${e}` show what to say.
+ */
+export class CommandError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+
+  override toString(): string {
+    return this.message;
+  }
+}
+
+/** What a rejected command carries: `{kind, message}`, else anything. */
+export function commandError(e: unknown): CommandError {
+  if (e instanceof CommandError) return e;
+  if (e && typeof e === 'object' && 'message' in e) {
+    const { kind, message } = e as { kind?: unknown; message: unknown };
+    return new CommandError(typeof kind === 'string' ? kind : 'other', String(message));
+  }
+  return new CommandError('other', String(e));
+}
+
+async function invoke<T>(cmd: string, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
+  try {
+    return await tauriInvoke<T>(cmd, args, options);
+  } catch (e) {
+    throw commandError(e);
+  }
+}
 
 /** A keyframe of a video: which video, and when (ms). */
 export interface FrameOf {

@@ -6,7 +6,7 @@ import { DuplicatesView } from '../src/views/duplicates';
 import { Preview } from '../src/views/preview';
 import { Sidebar } from '../src/views/sidebar';
 import { SettingsView, loadDisplay } from '../src/views/settings';
-import { api, type Duplicates, type Hit, type Overview, type Photo } from '../src/api';
+import { api, CommandError, type Duplicates, type Hit, type Overview, type Photo } from '../src/api';
 
 function photo(id: number): Photo {
   return { id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, width: 640, height: 480, format: 'jpeg', taken_at: null };
@@ -243,5 +243,24 @@ describe('sidebar', () => {
     const broken = bar.element.querySelector('ul[data-kind="failed"]')!;
     expect([...broken.querySelectorAll('.problem-name')].map((n) => n.textContent)).toEqual(['cut.png', 'caf\ufffd.jpg']);
     expect(bar.element.querySelector('ul[data-kind="unsupported"]')!.textContent).toContain('CIELab');
+  });
+});
+
+describe('command errors', () => {
+  afterEach(() => clearMocks());
+
+  it('carry the core\'s kind and print as their message', async () => {
+    mockIPC(() => {
+      throw { kind: 'not_permitted', message: '/etc/hostname was neither dropped onto the window nor is in a watched folder' };
+    });
+    const e = await api.searchPath('/etc/hostname', 3).catch((err) => err);
+    expect(e).toBeInstanceOf(CommandError);
+    expect(e.kind).toBe('not_permitted');
+    expect(String(e)).toBe('/etc/hostname was neither dropped onto the window nor is in a watched folder');
+    mockIPC(() => {
+      throw 'a plain string';
+    });
+    const plain = await api.overview().catch((err) => err);
+    expect([plain.kind, `${plain}`]).toEqual(['other', 'a plain string']);
   });
 });

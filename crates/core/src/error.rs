@@ -84,6 +84,34 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A stable name for what went wrong, for front ends that react by kind
+    /// (the app's commands answer `{kind, message}`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Catalog(_) => "catalog",
+            Error::Io { .. } => "io",
+            Error::Decode(e) if e.is_unsupported() => "unsupported",
+            Error::Decode(_) => "undecodable",
+            Error::Video(_) => "video",
+            Error::Runtime(_) => "runtime",
+            Error::ModelMissing { .. } | Error::UnknownModel(_) => "model_missing",
+            Error::Model { .. } => "model",
+            Error::Store(_) => "store_unreachable",
+            Error::NotAFolder(_) => "not_a_folder",
+            Error::NotInLibrary(_) => "not_in_library",
+            Error::NotPermitted(_) => "not_permitted",
+            Error::Watch(_) => "watch",
+            Error::Config(_) => "config",
+            Error::BadQuery(_) => "bad_query",
+            Error::NotAPhoto(_) => "not_a_photo",
+            Error::NoSuchPhoto(_) => "no_such_photo",
+            Error::Closed(_) => "closed",
+            Error::CorruptSetting { .. } => "corrupt_setting",
+            Error::Internal(_) => "internal",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
     /// For `map_err` on serialisations that cannot fail on our own types.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())

@@ -1,7 +1,7 @@
 // Near-duplicate groups side by side, with sizes and dates, and a way to
 // move the unwanted ones to the system trash (undo is the trash).
 
-import { thumbUrl, type Duplicates, type DuplicatePhoto, type Item, type Progress, type TrashReport } from '../api';
+import { commandError, thumbUrl, type Duplicates, type DuplicatePhoto, type Item, type Progress, type TrashReport } from '../api';
 import { basename, formatBytes, formatDate } from '../format';
 import { filmBadge } from './grid';
 
@@ -85,8 +85,9 @@ export class DuplicatesView {
     try {
       this.show(await this.h.find(maxDistance));
     } catch (e) {
-      this.status.textContent = String(e) === 'cancelled' ? 'Cancelled.' : '';
-      if (String(e) !== 'cancelled') this.h.report(String(e), true);
+      const cancelled = commandError(e).kind === 'cancelled';
+      this.status.textContent = cancelled ? 'Cancelled.' : '';
+      if (!cancelled) this.h.report(String(e), true);
     } finally {
       this.running = false;
       this.button('find').disabled = false;
