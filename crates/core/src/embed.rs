@@ -88,6 +88,14 @@ impl Embedder {
         Ok(())
     }
 
+    /// Embed one decoded image (a query, a photo's labels): the same
+    /// preprocessing and model call as the batch pipeline's.
+    pub fn embed_image(&mut self, pixels: &image::RgbImage) -> Result<Embedding> {
+        let tensor = crate::preprocess::tensor(pixels, &self.status.spec);
+        let mut out = self.embed_batch(tensor)?;
+        out.pop().ok_or_else(|| Error::Runtime("the model returned no output".into()))
+    }
+
     /// Run a batch of preprocessed images (`n * input_len()` floats, CHW each).
     pub fn embed_batch(&mut self, pixels: Vec<f32>) -> Result<Vec<Embedding>> {
         let spec = self.status.spec.clone();

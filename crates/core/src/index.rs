@@ -88,8 +88,7 @@ fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<H
     match decode::decode(&bytes, min_side) {
         Ok(decoded) => {
             thumbs.ensure(&hash, &decoded.pixels);
-            let mut tensor = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
-            preprocess::to_tensor(&decoded.pixels, spec, &mut tensor);
+            let tensor = preprocess::tensor(&decoded.pixels, spec);
             Prepared::Ready { id: job.id, path: job.path, hash, info: decoded.info, tensor, warning: decoded.warning }
         }
         Err(e) => fail(e.to_string(), state_of(&e)),

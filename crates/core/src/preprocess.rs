@@ -6,10 +6,18 @@ use image::RgbImage;
 use crate::decode::{self, DecodeError};
 use crate::models::{Filter, ModelSpec};
 
-/// Write `pixels` into `out` (3 x crop x crop, CHW) the way the model was
-/// trained: shorter side resized to `resize`, centre crop of `crop`, then
-/// mean/std normalisation. Resize and crop happen in one resampling pass over
-/// the source region that the crop would keep.
+/// The model input of `pixels` for `spec` (3 x crop x crop, CHW), the way
+/// the model was trained: shorter side resized to `resize`, centre crop of
+/// `crop`, then mean/std normalisation. Resize and crop happen in one
+/// resampling pass over the source region that the crop would keep. Every
+/// photo, keyframe and query goes into a model through here.
+pub fn tensor(pixels: &RgbImage, spec: &ModelSpec) -> Vec<f32> {
+    let mut out = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
+    to_tensor(pixels, spec, &mut out);
+    out
+}
+
+/// `tensor` into a buffer the caller reuses (the benchmark's loop).
 pub fn to_tensor(pixels: &RgbImage, spec: &ModelSpec, out: &mut [f32]) {
     let crop = spec.crop;
     let (w, h) = (pixels.width() as f64, pixels.height() as f64);

@@ -10,7 +10,6 @@ use crate::catalog::{FileId, FileRow, FileState, Hash};
 use crate::decode;
 use crate::error::{Error, Result};
 use crate::library::Library;
-use crate::preprocess;
 use crate::store::Filter;
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,11 +185,7 @@ impl Library {
                 self.thumbs.ensure(hash, &decoded.pixels);
             }
         }
-        let embedder = self.embedder_for(model)?;
-        let mut tensor = vec![0.0; embedder.input_len()];
-        preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
-        let mut out = embedder.embed_batch(tensor)?;
-        Ok(out.remove(0).vector)
+        Ok(self.embedder_for(model)?.embed_image(&decoded.pixels)?.vector)
     }
 
     pub(crate) fn hit(&self, row: FileRow, distance: f32, similarity: f32, is_query: bool) -> SearchHit {

@@ -220,10 +220,7 @@ impl Library {
         if top.is_empty() {
             let spec = ModelDir::spec(LABEL_MODEL)?;
             let decoded = crate::decode::decode(&bytes, spec.resize)?;
-            let embedder = self.embedder_for(LABEL_MODEL)?;
-            let mut tensor = vec![0.0; embedder.input_len()];
-            crate::preprocess::to_tensor(&decoded.pixels, &spec, &mut tensor);
-            let out = embedder.embed_batch(tensor)?.remove(0);
+            let out = self.embedder_for(LABEL_MODEL)?.embed_image(&decoded.pixels)?;
             top = crate::index::top_k(out.probabilities.as_deref().unwrap_or(&[]), crate::index::TOP_LABELS);
         }
         Ok(top.into_iter().map(|(c, p)| (classes.get(c as usize).map(|k| k.names.join(", ")).unwrap_or_default(), p)).collect())

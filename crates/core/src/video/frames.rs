@@ -146,9 +146,7 @@ fn index_video(
         frames.push(NewFrame { at_ms, hash, width: pixels.width(), height: pixels.height() });
         thumbs.ensure(&hash, &pixels);
         if catalog.embedding(&hash, &spec.name)?.is_none() {
-            let mut tensor = vec![0.0; 3 * (spec.crop * spec.crop) as usize];
-            preprocess::to_tensor(&pixels, spec, &mut tensor);
-            tensors.extend_from_slice(&tensor);
+            tensors.extend_from_slice(&preprocess::tensor(&pixels, spec));
             waiting.push(hash);
             if waiting.len() >= batch_size {
                 flush(&mut tensors, &mut waiting)?;
