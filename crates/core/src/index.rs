@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::models::ModelSpec;
 use crate::preprocess;
 use crate::progress::{Cancel, Event, Meter, Phase, Sink};
-use crate::store::{Point, PointMeta, VectorStore};
+use crate::store::writer::{self, point, Written};
+use crate::store::{Point, VectorStore};
 use crate::thumbs::Thumbnails;
 
 /// How many labels per photo are kept from a classifying model.
@@ -243,44 +244,6 @@ fn info_of(row: &FileRow) -> ImageInfo {
     }
 }
 
-pub fn point(row: &FileRow, vector: Vec<f32>) -> Point {
-    Point {
-        id: row.id,
-        vector,
-        meta: PointMeta {
-            path: row.path.clone(),
-            taken_at: row.taken_at,
-            format: row.format.clone().unwrap_or_default(),
-        },
-    }
-}
-
-/// Upsert into the store; when it fails (or there is none), queue the ids in
-/// the outbox and stop using the store for the rest of the run.
-fn write_store(
-    catalog: &Catalog,
-    model: &str,
-    store: &mut Option<&mut dyn VectorStore>,
-    points: &[Point],
-    sink: Sink,
-    stats: &mut IndexStats,
-) -> Result<()> {
-    if points.is_empty() {
-        return Ok(());
-    }
-    if let Some(s) = store.as_mut() {
-        match s.upsert(points) {
-            Ok(()) => return Ok(()),
-            Err(e @ Error::Store(_)) => {
-                sink(Event::StoreBehind { error: e.to_string() });
-                *store = None;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    stats.store_behind = true;
-    catalog.outbox_add(model, &points.iter().map(|p| p.id).collect::<Vec<_>>())
-}
 
 fn commit_batch(
     catalog: &Catalog,
@@ -364,6 +327,20 @@ fn commit_batch(
         Ok(points)
     })?;
     write_store(catalog, &model, store, &points, sink, stats)
+}
+
+fn write_store(
+    catalog: &Catalog,
+    model: &str,
+    store: &mut Option<&mut dyn VectorStore>,
+    points: &[Point],
+    sink: Sink,
+    stats: &mut IndexStats,
+) -> Result<()> {
+    if writer::write(catalog, model, store, points, &[], sink)? == Written::Behind {
+        stats.store_behind = true;
+    }
+    Ok(())
 }
 
 pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {

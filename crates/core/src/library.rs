@@ -15,7 +15,7 @@ use crate::lock::{WriteGuard, WriterLock};
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
 use crate::progress::{Cancel, Event, Sink};
 use crate::scan::{self, Outcome, Vanished};
-use crate::store::{EmbeddedStore, MilvusConfig, MilvusStore, Point, VectorStore};
+use crate::store::{self, EmbeddedStore, MilvusConfig, MilvusStore, Point, VectorStore};
 use crate::text::TextEmbedder;
 use crate::thumbs::{self, Thumbnails};
 
@@ -278,7 +278,7 @@ impl Library {
             // another process writes could undo a point written a moment ago.
             // The writer keeps the store in step with what it changes.
             if let Some(_writing) = self.writer.try_acquire("reconciling the vector store of")? {
-                let repaired = reconcile_store(&self.catalog, &spec.name, store.as_mut())?;
+                let repaired = store::writer::reconcile(&self.catalog, &spec.name, store.as_mut())?;
                 if model == self.model {
                     self.store_repaired = Some(repaired);
                 }
@@ -330,34 +330,24 @@ impl Library {
         self.catalog.set_setting("store", &json)
     }
 
-    /// Write `upserts` and `deletes` to `model`'s store. What the store
-    /// cannot take now (it is down) goes to the outbox and is written when
-    /// the store is next opened, so the catalog never waits for the store.
+    /// Write `upserts` and `deletes` to `model`'s store (opening it if
+    /// need be) through the store writer: what the store cannot take now
+    /// waits in the outbox, so the catalog never waits for the store.
     pub(crate) fn write_store(&mut self, model: &str, upserts: &[Point], deletes: &[i64], sink: Sink) -> Result<()> {
         if upserts.is_empty() && deletes.is_empty() {
             return Ok(());
         }
-        let result = self.store_for(model).and_then(|store| {
-            if !deletes.is_empty() {
-                store.delete(deletes)?;
-            }
-            if !upserts.is_empty() {
-                store.upsert(upserts)?;
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(e @ Error::Store(_)) => {
-                // Drop a broken connection: the next use reconnects and reconciles.
-                self.stores.remove(model);
-                let ids: Vec<i64> = upserts.iter().map(|p| p.id).chain(deletes.iter().copied()).collect();
-                self.catalog.outbox_add(model, &ids)?;
-                sink(Event::StoreBehind { error: e.to_string() });
-                Ok(())
-            }
-            Err(e) => Err(e),
+        match self.store_for(model) {
+            Ok(_) => {}
+            Err(e @ Error::Store(_)) => sink(Event::StoreBehind { error: e.to_string() }),
+            Err(e) => return Err(e),
         }
+        let mut store = self.stores.get_mut(model).map(|s| s.as_mut() as &mut dyn VectorStore);
+        if store::writer::write(&self.catalog, model, &mut store, upserts, deletes, sink)? == store::writer::Written::Behind {
+            // Drop a broken connection: the next use reconnects and reconciles.
+            self.stores.remove(model);
+        }
+        Ok(())
     }
 
     /// Load the active model and its store now rather than at the first
@@ -581,7 +571,7 @@ impl Library {
             let frames = if row.duration_ms.is_some() { self.catalog.frames_of(row.id)? } else { Vec::new() };
             for row in std::iter::once(row).chain(frames) {
                 if let Some(v) = row.hash.map(|h| self.catalog.embedding(&h, &model)).transpose()?.flatten() {
-                    points.push(index::point(&row, v));
+                    points.push(store::writer::point(&row, v));
                 }
             }
         }
@@ -656,7 +646,7 @@ impl Library {
         let _writing = self.writer.acquire("reconciling the vector store of", &|_| {}, &Cancel::new())?;
         let model = self.model.clone();
         self.store()?;
-        reconcile_store(&self.catalog, &model, self.stores.get_mut(&model).unwrap().as_mut())
+        store::writer::reconcile(&self.catalog, &model, self.stores.get_mut(&model).expect("opened above").as_mut())
     }
 
     pub fn status(&mut self) -> Result<Status> {
@@ -697,36 +687,6 @@ impl Library {
             query_cache: thumbs::usage(&self.query_thumbs.dir).0,
         }
     }
-}
-
-/// Bring `store` in line with the catalog's embedded files for `model`:
-/// add what it lacks, drop what the catalog no longer has. Returns (added, removed).
-pub fn reconcile_store(catalog: &Catalog, model: &str, store: &mut dyn VectorStore) -> Result<(usize, usize)> {
-    let want: HashSet<i64> = catalog.embedded_ids(model)?.into_iter().collect();
-    let have: HashSet<i64> = store.ids()?.into_iter().collect();
-    // Writes that failed earlier are made again whatever the store holds for
-    // them now: a point may be there with an old path or an old vector.
-    let outbox = catalog.outbox(model)?;
-    let extra: Vec<i64> = have.difference(&want).copied().collect();
-    let mut missing: HashSet<i64> = want.difference(&have).copied().collect();
-    missing.extend(outbox.iter().filter(|id| want.contains(id)));
-    if !extra.is_empty() {
-        store.delete(&extra)?;
-    }
-    if !missing.is_empty() {
-        let mut batch = Vec::new();
-        catalog.embedded_files(model, |row, vector| {
-            if missing.contains(&row.id) {
-                batch.push(index::point(&row, vector));
-            }
-            Ok(())
-        })?;
-        for chunk in batch.chunks(1000) {
-            store.upsert(chunk)?;
-        }
-    }
-    catalog.outbox_done(model, &outbox)?;
-    Ok((missing.len(), extra.len()))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod embedded;
 pub(crate) mod int8;
 pub mod milvus;
 pub mod recall;
+pub mod writer;
 
 use std::path::PathBuf;
 

@@ -174,7 +174,7 @@ fn index_video(
         let mut points = Vec::with_capacity(rows.len());
         for frame in rows {
             if let Some(v) = frame.hash.map(|h| c.embedding(&h, &spec.name)).transpose()?.flatten() {
-                points.push(index::point(&frame, v));
+                points.push(crate::store::writer::point(&frame, v));
             }
         }
         Ok(Indexed { dropped, points })
