@@ -244,7 +244,6 @@ fn info_of(row: &FileRow) -> ImageInfo {
     }
 }
 
-
 fn commit_batch(
     catalog: &Catalog,
     store: &mut Option<&mut dyn VectorStore>,
