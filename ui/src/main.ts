@@ -4,12 +4,14 @@
 // wires views to commands and notices.
 
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { api, onNotice, onWork, thumbUrl, type Feedback, type Item, type Overview, type SearchResults, type Seed, type TextResults } from './api';
+import { api, onNotice, onWork, thumbUrl, type Item, type Overview } from './api';
+import { text } from './dom';
 import { basename } from './format';
 import { DuplicatesView } from './views/duplicates';
 import { ExploreView } from './views/explore';
-import { Grid, LibrarySource, ListSource, type Mark } from './views/grid';
+import { Grid, LibrarySource } from './views/grid';
 import { Preview } from './views/preview';
+import { ResultsView } from './views/results';
 import { SettingsView, applyTheme, loadDisplay, saveDisplay } from './views/settings';
 import { Sidebar } from './views/sidebar';
 
@@ -67,11 +69,6 @@ app.innerHTML = `
 const $ = <T extends HTMLElement>(sel: string) => app.querySelector(sel) as T;
 let overview: Overview | null = null;
 let current: ViewName = 'library';
-let lastResults: SearchResults | TextResults | null = null;
-// What the results came from, and the person's marks on them: each mark
-// asks again with the query moved toward the good and away from the bad.
-let seed: Seed | null = null;
-const marks = new Map<number, Mark>();
 
 // ---- messages
 
@@ -90,7 +87,7 @@ function report(message: string, error = false): void {
 const preview = new Preview({
   open: (id) => api.openPhoto(id).catch((e) => report(String(e), true)),
   reveal: (id) => api.revealPhoto(id).catch((e) => report(String(e), true)),
-  similar: (id) => run(api.searchPhoto(id, display.k), { kind: 'photo', id }),
+  similar: (id) => resultsView.run(api.searchPhoto(id, display.k), { kind: 'photo', id }),
 });
 document.body.append(preview.element);
 
@@ -110,28 +107,13 @@ const libraryGrid = new Grid(library, {
 });
 $('section[data-view="library"]').append(libraryGrid.element);
 
-const results = new ListSource();
-const resultsGrid = new Grid(results, {
-  cellSize: () => display.cellSize,
-  selectable: true,
-  emptyText: 'No results yet.',
-  onOpen: (_item, index) => preview.open(results.items, index),
-  marks: {
-    get: (id) => marks.get(id),
-    set: (item, mark) => {
-      if (!seed) return report('This query cannot be refined (a pasted image): drop or choose the photo instead.', true);
-      if (mark) marks.set(item.id, mark);
-      else marks.delete(item.id);
-      void refine();
-    },
-  },
-  onSelectionChange: (ids) => {
-    const b = $<HTMLButtonElement>('#more-like');
-    b.disabled = ids.length === 0;
-    b.textContent = ids.length ? `More like these (${ids.length})` : 'More like these';
-  },
+const resultsView = new ResultsView($('section[data-view="results"]'), display, {
+  report,
+  show: () => show('results'),
+  highlight: (ids) => explore.highlight(ids),
+  openPreview: (items, index) => preview.open(items, index),
+  canCombine: () => overview?.models.some((m) => m.text_installed && m.installed) ?? false,
 });
-$('.results-grid').append(resultsGrid.element);
 
 const explore = new ExploreView({
   onPick: async (point) => {
@@ -156,7 +138,7 @@ const explore = new ExploreView({
     const ids = points.map((p) => p.id);
     const more = document.createElement('button');
     more.textContent = 'More like these';
-    more.addEventListener('click', () => run(api.searchMany(ids.slice(0, 200), display.k), null));
+    more.addEventListener('click', () => resultsView.run(api.searchMany(ids.slice(0, 200), display.k), null));
     side.append(more, miniGrid(points.slice(0, 300).map((p) => ({ id: p.id, path: p.path, hash: p.hash, width: null, height: null, format: null, taken_at: null }))));
   },
 });
@@ -168,7 +150,7 @@ const settings = new SettingsView(
     saveDisplay(d);
     applyTheme(d.theme);
     libraryGrid.refresh();
-    resultsGrid.refresh();
+    resultsView.refresh();
   },
   () => void refresh(),
   report,
@@ -208,13 +190,6 @@ const sidebar = new Sidebar({
 });
 $('.sidebar-slot').replaceWith(sidebar.element);
 
-function text(tag: string, content: string, cls?: string): HTMLElement {
-  const e = document.createElement(tag);
-  e.textContent = content;
-  if (cls) e.className = cls;
-  return e;
-}
-
 function miniGrid(items: Item[]): HTMLElement {
   const box = document.createElement('div');
   box.className = 'mini-grid';
@@ -234,7 +209,7 @@ function show(view: ViewName): void {
   app.querySelectorAll<HTMLElement>('.tabs button').forEach((b) => b.classList.toggle('active', b.dataset.view === view));
   document.body.dataset.view = view;
   if (view === 'library') libraryGrid.refresh();
-  if (view === 'results') resultsGrid.refresh();
+  if (view === 'results') resultsView.refresh();
   if (view === 'explore') void loadMap();
   if (view === 'settings' && overview) settings.render(overview);
 }
@@ -285,126 +260,22 @@ $('#welcome-add').addEventListener('click', () => addFolder());
 
 // ---- searching
 
-function filtered(hits: SearchResults['hits']): SearchResults['hits'] {
-  return hits.filter((h) => h.is_query || h.similarity >= display.minSimilarity);
-}
-
-function renderResults(): void {
-  const r = lastResults;
-  if (!r) return;
-  results.items = filtered(r.hits);
-  resultsGrid.clearSelection();
-  resultsGrid.refresh();
-  const panel = $('#query-panel');
-  panel.replaceChildren();
-  panel.append(marksPanel());
-  if ('method' in r) {
-    panel.append(text('h3', `“${r.query}”`));
-    panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${r.matched.length ? `: ${r.matched.slice(0, 6).join(', ')}` : ''}.`, 'search-method'));
-    if (r.note) panel.append(text('p', r.note, 'muted'));
-  } else {
-    const img = document.createElement('img');
-    img.className = 'query-photo';
-    img.src = thumbUrl(r.query_hash);
-    img.alt = basename(r.query);
-    panel.append(img, text('h3', basename(r.query)), text('p', r.query, 'muted path'));
-    panel.append(text('p', `${r.model} · ${r.store} store · ${r.metric}`, 'muted'));
-    if (seed && seed.kind !== 'text') panel.append(combineForm(seed));
-  }
-  $('#results-info').textContent = `${results.items.length} of ${r.hits.length} shown · ${r.millis.toFixed(0)} ms`;
-  document.body.dataset.results = String(results.items.length);
-  explore.highlight([...('query_id' in r && r.query_id != null ? [r.query_id] : []), ...r.hits.map((h) => h.id)]);
-}
-
-/** "Learning from your marks": what is marked, and a way to start over. */
-function marksPanel(): HTMLElement {
-  const box = document.createElement('div');
-  box.className = 'marks-panel';
-  if (!seed) return box;
-  const good = [...marks.values()].filter((m) => m === 'good').length;
-  const bad = marks.size - good;
-  if (marks.size === 0) {
-    box.append(text('p', 'Mark results with + (more like this) or − (less like this): the results learn from your marks.', 'muted'));
-    return box;
-  }
-  box.append(text('p', `Learning from your marks: ${good} more like, ${bad} less like.`));
-  const clear = document.createElement('button');
-  clear.textContent = 'Clear marks';
-  clear.addEventListener('click', () => {
-    marks.clear();
-    void refine();
-  });
-  box.append(clear);
-  return box;
-}
-
-/** "Like this photo, but …": the photo and words together (CLIP). */
-function combineForm(from: Seed): HTMLElement {
-  const form = document.createElement('form');
-  form.className = 'combine';
-  const clip = overview?.models.some((m) => m.text_installed && m.installed);
-  form.innerHTML = `<label>…and <input name="text" placeholder="at night, in snow, in black and white" ${clip ? '' : 'disabled'}></label><button ${clip ? '' : 'disabled'}>Combine</button>`;
-  if (!clip) form.title = 'Needs CLIP with its text tower (see README: Models)';
-  const input = form.querySelector('input') as HTMLInputElement;
-  if (from.kind === 'combined') input.value = from.text;
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const words = input.value.trim();
-    if (!words) return;
-    const base = from.kind === 'combined' || from.kind === 'photo' ? { id: from.id ?? null, path: from.path ?? null } : {};
-    const next: Seed = { kind: 'combined', ...base, text: words, weight: 1 };
-    void run(api.refine(next, { good: [], bad: [] }, display.k), next);
-  });
-  return form;
-}
-
-function feedback(): Feedback {
-  const out: Feedback = { good: [], bad: [] };
-  marks.forEach((m, id) => out[m].push(id));
-  return out;
-}
-
-/** Ask again with the marks (the seed stays, the marks are kept). */
-async function refine(): Promise<void> {
-  if (seed) await run(api.refine(seed, feedback(), display.k), undefined);
-}
-
-/** Show results; a new `from` starts a new query (marks cleared), `undefined` keeps the current one. */
-async function run(search: Promise<SearchResults | TextResults | null>, from?: Seed | null): Promise<void> {
-  document.body.classList.add('busy');
-  try {
-    const r = await search;
-    if (!r) return;
-    if (from !== undefined) {
-      seed = from;
-      marks.clear();
-    }
-    lastResults = r;
-    show('results');
-    renderResults();
-  } catch (e) {
-    report(String(e), true);
-  } finally {
-    document.body.classList.remove('busy');
-  }
-}
-
 /** The drop handler's path: search with dropped files (the first image). Exposed for the end-to-end tests. */
 async function searchDropped(paths: string[]): Promise<void> {
   const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif|avif)$/i.test(p)) ?? paths[0];
-  if (path) await run(api.searchPath(path, display.k), { kind: 'photo', path });
+  if (path) await resultsView.run(api.searchPath(path, display.k), { kind: 'photo', path });
 }
 (window as unknown as { photofinder: object }).photofinder = { searchDropped };
 
 $('#pick-photo').addEventListener('click', async () => {
   const r = api.pickAndSearch(display.k);
   const picked = await r.catch(() => null);
-  await run(r, picked ? { kind: 'photo', path: picked.query } : null);
+  await resultsView.run(r, picked ? { kind: 'photo', path: picked.query } : null);
 });
 $('.text-search').addEventListener('submit', (e) => {
   e.preventDefault();
   const q = $<HTMLInputElement>('#text-query').value.trim();
-  if (q) void run(api.searchText(q, display.k), { kind: 'text', query: q });
+  if (q) void resultsView.run(api.searchText(q, display.k), { kind: 'text', query: q });
 });
 $('#k').addEventListener('change', () => {
   display.k = Number($<HTMLSelectElement>('#k').value);
@@ -417,15 +288,14 @@ minSim.addEventListener('input', () => {
   display.minSimilarity = Number(minSim.value);
   saveDisplay(display);
   showMinSim();
-  renderResults();
+  resultsView.render();
 });
-$('#more-like').addEventListener('click', () => run(api.searchMany(resultsGrid.selection(), display.k), null));
 
 document.addEventListener('paste', (e) => {
   const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
   if (!file) return;
   e.preventDefault();
-  void run(file.arrayBuffer().then((b) => api.searchPasted(new Uint8Array(b), display.k)), null);
+  void resultsView.run(file.arrayBuffer().then((b) => api.searchPasted(new Uint8Array(b), display.k)), null);
 });
 
 document.addEventListener('keydown', (e) => {
@@ -458,7 +328,7 @@ async function loadMap(): Promise<void> {
     const map = await api.explore();
     mapLoadedAt = indexed;
     await explore.show(map);
-    if (lastResults) renderResults();
+    resultsView.render();
   } catch (e) {
     report(`Cannot draw the map: ${e}`, true);
   }
