@@ -1,3 +1,7 @@
+//! The core's one error type. Its variants are what callers tell apart (a
+//! bad query, a photo that is gone, a store that is down, a closed engine);
+//! `Error::kind` names them for front ends that react by kind.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong in photofinder's core, in words a user can act on.

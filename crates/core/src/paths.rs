@@ -18,7 +18,7 @@ pub fn display(path: &Path) -> String {
 
 /// The exact bytes of `path` in hex when they are not valid UTF-8.
 pub fn bytes_if_not_utf8(path: &Path) -> Option<String> {
-    path.to_str().is_none().then(|| crate::catalog::hex(path.as_os_str().as_bytes()))
+    path.to_str().is_none().then(|| path.as_os_str().as_bytes().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The inverse of the hex in `path_bytes`.
