@@ -91,6 +91,14 @@ fn make_photos(dir: &Path, n: usize, prefix: &str) {
     }
 }
 
+/// A folder of `n` generated photos in `env`, watched but not indexed yet.
+fn watched_photos(env: &Env, name: &str, n: usize, prefix: &str) -> PathBuf {
+    let dir = env.tmp.path().join(name);
+    make_photos(&dir, n, prefix);
+    env.json(&["folders", "add", "--no-index", dir.to_str().unwrap()]);
+    dir
+}
+
 #[test]
 fn pillows_hostile_corpus_indexes_to_the_end_and_a_second_run_does_nothing() {
     let env = Env::new();
@@ -268,9 +276,7 @@ fn writing_to_a_closed_pipe_ends_quietly() {
 #[test]
 fn two_processes_share_a_library_without_a_single_failure() {
     let env = Env::new();
-    let main = env.tmp.path().join("watched");
-    make_photos(&main, 600, "p");
-    env.json(&["folders", "add", "--no-index", main.to_str().unwrap()]);
+    let main = watched_photos(&env, "watched", 600, "p");
     let mut watch = env.cmd().args(["watch", "--quiet"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
 
     let extra: Vec<PathBuf> = (0..20).map(|i| env.tmp.path().join(format!("extra{i:02}"))).collect();
@@ -317,9 +323,7 @@ fn two_processes_share_a_library_without_a_single_failure() {
 #[test]
 fn kill_dash_9_while_indexing_then_index_leaves_the_library_exact() {
     let env = Env::new();
-    let photos = env.tmp.path().join("many");
-    make_photos(&photos, 240, "k");
-    env.json(&["folders", "add", "--no-index", photos.to_str().unwrap()]);
+    let photos = watched_photos(&env, "many", 240, "k");
     // Moments spread over start-up, scanning and embedding (a fixed sequence:
     // the test is the same on every run, the moments differ in what they hit).
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
