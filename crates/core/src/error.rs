@@ -21,7 +21,7 @@ pub enum Error {
     Decode(#[from] crate::decode::DecodeError),
 
     #[error("{0}")]
-    Video(#[from] crate::video::VideoError),
+    Video(crate::video::VideoError),
 
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
@@ -135,5 +135,15 @@ impl From<ort::Error> for Error {
 impl From<ort::Error<ort::session::builder::SessionBuilder>> for Error {
     fn from(e: ort::Error<ort::session::builder::SessionBuilder>) -> Self {
         Error::Runtime(e.to_string())
+    }
+}
+
+impl From<crate::video::VideoError> for Error {
+    fn from(e: crate::video::VideoError) -> Self {
+        match e {
+            // A cancelled extraction is the caller's cancel, not a bad video.
+            crate::video::VideoError::Cancelled => Error::Cancelled,
+            e => Error::Video(e),
+        }
     }
 }

@@ -19,10 +19,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::FileId;
+use crate::catalog::{Catalog, FileId};
 use crate::error::{Error, Result};
-use crate::library::Library;
-use crate::text::LABEL_MODEL;
+use crate::models::labels::LABEL_MODEL;
+use crate::models::{ModelDir, ModelSpec};
 
 #[derive(Debug, Clone)]
 pub struct ExploreOptions {
@@ -334,7 +334,7 @@ pub fn place(fit: &Fit, source: &dyn VectorSource) -> Result<Vec<(FileId, f32, f
 
 /// The catalog's vectors of one model.
 struct CatalogVectors<'a> {
-    catalog: &'a crate::catalog::Catalog,
+    catalog: &'a Catalog,
     model: &'a str,
     dim: usize,
 }
@@ -356,15 +356,23 @@ fn cache_path(dir: &Path, model: &str) -> PathBuf {
     dir.join("explore").join(format!("{model}.json"))
 }
 
-impl Library {
-    /// The map of the active model's vectors, from the cached fit when it
-    /// still describes the library.
-    pub fn explore(&mut self, options: &ExploreOptions) -> Result<Map> {
+/// The parts of a library the map reads.
+pub struct Explorer<'a> {
+    pub catalog: &'a Catalog,
+    /// For the ImageNet class names clusters are named by.
+    pub models: &'a ModelDir,
+    /// Where fits are cached (the library's folder).
+    pub dir: &'a Path,
+}
+
+impl Explorer<'_> {
+    /// The map of `spec`'s vectors, from the cached fit when it still
+    /// describes the library.
+    pub fn explore(&self, spec: &ModelSpec, options: &ExploreOptions) -> Result<Map> {
         let started = Instant::now();
-        let spec = self.model_spec();
-        let source = CatalogVectors { catalog: &self.catalog, model: &spec.name, dim: spec.dim };
+        let source = CatalogVectors { catalog: self.catalog, model: &spec.name, dim: spec.dim };
         let count = self.catalog.embedded_ids(&spec.name)?.len();
-        let cache = cache_path(&self.dir, &spec.name);
+        let cache = cache_path(self.dir, &spec.name);
         let cached: Option<Fit> = std::fs::read(&cache).ok().and_then(|b| serde_json::from_slice(&b).ok());
         let usable = cached.filter(|f| {
             f.dim == spec.dim
@@ -395,7 +403,7 @@ impl Library {
         refitted: bool,
         started: Instant,
     ) -> Result<Map> {
-        let classes = self.models.labels(&crate::models::ModelDir::spec(LABEL_MODEL)?).ok().flatten();
+        let classes = self.models.labels(&ModelDir::spec(LABEL_MODEL)?).ok().flatten();
         let mut points = Vec::with_capacity(placed.len());
         let mut label_counts: Vec<HashMap<String, usize>> = vec![HashMap::new(); k];
         let mut sums = vec![(0.0f32, 0.0f32, 0usize); k];

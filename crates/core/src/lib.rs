@@ -33,7 +33,8 @@ pub mod video;
 pub mod watch;
 
 pub use error::{Error, Result};
-pub use library::{IndexReport, Library, Photo, Status};
+pub use catalog::Photo;
+pub use library::{IndexReport, Library, Status};
 pub use models::{ModelDir, ModelSpec, ModelStatus};
 pub use progress::{Cancel, Event, Progress};
 pub use refine::{Example, Feedback};

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::FileId;
 use crate::embed::normalised;
 use crate::error::{Error, Result};
-use crate::library::Library;
-use crate::search::SearchResults;
+use crate::embed::CLIP_MODEL;
+use crate::search::{SearchResults, Searcher};
 use crate::store::Filter;
-use crate::text::{TextEmbedder, TextMethod, TextResults, CLIP_MODEL, LABEL_MODEL};
+use crate::text::{TextMethod, TextResults, LABEL_MODEL};
 
 /// Rocchio's weights: the query itself, the mean of the good results, the
 /// mean of the bad ones. These are the textbook values (Manning, Raghavan
@@ -56,141 +56,130 @@ pub fn rocchio(query: &[f32], good: &[Vec<f32>], bad: &[Vec<f32>]) -> Vec<f32> {
     normalised(&q)
 }
 
-impl Library {
-    /// `model`'s vectors of the photos `ids` (those with one).
-    fn vectors_of(&self, model: &str, ids: &[FileId]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let hash = self.catalog.file(id)?.and_then(|r| r.hash);
-            if let Some(v) = hash.map(|h| self.catalog.embedding(&h, model)).transpose()?.flatten() {
-                out.push(v);
-            }
+/// `model`'s vectors of the photos `ids` (those with one).
+fn vectors_of(s: &Searcher<'_>, model: &str, ids: &[FileId]) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let hash = s.catalog.file(id)?.and_then(|r| r.hash);
+        if let Some(v) = hash.map(|h| s.catalog.embedding(&h, model)).transpose()?.flatten() {
+            out.push(v);
         }
-        Ok(out)
     }
+    Ok(out)
+}
 
-    /// The query moved by `feedback`; bad photos are excluded from results.
-    fn refined(&self, model: &str, query: &[f32], feedback: &Feedback, filter: &Filter) -> Result<(Vec<f32>, Filter)> {
-        let good = self.vectors_of(model, &feedback.good)?;
-        let bad = self.vectors_of(model, &feedback.bad)?;
-        let mut filter = filter.clone();
-        filter.exclude.extend(&feedback.bad);
-        Ok((rocchio(query, &good, &bad), filter))
-    }
+/// The query moved by `feedback`; bad photos are excluded from results.
+fn refined(s: &Searcher<'_>, model: &str, query: &[f32], feedback: &Feedback, filter: &Filter) -> Result<(Vec<f32>, Filter)> {
+    let good = vectors_of(s, model, &feedback.good)?;
+    let bad = vectors_of(s, model, &feedback.bad)?;
+    let mut filter = filter.clone();
+    filter.exclude.extend(&feedback.bad);
+    Ok((rocchio(query, &good, &bad), filter))
+}
 
-    /// `model`'s vector for a query photo, its content hash and its path.
-    fn example_vector(&mut self, model: &str, example: &Example) -> Result<(Vec<f32>, crate::catalog::Hash, PathBuf)> {
-        match example {
-            Example::Path(path) => {
-                let (v, h) = self.vector_in(model, path)?;
-                Ok((v, h, path.clone()))
+/// `model`'s vector for a query photo, its content hash and its path.
+fn example_vector(s: &mut Searcher<'_>, model: &str, example: &Example) -> Result<(Vec<f32>, crate::catalog::Hash, PathBuf)> {
+    match example {
+        Example::Path(path) => {
+            let (v, h) = s.vector_in(model, path)?;
+            Ok((v, h, path.clone()))
+        }
+        Example::Id(id) => {
+            let mut row = s.catalog.file(*id)?.ok_or(Error::NoSuchPhoto(*id))?;
+            if row.duration_ms.is_some() && row.frame.is_none() {
+                // A whole video: it is searched by its first moment.
+                row = s.catalog.frames_of(row.id)?.into_iter().next().ok_or_else(|| {
+                    Error::NotAPhoto(format!("{} has no keyframes yet", row.path.display()))
+                })?;
             }
-            Example::Id(id) => {
-                let mut row = self.catalog.file(*id)?.ok_or(Error::NoSuchPhoto(*id))?;
-                if row.duration_ms.is_some() && row.frame.is_none() {
-                    // A whole video: it is searched by its first moment.
-                    row = self.catalog.frames_of(row.id)?.into_iter().next().ok_or_else(|| {
-                        Error::NotAPhoto(format!("{} has no keyframes yet", row.path.display()))
-                    })?;
-                }
-                let hash = row.hash.ok_or_else(|| Error::NotInLibrary(row.path.clone()))?;
-                match self.catalog.embedding(&hash, model)? {
-                    Some(v) => Ok((v, hash, row.path)),
-                    // A video keyframe has no file of its own to embed.
-                    None if row.frame.is_some() => Err(Error::NotAPhoto(format!(
-                        "this moment of {} has no {model} vector yet: index the library with {model} first",
-                        row.path.display()
-                    ))),
-                    None => {
-                        let (v, h) = self.vector_in(model, &row.path)?;
-                        Ok((v, h, row.path))
-                    }
+            let hash = row.hash.ok_or_else(|| Error::NotInLibrary(row.path.clone()))?;
+            match s.catalog.embedding(&hash, model)? {
+                Some(v) => Ok((v, hash, row.path)),
+                // A video keyframe has no file of its own to embed.
+                None if row.frame.is_some() => Err(Error::NotAPhoto(format!(
+                    "this moment of {} has no {model} vector yet: index the library with {model} first",
+                    row.path.display()
+                ))),
+                None => {
+                    let (v, h) = s.vector_in(model, &row.path)?;
+                    Ok((v, h, row.path))
                 }
             }
         }
     }
+}
 
-    /// Photos like the query photo, moved toward the `good` results and
-    /// away from the `bad` ones.
-    pub fn refine_photo(&mut self, example: &Example, feedback: &Feedback, k: usize, filter: &Filter) -> Result<SearchResults> {
-        let started = Instant::now();
-        let model = self.model().to_string();
-        let (vector, hash, path) = self.example_vector(&model, example)?;
-        let (query, filter) = self.refined(&model, &vector, feedback, filter)?;
-        self.search_vector(&model, &path, &[hash], &query, k, &filter, started)
+/// Photos like the query photo, moved toward the `good` results and
+/// away from the `bad` ones.
+pub fn refine_photo(s: &mut Searcher<'_>, example: &Example, feedback: &Feedback, k: usize, filter: &Filter) -> Result<SearchResults> {
+    let started = Instant::now();
+    let model = s.models.active().to_string();
+    let (vector, hash, path) = example_vector(s, &model, example)?;
+    let (query, filter) = refined(s, &model, &vector, feedback, filter)?;
+    s.search_vector(&model, &path, &[hash], &query, k, &filter, started)
+}
+
+/// A text search moved by the user's marks. With CLIP the text's own
+/// vector is the query; with labels, the mean of its best results stands
+/// for it (pseudo-relevance feedback) in the label model's space.
+pub fn refine_text(
+    s: &mut Searcher<'_>,
+    text: &str,
+    feedback: &Feedback,
+    k: usize,
+    filter: &Filter,
+    method: Option<TextMethod>,
+) -> Result<TextResults> {
+    let started = Instant::now();
+    let first = crate::text::search_text(s, text, PSEUDO_RELEVANT.max(k), filter, method)?;
+    if feedback.is_empty() {
+        let mut first = first;
+        first.hits.truncate(k);
+        return Ok(first);
     }
-
-    /// A text search moved by the user's marks. With CLIP the text's own
-    /// vector is the query; with labels, the mean of its best results stands
-    /// for it (pseudo-relevance feedback) in the label model's space.
-    pub fn refine_text(
-        &mut self,
-        text: &str,
-        feedback: &Feedback,
-        k: usize,
-        filter: &Filter,
-        method: Option<TextMethod>,
-    ) -> Result<TextResults> {
-        let started = Instant::now();
-        let first = self.search_text(text, PSEUDO_RELEVANT.max(k), filter, method)?;
-        if feedback.is_empty() {
-            let mut first = first;
-            first.hits.truncate(k);
-            return Ok(first);
+    let model = match first.method {
+        TextMethod::Clip => CLIP_MODEL,
+        TextMethod::Labels => LABEL_MODEL,
+    };
+    let seed = match first.method {
+        TextMethod::Clip => s.models.text_vector(text)?,
+        TextMethod::Labels => {
+            let ids: Vec<FileId> = first.hits.iter().take(PSEUDO_RELEVANT).map(|h| h.id).collect();
+            let vectors = vectors_of(s, model, &ids)?;
+            mean(&vectors).unwrap_or_else(|| vec![0.0; crate::models::ModelDir::spec(model).map(|s| s.dim).unwrap_or(0)])
         }
-        let model = match first.method {
-            TextMethod::Clip => CLIP_MODEL,
-            TextMethod::Labels => LABEL_MODEL,
-        };
-        let seed = match first.method {
-            TextMethod::Clip => self.text_vector(text)?,
-            TextMethod::Labels => {
-                let ids: Vec<FileId> = first.hits.iter().take(PSEUDO_RELEVANT).map(|h| h.id).collect();
-                let vectors = self.vectors_of(model, &ids)?;
-                mean(&vectors).unwrap_or_else(|| vec![0.0; crate::models::ModelDir::spec(model).map(|s| s.dim).unwrap_or(0)])
-            }
-        };
-        let (query, filter) = self.refined(model, &seed, feedback, filter)?;
-        let results = self.search_vector(model, Path::new(""), &[], &query, k, &filter, started)?;
-        Ok(TextResults { hits: results.hits, millis: started.elapsed().as_secs_f64() * 1000.0, ..first })
-    }
+    };
+    let (query, filter) = refined(s, model, &seed, feedback, filter)?;
+    let results = s.search_vector(model, Path::new(""), &[], &query, k, &filter, started)?;
+    Ok(TextResults { hits: results.hits, millis: started.elapsed().as_secs_f64() * 1000.0, ..first })
+}
 
-    /// Photos like the image at `path` and like `text` ("like this photo,
-    /// but at night"): the normalised sum of the photo's and the text's CLIP
-    /// vectors, with `text_weight` on the text. Needs CLIP (both towers) and
-    /// the library's CLIP vectors.
-    pub fn search_photo_and_text(
-        &mut self,
-        example: &Example,
-        text: &str,
-        text_weight: f32,
-        feedback: &Feedback,
-        k: usize,
-        filter: &Filter,
-    ) -> Result<SearchResults> {
-        let started = Instant::now();
-        if self.catalog.embedded_ids(CLIP_MODEL)?.is_empty() {
-            return Err(Error::BadQuery(format!(
-                "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
-            )));
-        }
-        let (image, hash, path) = self.example_vector(CLIP_MODEL, example)?;
-        let words = self.text_vector(text)?;
-        let combined: Vec<f32> = image.iter().zip(&words).map(|(i, t)| i + text_weight * t).collect();
-        let (query, filter) = self.refined(CLIP_MODEL, &normalised(&combined), feedback, filter)?;
-        let mut results = self.search_vector(CLIP_MODEL, &path, &[hash], &query, k, &filter, started)?;
-        results.query = PathBuf::from(format!("{} + \"{text}\"", path.display()));
-        Ok(results)
+/// Photos like the image at `path` and like `text` ("like this photo,
+/// but at night"): the normalised sum of the photo's and the text's CLIP
+/// vectors, with `text_weight` on the text. Needs CLIP (both towers) and
+/// the library's CLIP vectors.
+pub fn search_photo_and_text(
+    s: &mut Searcher<'_>,
+    example: &Example,
+    text: &str,
+    text_weight: f32,
+    feedback: &Feedback,
+    k: usize,
+    filter: &Filter,
+) -> Result<SearchResults> {
+    let started = Instant::now();
+    if s.catalog.embedded_ids(CLIP_MODEL)?.is_empty() {
+        return Err(Error::BadQuery(format!(
+            "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
+        )));
     }
-
-    /// CLIP's vector for `text`, loading the text tower on first use.
-    pub(crate) fn text_vector(&mut self, text: &str) -> Result<Vec<f32>> {
-        if self.text.is_none() {
-            let spec = crate::models::ModelDir::spec(CLIP_MODEL)?;
-            self.text = Some(TextEmbedder::load(&self.models, &spec, self.threads)?);
-        }
-        self.text.as_mut().expect("loaded above").embed(text)
-    }
+    let (image, hash, path) = example_vector(s, CLIP_MODEL, example)?;
+    let words = s.models.text_vector(text)?;
+    let combined: Vec<f32> = image.iter().zip(&words).map(|(i, t)| i + text_weight * t).collect();
+    let (query, filter) = refined(s, CLIP_MODEL, &normalised(&combined), feedback, filter)?;
+    let mut results = s.search_vector(CLIP_MODEL, &path, &[hash], &query, k, &filter, started)?;
+    results.query = PathBuf::from(format!("{} + \"{text}\"", path.display()));
+    Ok(results)
 }
 
 fn mean(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {

@@ -1,16 +1,18 @@
 //! Queries: by an image file (dropped onto the window, from anywhere) or by
-//! a photo already in the library.
+//! a photo already in the library. A [`Searcher`] borrows the parts of a
+//! library a query reads; the other query features (`text`, `refine`) build
+//! on it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::catalog::{FileId, FileRow, FileState, Hash};
-use crate::decode;
+use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash};
+use crate::embed::Models;
 use crate::error::{Error, Result};
-use crate::library::Library;
-use crate::store::Filter;
+use crate::store::{Filter, Stores};
+use crate::thumbs::Thumbnails;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
@@ -51,13 +53,25 @@ pub struct SearchResults {
     pub millis: f64,
 }
 
-impl Library {
+/// The parts of a library a query reads.
+pub struct Searcher<'a> {
+    pub catalog: &'a Catalog,
+    pub models: &'a mut Models,
+    pub stores: &'a mut Stores,
+    /// The library's thumbnails, shown with results.
+    pub thumbs: &'a Thumbnails,
+    /// Thumbnails of query photos from outside the library: kept apart, and
+    /// trimmed to a size cap.
+    pub query_thumbs: &'a Thumbnails,
+}
+
+impl Searcher<'_> {
     /// The photos most like the image at `path`, which need not be in the library.
     pub fn search_file(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
         let started = Instant::now();
         // Already embedded when the photo (or a copy of it) is in the library.
         let (vector, hash) = self.vector_of(path)?;
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.search_vector(&model, path, &[hash], &vector, k, filter, started)
     }
 
@@ -65,8 +79,7 @@ impl Library {
     pub fn search_library(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
         let started = Instant::now();
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let row = self
-            .catalog
+        let row = self.catalog
             .file_by_path(&canonical)?
             .ok_or_else(|| Error::NotInLibrary(path.to_path_buf()))?;
         if row.duration_ms.is_some() {
@@ -76,7 +89,7 @@ impl Library {
             )));
         }
         let vector = match (row.state, row.hash) {
-            (FileState::Indexed, Some(h)) => self.catalog.embedding(&h, self.model())?,
+            (FileState::Indexed, Some(h)) => self.catalog.embedding(&h, self.models.active())?,
             _ => None,
         }
         .ok_or_else(|| {
@@ -86,7 +99,7 @@ impl Library {
                 row.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
             )))
         })?;
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.search_vector(&model, &canonical, &row.hash.into_iter().collect::<Vec<_>>(), &vector, k, filter, started)
     }
 
@@ -109,7 +122,7 @@ impl Library {
         if like.is_empty() {
             return Err(Error::BadQuery("more like these needs at least one photo".into()));
         }
-        let mut query = vec![0.0f32; self.model_spec().dim];
+        let mut query = vec![0.0f32; self.models.active_spec().dim];
         let mut like_hashes = Vec::new();
         for path in like {
             let (v, h) = self.vector_of(path)?;
@@ -123,25 +136,25 @@ impl Library {
             filter.exclude.extend(self.catalog.files_with_hash(&h)?.iter().map(|r| r.id));
         }
         let query = crate::embed::normalised(&query);
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.search_vector(&model, &like[0], &like_hashes, &query, k, &filter, started)
     }
 
     /// The active model's vector for the image at `path` (cached when its
     /// content is in the library) and its content hash.
     fn vector_of(&mut self, path: &Path) -> Result<(Vec<f32>, Hash)> {
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.vector_in(&model, path)
     }
 
     /// `model`'s vector for the image at `path`, and its content hash.
-    pub(crate) fn vector_in(&mut self, model: &str, path: &Path) -> Result<(Vec<f32>, Hash)> {
+    pub fn vector_in(&mut self, model: &str, path: &Path) -> Result<(Vec<f32>, Hash)> {
         let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
         self.vector_of_bytes_in(model, &bytes)
     }
 
     fn vector_of_bytes(&mut self, bytes: &[u8]) -> Result<(Vec<f32>, Hash)> {
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.vector_of_bytes_in(&model, bytes)
     }
 
@@ -158,22 +171,21 @@ impl Library {
     pub fn search_bytes(&mut self, bytes: &[u8], name: &str, k: usize, filter: &Filter) -> Result<SearchResults> {
         let started = Instant::now();
         let (vector, hash) = self.vector_of_bytes(bytes)?;
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.search_vector(&model, Path::new(name), &[hash], &vector, k, filter, started)
     }
 
     /// Embed an image that is not in the library.
     pub fn embed_bytes(&mut self, bytes: &[u8]) -> Result<Vec<f32>> {
-        let model = self.model().to_string();
+        let model = self.models.active().to_string();
         self.embed_image(&model, bytes, None)
     }
 
     /// Embed an image with `model`; with its hash, also cache its thumbnail
     /// so a front end can show the query next to its results.
     fn embed_image(&mut self, model: &str, bytes: &[u8], thumbnail_for: Option<&Hash>) -> Result<Vec<f32>> {
-        let spec = crate::models::ModelDir::spec(model)?;
-        let min_side = if thumbnail_for.is_some() { spec.resize.max(self.thumbs.size) } else { spec.resize };
-        let decoded = decode::decode(bytes, min_side)?;
+        let min_side = if thumbnail_for.is_some() { self.thumbs.size } else { 0 };
+        let (decoded, embedding) = self.models.embed_file(model, bytes, min_side)?;
         if let Some(hash) = thumbnail_for {
             // A library photo's thumbnail belongs with the library's; an
             // outside photo's goes to the capped query cache, so queries never
@@ -185,10 +197,10 @@ impl Library {
                 self.thumbs.ensure(hash, &decoded.pixels);
             }
         }
-        Ok(self.embedder_for(model)?.embed_image(&decoded.pixels)?.vector)
+        Ok(embedding.vector)
     }
 
-    pub(crate) fn hit(&self, row: FileRow, distance: f32, similarity: f32, is_query: bool) -> SearchHit {
+    pub fn hit(&self, row: FileRow, distance: f32, similarity: f32, is_query: bool) -> SearchHit {
         SearchHit {
             id: row.id,
             thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
@@ -209,7 +221,7 @@ impl Library {
     /// Search `model`'s store with `vector`; results whose content is one of
     /// `query_hashes` are flagged as the query.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn search_vector(
+    pub fn search_vector(
         &mut self,
         model: &str,
         query: &Path,
@@ -219,7 +231,7 @@ impl Library {
         filter: &Filter,
         started: Instant,
     ) -> Result<SearchResults> {
-        let store = self.store_for(model)?;
+        let store = self.stores.get(self.catalog, model)?;
         let (kind, metric) = (store.kind(), store.metric());
         let hits = store.search(vector, k, filter)?;
         let mut out = Vec::with_capacity(hits.len());

@@ -154,7 +154,7 @@ impl Watcher {
     /// back. New and returning folders are queued for a scan.
     pub fn refresh(&mut self, lib: &mut Library, sink: Sink) -> Result<()> {
         self.last_check = Instant::now();
-        for folder in lib.catalog.folders()? {
+        for folder in lib.catalog().folders()? {
             let present = lib.is_present(&folder, sink)?;
             if present && !self.watched.contains(&folder.path) {
                 match self.debouncer.watch(&folder.path, RecursiveMode::Recursive) {
@@ -178,7 +178,7 @@ impl Watcher {
             }
         }
         // Folders removed from the library meanwhile.
-        let current: BTreeSet<PathBuf> = lib.catalog.folders()?.into_iter().map(|f| f.path).collect();
+        let current: BTreeSet<PathBuf> = lib.catalog().folders()?.into_iter().map(|f| f.path).collect();
         for gone in self.watched.iter().filter(|p| !current.contains(*p)).cloned().collect::<Vec<_>>() {
             let _ = self.debouncer.unwatch(&gone);
             self.watched.remove(&gone);

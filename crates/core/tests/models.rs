@@ -51,7 +51,7 @@ fn lite0_classifies_the_real_photos() {
         let mut t = vec![0.0; e.input_len()];
         photofinder_core::preprocess::to_tensor(&decoded.pixels, e.spec(), &mut t);
         let out = e.embed_batch(t).unwrap().remove(0);
-        let top = photofinder_core::index::top_k(out.probabilities.as_ref().unwrap(), 3);
+        let top = photofinder_core::embed::top_k(out.probabilities.as_ref().unwrap(), 3);
         let names: Vec<String> = top.iter().map(|(c, _)| labels[*c as usize].names.join(", ")).collect();
         assert!(names.iter().any(|n| n.contains(expect)), "{file}: top-3 {names:?} should include {expect}");
     }

@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use photofinder_core::text::TextEmbedder;
+use photofinder_core::embed::TextEmbedder;
 use photofinder_core::{Cancel, Error, Filter, Library, ModelDir, TextMethod};
 
 fn library_of_originals(tmp: &Path, model: &str) -> (Library, PathBuf) {

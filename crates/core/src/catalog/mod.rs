@@ -701,6 +701,45 @@ impl Catalog {
     }
 }
 
+/// A photo of the library, for browsing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Photo {
+    pub id: i64,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
+    pub path: PathBuf,
+    /// Content hash (hex): names the photo's thumbnail.
+    pub hash: Option<String>,
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub modified: i64,
+    /// Videos: their length.
+    pub duration_ms: Option<i64>,
+    /// A keyframe of a video (then `id` is the frame's and `path` the video's).
+    pub frame: Option<FrameOf>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub format: Option<String>,
+    pub taken_at: Option<i64>,
+}
+
+impl From<FileRow> for Photo {
+    fn from(row: FileRow) -> Photo {
+        Photo {
+            id: row.id,
+            hash: row.hash_hex(),
+            path: row.path,
+            size: row.size,
+            modified: row.mtime_ns.div_euclid(1_000_000_000),
+            duration_ms: row.duration_ms,
+            frame: row.frame,
+            width: row.width,
+            height: row.height,
+            format: row.format,
+            taken_at: row.taken_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

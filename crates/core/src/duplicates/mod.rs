@@ -17,11 +17,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::catalog::{FileId, FileRow, Hash};
+use crate::catalog::{Catalog, FileId, FileRow, Hash, Photo};
 use crate::error::{Error, Result};
-use crate::library::{Library, Photo};
 use crate::progress::{Cancel, Meter, Phase, Sink};
 use crate::store::int8::Codes;
+use crate::store::Stores;
+use crate::thumbs::Thumbnails;
 
 mod videos;
 
@@ -107,14 +108,24 @@ fn keeper_first(f: &FileRow) -> impl Ord {
     (std::cmp::Reverse(pixels), std::cmp::Reverse(f.size), f.mtime_ns, f.id)
 }
 
-impl Library {
+/// The parts of a library that finding duplicates reads.
+pub struct Finder<'a> {
+    pub catalog: &'a Catalog,
+    pub stores: &'a mut Stores,
+    /// Perceptual hashes are made from thumbnails.
+    pub thumbs: &'a Thumbnails,
+    /// Whose vectors are compared.
+    pub model: &'a str,
+}
+
+impl Finder<'_> {
     /// Groups of exact and near copies among the indexed photos, by the
     /// active model's vectors. `max_distance` is a cosine distance.
     pub fn duplicates(&mut self, max_distance: f32, sink: Sink, cancel: &Cancel) -> Result<Duplicates> {
         if !(0.0..=1.0).contains(&max_distance) {
             return Err(Error::BadQuery(format!("{max_distance}: the distance must be between 0 and 1")));
         }
-        let model = self.model().to_string();
+        let model = self.model.to_string();
         let rows = self.catalog.embedded_rows(&model)?;
         // Distinct contents, each with the files that hold it.
         let mut content_of: HashMap<Hash, usize> = HashMap::new();
@@ -144,7 +155,7 @@ impl Library {
             sink(at.event(None));
         };
         let min_dot = 1.0 - max_distance - APPROXIMATION;
-        let in_store = match self.store_for(&model) {
+        let in_store = match self.stores.get(self.catalog, &model) {
             Ok(store) => store.similar_pairs(min_dot, &progress, cancel),
             // A Milvus that can't be reached: the catalog has the vectors.
             Err(Error::Store(_)) => None,
@@ -276,26 +287,23 @@ impl Library {
         let pairs = codes.similar_pairs(min_dot, progress, cancel).ok_or(Error::Cancelled)?;
         Ok(pairs.into_iter().map(|(i, j)| (ids[i], ids[j])).collect())
     }
-
-    /// Move photos of the library to the system trash (never a hard delete:
-    /// undo is restoring them from the trash, after which they are indexed
-    /// again) and drop them from the catalog and the store at once.
-    pub fn move_to_trash(&mut self, ids: &[FileId], sink: Sink) -> Result<TrashReport> {
-        let _writing = self.lock_for_writing("moving to the trash photos of", sink, &Cancel::new())?;
-        let mut report = TrashReport::default();
-        let mut rows = Vec::with_capacity(ids.len());
-        for &id in ids {
-            rows.push(self.catalog.file(id)?.ok_or(Error::NoSuchPhoto(id))?);
-        }
-        for row in rows {
-            match trash::delete(&row.path) {
-                Ok(()) => report.trashed.push(row.path),
-                Err(e) => report.failed.push((row.path, e.to_string())),
-            }
-        }
-        if !report.trashed.is_empty() {
-            self.sync_paths(&report.trashed, sink, &Cancel::new())?;
-        }
-        Ok(report)
-    }
 }
+
+/// Move photos of the library to the system trash (never a hard delete:
+/// undo is restoring them from the trash, after which they are indexed
+/// again). The caller drops the trashed ones from the catalog and the store.
+pub fn trash(catalog: &Catalog, ids: &[FileId]) -> Result<TrashReport> {
+    let mut report = TrashReport::default();
+    let mut rows = Vec::with_capacity(ids.len());
+    for &id in ids {
+        rows.push(catalog.file(id)?.ok_or(Error::NoSuchPhoto(id))?);
+    }
+    for row in rows {
+        match trash::delete(&row.path) {
+            Ok(()) => report.trashed.push(row.path),
+            Err(e) => report.failed.push((row.path, e.to_string())),
+        }
+    }
+    Ok(report)
+}
+

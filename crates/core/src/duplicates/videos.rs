@@ -7,10 +7,9 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use super::{keeper_first, DuplicateGroup, DuplicatePhoto, UnionFind};
-use crate::catalog::Hash;
+use super::{keeper_first, DuplicateGroup, DuplicatePhoto, Finder, UnionFind};
+use crate::catalog::{Hash, Photo};
 use crate::error::Result;
-use crate::library::{Library, Photo};
 
 /// Lengths may differ by this much, or by 2% of the longer (re-encoding
 /// can add or drop frames at the ends).
@@ -37,7 +36,7 @@ struct Limits {
     bits: u32,
 }
 
-impl Library {
+impl Finder<'_> {
     /// Groups of videos (byte-for-byte copies; and with `max_distance` > 0,
     /// near copies by their keyframes), and how many videos were compared.
     pub(super) fn video_groups(&self, model: &str, max_distance: f32) -> Result<(usize, Vec<DuplicateGroup>)> {

@@ -8,6 +8,7 @@ mod embedded;
 pub(crate) mod int8;
 pub mod milvus;
 pub mod recall;
+mod stores;
 pub mod writer;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use crate::models::Metric;
 
 pub use embedded::EmbeddedStore;
 pub use milvus::{IndexConfig, MilvusConfig, MilvusStore};
+pub use stores::{StoreChoice, Stores, REDACTED};
 
 /// Scalar fields stored beside each vector, for filtered search.
 #[derive(Debug, Clone, PartialEq)]

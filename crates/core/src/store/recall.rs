@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{Filter, IndexConfig};
+use super::{Filter, IndexConfig, VectorStore};
+use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::library::Library;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RecallReport {
@@ -22,46 +22,42 @@ pub struct RecallReport {
     pub p95_ms: f64,
 }
 
-impl Library {
-    /// Recall@k of the active model's store for `queries` of its own vectors
-    /// (spread evenly over the library), against exact search.
-    pub fn recall(&mut self, queries: usize, k: usize) -> Result<RecallReport> {
-        let model = self.model().to_string();
-        let ids = self.catalog.embedded_ids(&model)?;
-        let step = (ids.len() / queries.max(1)).max(1);
-        let chosen: std::collections::HashSet<i64> = ids.iter().step_by(step).take(queries).copied().collect();
-        let mut all: Vec<(i64, Vec<f32>)> = Vec::with_capacity(ids.len());
-        self.catalog.embedded_files(&model, |row, v| {
-            all.push((row.id, v));
-            Ok(())
-        })?;
-        let query_vectors: Vec<(i64, Vec<f32>)> = all.iter().filter(|(id, _)| chosen.contains(id)).cloned().collect();
-        let store = self.store_for(&model)?;
-        let (kind, index) = (store.kind(), store.index());
-        let mut recall_sum = 0.0;
-        let mut millis = Vec::with_capacity(query_vectors.len());
-        for (_, q) in &query_vectors {
-            let mut exact: Vec<(f32, i64)> =
-                all.iter().map(|(id, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), *id)).collect();
-            exact.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            let truth: std::collections::HashSet<i64> = exact.iter().take(k).map(|e| e.1).collect();
-            let started = Instant::now();
-            let got = store.search(q, k, &Filter::default())?;
-            millis.push(started.elapsed().as_secs_f64() * 1000.0);
-            let found = got.iter().filter(|h| truth.contains(&h.id)).count();
-            recall_sum += found as f64 / truth.len().max(1) as f64;
-        }
-        millis.sort_by(|a, b| a.total_cmp(b));
-        let pct = |p: f64| millis.get(((millis.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
-        Ok(RecallReport {
-            store: kind,
-            index,
-            vectors: all.len(),
-            queries: query_vectors.len(),
-            k,
-            recall: if query_vectors.is_empty() { 0.0 } else { recall_sum / query_vectors.len() as f64 },
-            p50_ms: pct(0.5),
-            p95_ms: pct(0.95),
-        })
+/// Recall@k of `model`'s `store` for `queries` of the catalog's own vectors
+/// (spread evenly over the library), against exact search.
+pub fn measure(catalog: &Catalog, store: &mut dyn VectorStore, model: &str, queries: usize, k: usize) -> Result<RecallReport> {
+    let ids = catalog.embedded_ids(model)?;
+    let step = (ids.len() / queries.max(1)).max(1);
+    let chosen: std::collections::HashSet<i64> = ids.iter().step_by(step).take(queries).copied().collect();
+    let mut all: Vec<(i64, Vec<f32>)> = Vec::with_capacity(ids.len());
+    catalog.embedded_files(model, |row, v| {
+        all.push((row.id, v));
+        Ok(())
+    })?;
+    let query_vectors: Vec<(i64, Vec<f32>)> = all.iter().filter(|(id, _)| chosen.contains(id)).cloned().collect();
+    let (kind, index) = (store.kind(), store.index());
+    let mut recall_sum = 0.0;
+    let mut millis = Vec::with_capacity(query_vectors.len());
+    for (_, q) in &query_vectors {
+        let mut exact: Vec<(f32, i64)> =
+            all.iter().map(|(id, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), *id)).collect();
+        exact.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let truth: std::collections::HashSet<i64> = exact.iter().take(k).map(|e| e.1).collect();
+        let started = Instant::now();
+        let got = store.search(q, k, &Filter::default())?;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+        let found = got.iter().filter(|h| truth.contains(&h.id)).count();
+        recall_sum += found as f64 / truth.len().max(1) as f64;
     }
+    millis.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| millis.get(((millis.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    Ok(RecallReport {
+        store: kind,
+        index,
+        vectors: all.len(),
+        queries: query_vectors.len(),
+        k,
+        recall: if query_vectors.is_empty() { 0.0 } else { recall_sum / query_vectors.len() as f64 },
+        p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
+    })
 }

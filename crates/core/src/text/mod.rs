@@ -1,29 +1,23 @@
 //! Finding photos by typing: CLIP's text tower where it is installed, the
 //! photos' ImageNet labels otherwise. Every answer says which one it used.
-
-pub mod labels;
-pub mod tokenizer;
+//! Builds on `search` (the parts a query reads); the text tower itself is
+//! in `embed`.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ort::{session::Session, value::Tensor};
 use serde::Serialize;
 
 use crate::catalog::FileState;
-use crate::embed::{self, normalised};
 use crate::error::{Error, Result};
-use crate::library::Library;
-use crate::models::{ModelDir, ModelSpec};
-use crate::search::SearchHit;
+use crate::models::labels::{self, ImageNetClass};
+use crate::models::ModelDir;
+use crate::search::{SearchHit, Searcher};
 use crate::store::{Filter, PointMeta};
-use labels::ImageNetClass;
-use tokenizer::{ClipTokenizer, CONTEXT};
 
-/// The model whose labels answer text queries offline.
-pub const LABEL_MODEL: &str = "efficientnet-lite0";
-/// The model whose text tower answers text queries.
-pub const CLIP_MODEL: &str = "clip-vit-b32";
+pub use crate::embed::CLIP_MODEL;
+pub use crate::models::labels::LABEL_MODEL;
+
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,170 +53,128 @@ pub struct TextResults {
     pub millis: f64,
 }
 
-/// CLIP's text tower with its tokenizer.
-pub struct TextEmbedder {
-    session: Session,
-    tokenizer: ClipTokenizer,
-    dim: usize,
-}
-
-impl TextEmbedder {
-    pub fn load(models: &ModelDir, spec: &ModelSpec, threads: usize) -> Result<TextEmbedder> {
-        let (model, vocab) = models.require_text(spec)?;
-        let name = spec.text_model.clone().unwrap_or_default();
-        Ok(TextEmbedder {
-            session: embed::load_session(models, &name, &model, threads)?,
-            tokenizer: ClipTokenizer::open(&vocab)?,
-            dim: spec.dim,
-        })
-    }
-
-    pub fn tokenizer(&self) -> &ClipTokenizer {
-        &self.tokenizer
-    }
-
-    /// The L2-normalised embedding of `text`, in the image tower's space.
-    pub fn embed(&mut self, text: &str) -> Result<Vec<f32>> {
-        let ids = self.tokenizer.tokenize(text).to_vec();
-        let input = Tensor::from_array(([1usize, CONTEXT], ids))?;
-        let outputs = self.session.run(ort::inputs!["input_ids" => input])?;
-        let (_, data) = outputs["embedding"].try_extract_tensor::<f32>()?;
-        if data.len() != self.dim {
-            return Err(Error::Model {
-                name: "clip-vit-b32-text".into(),
-                message: format!("made a {}-d vector, expected {}", data.len(), self.dim),
-            });
-        }
-        Ok(normalised(data))
-    }
-}
-
-impl Library {
-    /// Photos matching `query`, by `method` or, without one, by CLIP when
-    /// the library has CLIP vectors and the text tower is installed, else by labels.
-    pub fn search_text(
-        &mut self,
-        query: &str,
-        k: usize,
-        filter: &Filter,
-        method: Option<TextMethod>,
-    ) -> Result<TextResults> {
-        let mut note = None;
-        let method = match method {
-            Some(m) => m,
-            None => {
-                let clip = ModelDir::spec(CLIP_MODEL)?;
-                let has_vectors = !self.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
-                match self.models.require_text(&clip) {
-                    Ok(_) if has_vectors => TextMethod::Clip,
-                    Ok(_) => {
-                        note = Some(format!(
-                            "answered by labels: the library has no {CLIP_MODEL} vectors yet \
-                             (photofinder models use {CLIP_MODEL}, then photofinder index)"
-                        ));
-                        TextMethod::Labels
-                    }
-                    Err(e) => {
-                        note = Some(format!("answered by labels: CLIP text search is not available: {e}"));
-                        TextMethod::Labels
-                    }
+/// Photos matching `query`, by `method` or, without one, by CLIP when
+/// the library has CLIP vectors and the text tower is installed, else by labels.
+pub fn search_text(
+    searcher: &mut Searcher<'_>,
+    query: &str,
+    k: usize,
+    filter: &Filter,
+    method: Option<TextMethod>,
+) -> Result<TextResults> {
+    let mut note = None;
+    let method = match method {
+        Some(m) => m,
+        None => {
+            let clip = ModelDir::spec(CLIP_MODEL)?;
+            let has_vectors = !searcher.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
+            match searcher.models.files().require_text(&clip) {
+                Ok(_) if has_vectors => TextMethod::Clip,
+                Ok(_) => {
+                    note = Some(format!(
+                        "answered by labels: the library has no {CLIP_MODEL} vectors yet \
+                         (photofinder models use {CLIP_MODEL}, then photofinder index)"
+                    ));
+                    TextMethod::Labels
                 }
-            }
-        };
-        let mut results = match method {
-            TextMethod::Clip => self.search_text_clip(query, k, filter)?,
-            TextMethod::Labels => self.search_text_labels(query, k, filter)?,
-        };
-        results.note = note;
-        Ok(results)
-    }
-
-    fn search_text_clip(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
-        let started = Instant::now();
-        let vector = self.text_vector(query)?;
-        let results = self.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, k, filter, started)?;
-        Ok(TextResults {
-            query: query.to_string(),
-            method: TextMethod::Clip,
-            model: CLIP_MODEL.into(),
-            matched: Vec::new(),
-            note: None,
-            hits: results.hits,
-            millis: started.elapsed().as_secs_f64() * 1000.0,
-        })
-    }
-
-    fn label_classes(&self) -> Result<Vec<ImageNetClass>> {
-        let spec = ModelDir::spec(LABEL_MODEL)?;
-        self.models.labels(&spec)?.ok_or_else(|| Error::ModelMissing {
-            name: "ImageNet labels".into(),
-            hint: "run models/install.sh".into(),
-        })
-    }
-
-    fn search_text_labels(&mut self, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
-        let started = Instant::now();
-        let classes = self.label_classes()?;
-        let matches = labels::matching_classes(&classes, query);
-        let weight: HashMap<u32, f32> = matches.iter().copied().collect();
-        let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
-        for (hash, class, prob) in self.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
-            *score.entry(hash).or_default() += prob * weight[&class];
-        }
-        // Below this the match is noise: a class that barely registered.
-        const MIN_SCORE: f32 = 0.005;
-        // Best first, and files looked up only until k are certain: a broad
-        // word ("dog": 120 breeds) scores tens of thousands of photos.
-        let mut ranked: Vec<(crate::catalog::Hash, f32)> = score.into_iter().filter(|(_, s)| *s >= MIN_SCORE).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut scored: Vec<(f32, crate::catalog::FileRow)> = Vec::new();
-        for (hash, s) in ranked {
-            // Ties with the k-th are still read, so the order by id below
-            // is the same as if every file had been read.
-            if scored.len() >= k && scored.iter().map(|x| x.0).fold(f32::INFINITY, f32::min) > s {
-                break;
-            }
-            let rows = self.catalog.files_with_hash(&hash)?.into_iter().chain(self.catalog.frames_with_hash(&hash)?);
-            for row in rows {
-                let meta = PointMeta {
-                    path: row.path.clone(),
-                    taken_at: row.taken_at,
-                    format: row.format.clone().unwrap_or_default(),
-                };
-                if row.state == FileState::Indexed && filter.accepts(row.id, &meta) {
-                    scored.push((s, row));
+                Err(e) => {
+                    note = Some(format!("answered by labels: CLIP text search is not available: {e}"));
+                    TextMethod::Labels
                 }
             }
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
-        let hits = scored.into_iter().take(k).map(|(s, row)| self.hit(row, 1.0 - s, s, false)).collect();
-        let mut matched: Vec<(f32, String)> =
-            matches.iter().map(|(c, w)| (*w, classes[*c as usize].name().to_string())).collect();
-        matched.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(TextResults {
-            query: query.to_string(),
-            method: TextMethod::Labels,
-            model: LABEL_MODEL.into(),
-            matched: matched.into_iter().map(|(_, n)| n).collect(),
-            note: None,
-            hits,
-            millis: started.elapsed().as_secs_f64() * 1000.0,
-        })
-    }
+    };
+    let mut results = match method {
+        TextMethod::Clip => search_text_clip(searcher, query, k, filter)?,
+        TextMethod::Labels => search_text_labels(searcher, query, k, filter)?,
+    };
+    results.note = note;
+    Ok(results)
+}
 
-    /// The ImageNet labels of a photo with their probabilities, best first:
-    /// stored ones for a library photo, computed for any other image.
-    pub fn labels_of(&mut self, path: &std::path::Path) -> Result<Vec<(String, f32)>> {
-        let classes = self.label_classes()?;
-        let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
-        let hash = *blake3::hash(&bytes).as_bytes();
-        let mut top = self.catalog.labels(&hash, LABEL_MODEL)?;
-        if top.is_empty() {
-            let spec = ModelDir::spec(LABEL_MODEL)?;
-            let decoded = crate::decode::decode(&bytes, spec.resize)?;
-            let out = self.embedder_for(LABEL_MODEL)?.embed_image(&decoded.pixels)?;
-            top = crate::index::top_k(out.probabilities.as_deref().unwrap_or(&[]), crate::index::TOP_LABELS);
-        }
-        Ok(top.into_iter().map(|(c, p)| (classes.get(c as usize).map(|k| k.names.join(", ")).unwrap_or_default(), p)).collect())
+fn search_text_clip(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
+    let started = Instant::now();
+    let vector = searcher.models.text_vector(query)?;
+    let results = searcher.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, k, filter, started)?;
+    Ok(TextResults {
+        query: query.to_string(),
+        method: TextMethod::Clip,
+        model: CLIP_MODEL.into(),
+        matched: Vec::new(),
+        note: None,
+        hits: results.hits,
+        millis: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn label_classes(searcher: &Searcher<'_>) -> Result<Vec<ImageNetClass>> {
+    let spec = ModelDir::spec(LABEL_MODEL)?;
+    searcher.models.files().labels(&spec)?.ok_or_else(|| Error::ModelMissing {
+        name: "ImageNet labels".into(),
+        hint: "run models/install.sh".into(),
+    })
+}
+
+fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
+    let started = Instant::now();
+    let classes = label_classes(searcher)?;
+    let matches = labels::matching_classes(&classes, query);
+    let weight: HashMap<u32, f32> = matches.iter().copied().collect();
+    let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
+    for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
+        *score.entry(hash).or_default() += prob * weight[&class];
     }
+    // Below this the match is noise: a class that barely registered.
+    const MIN_SCORE: f32 = 0.005;
+    // Best first, and files looked up only until k are certain: a broad
+    // word ("dog": 120 breeds) scores tens of thousands of photos.
+    let mut ranked: Vec<(crate::catalog::Hash, f32)> = score.into_iter().filter(|(_, s)| *s >= MIN_SCORE).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut scored: Vec<(f32, crate::catalog::FileRow)> = Vec::new();
+    for (hash, s) in ranked {
+        // Ties with the k-th are still read, so the order by id below
+        // is the same as if every file had been read.
+        if scored.len() >= k && scored.iter().map(|x| x.0).fold(f32::INFINITY, f32::min) > s {
+            break;
+        }
+        let rows = searcher.catalog.files_with_hash(&hash)?.into_iter().chain(searcher.catalog.frames_with_hash(&hash)?);
+        for row in rows {
+            let meta = PointMeta {
+                path: row.path.clone(),
+                taken_at: row.taken_at,
+                format: row.format.clone().unwrap_or_default(),
+            };
+            if row.state == FileState::Indexed && filter.accepts(row.id, &meta) {
+                scored.push((s, row));
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    let hits = scored.into_iter().take(k).map(|(s, row)| searcher.hit(row, 1.0 - s, s, false)).collect();
+    let mut matched: Vec<(f32, String)> =
+        matches.iter().map(|(c, w)| (*w, classes[*c as usize].name().to_string())).collect();
+    matched.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(TextResults {
+        query: query.to_string(),
+        method: TextMethod::Labels,
+        model: LABEL_MODEL.into(),
+        matched: matched.into_iter().map(|(_, n)| n).collect(),
+        note: None,
+        hits,
+        millis: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// The ImageNet labels of a photo with their probabilities, best first:
+/// stored ones for a library photo, computed for any other image.
+pub fn labels_of(searcher: &mut Searcher<'_>, path: &std::path::Path) -> Result<Vec<(String, f32)>> {
+    let classes = label_classes(searcher)?;
+    let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let mut top = searcher.catalog.labels(&hash, LABEL_MODEL)?;
+    if top.is_empty() {
+        let (_, out) = searcher.models.embed_file(LABEL_MODEL, &bytes, 0)?;
+        top = crate::embed::top_k(out.probabilities.as_deref().unwrap_or(&[]), crate::embed::TOP_LABELS);
+    }
+    Ok(top.into_iter().map(|(c, p)| (classes.get(c as usize).map(|k| k.names.join(", ")).unwrap_or_default(), p)).collect())
 }

@@ -169,14 +169,14 @@ impl Stderr {
 /// whose short side is `short_side`): the first frame, then one every
 /// `interval_secs`, and one at each scene change at most once a second.
 /// Returns how many frames were handed over.
-pub fn extract(
+pub fn extract<E: From<VideoError>>(
     path: &Path,
     info: &VideoInfo,
     options: &VideoOptions,
     short_side: u32,
     cancel: &Cancel,
-    mut each: impl FnMut(i64, RgbImage) -> crate::Result<()>,
-) -> Result<usize, crate::Error> {
+    mut each: impl FnMut(i64, RgbImage) -> Result<(), E>,
+) -> Result<usize, E> {
     let (w, h) = scaled(info.width, info.height, short_side);
     let mut select = format!("isnan(prev_selected_t)+gte(t-prev_selected_t\\,{})", options.interval_secs);
     if options.scene_threshold > 0.0 {
@@ -199,7 +199,7 @@ pub fn extract(
     let mut n = 0;
     let result = loop {
         if cancel.is_cancelled() {
-            break Err(crate::Error::Cancelled);
+            break Err(VideoError::Cancelled.into());
         }
         let mut buf = vec![0u8; frame_len];
         match read_full(&mut stdout, &mut buf) {

@@ -3,7 +3,6 @@
 //! lead back to their video and moment.
 
 mod ffmpeg;
-mod frames;
 pub mod player;
 
 use std::path::Path;
@@ -34,12 +33,13 @@ impl Default for VideoOptions {
 }
 
 impl VideoOptions {
-    pub fn validate(&self) -> crate::Result<()> {
+    /// What is wrong with these options, if anything.
+    pub fn validate(&self) -> Result<(), String> {
         if !(self.interval_secs >= 0.5 && self.interval_secs <= 3600.0) {
-            return Err(crate::Error::Config(format!("{}: the interval must be 0.5 to 3600 seconds", self.interval_secs)));
+            return Err(format!("{}: the interval must be 0.5 to 3600 seconds", self.interval_secs));
         }
         if !(0.0..=1.0).contains(&self.scene_threshold) || self.max_frames == 0 {
-            return Err(crate::Error::Config("the scene threshold must be 0 to 1 and max frames at least 1".into()));
+            return Err("the scene threshold must be 0 to 1 and max frames at least 1".into());
         }
         Ok(())
     }
@@ -53,6 +53,9 @@ pub enum VideoError {
     Unreadable(String),
     #[error("the video has no picture")]
     NoPicture,
+    /// The caller's `Cancel` was set.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// The container the first bytes of a file announce, if they are a video's.

@@ -9,6 +9,10 @@
 
 use std::collections::HashSet;
 
+/// The model whose ImageNet labels answer text queries offline and name
+/// the map's clusters.
+pub const LABEL_MODEL: &str = "efficientnet-lite0";
+
 /// How much a match in a class's definition counts against one in its names.
 const DEFINITION_WEIGHT: f32 = 0.3;
 

@@ -1,4 +1,15 @@
-//! Image embeddings with ONNX Runtime.
+//! Turning pixels and words into vectors with ONNX Runtime: the image
+//! [`Embedder`], CLIP's text tower ([`text`]) with its tokenizer, and the
+//! [`Models`] part that loads them once and is the one way a photo, a video
+//! frame or a query becomes a vector. Knows model files (`models`), decoded
+//! pixels (`decode`, `preprocess`); knows nothing of catalogs or stores.
+
+mod loaded;
+pub mod text;
+pub mod tokenizer;
+
+pub use loaded::{Models, CLIP_MODEL};
+pub use text::TextEmbedder;
 
 use std::sync::OnceLock;
 
@@ -127,6 +138,16 @@ impl Embedder {
         }
         Ok(result)
     }
+}
+
+/// How many labels per photo are kept from a classifying model.
+pub const TOP_LABELS: usize = 5;
+
+/// The `k` most probable classes, best first.
+pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut idx: Vec<u32> = (0..p.len() as u32).collect();
+    idx.sort_by(|a, b| p[*b as usize].total_cmp(&p[*a as usize]));
+    idx.into_iter().take(k).map(|i| (i, p[i as usize])).collect()
 }
 
 pub fn normalised(v: &[f32]) -> Vec<f32> {

@@ -4,14 +4,16 @@
 //! model; the models directory holds the ONNX files `models/install.sh` put
 //! there, each with a sidecar saying where its weights came from.
 
+pub mod labels;
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::text::labels::ImageNetClass;
+use labels::ImageNetClass;
 
-const MANIFEST: &str = include_str!("../../../models/manifest.toml");
+const MANIFEST: &str = include_str!("../../../../models/manifest.toml");
 
 /// How a model compares vectors. Vectors are stored L2-normalised, so both
 /// rank alike; L2 is kept for the reference pipeline, whose tutorial reports

@@ -1,4 +1,4 @@
-//! The embedding pipeline: pending files -> decode -> batched inference ->
+//! Photos: pending files -> decode -> preprocess -> batched inference ->
 //! catalog -> vector store.
 //!
 //! Decoding runs on worker threads feeding a bounded channel, so that the
@@ -16,6 +16,7 @@ use crossbeam_channel::bounded;
 
 use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash};
 use crate::decode::{self, DecodeError, ImageInfo};
+use super::IndexStats;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::models::ModelSpec;
@@ -24,9 +25,6 @@ use crate::progress::{Cancel, Event, Meter, Phase, Sink};
 use crate::store::writer::{self, point, Written};
 use crate::store::{Point, VectorStore};
 use crate::thumbs::Thumbnails;
-
-/// How many labels per photo are kept from a classifying model.
-pub const TOP_LABELS: usize = 5;
 
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
@@ -39,25 +37,6 @@ impl Default for PipelineOptions {
         let cores = crate::embed::default_threads();
         PipelineOptions { batch: 8, decode_threads: cores.clamp(1, 8) }
     }
-}
-
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct IndexStats {
-    pub embedded: u64,
-    /// Files whose content was already embedded (copies, reverted edits).
-    pub reused: u64,
-    pub failed: u64,
-    /// Valid files using a feature not decoded here.
-    pub unsupported: u64,
-    pub skipped: u64,
-    /// Indexed although the decoder warned (a JPEG with stray bytes, say).
-    pub recovered: u64,
-    /// Video keyframes embedded (videos count once in `embedded`).
-    pub frames: u64,
-    pub seconds: f64,
-    /// The store could not be written; the outbox holds what it lacks.
-    #[serde(skip)]
-    pub store_behind: bool,
 }
 
 struct Job {
@@ -98,7 +77,7 @@ fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<H
 
 /// Embed every pending file for `embedder`'s model; returns counts. Stops
 /// between batches when cancelled; whatever was committed stays committed.
-pub fn run(
+pub(super) fn run(
     catalog: &Catalog,
     mut store: Option<&mut dyn VectorStore>,
     embedder: &mut Embedder,
@@ -110,7 +89,7 @@ pub fn run(
     let started = std::time::Instant::now();
     let spec = embedder.spec().clone();
     let mut stats = IndexStats::default();
-    // Videos go through ffmpeg instead (`Library::embed_videos`).
+    // Videos go through ffmpeg instead (`videos.rs`).
     let pending: Vec<FileRow> =
         catalog.files_in_state(FileState::Pending)?.into_iter().filter(|r| !crate::video::is_video(&r.path)).collect();
 
@@ -307,7 +286,7 @@ fn commit_batch(
             // scan hash it again and compare with this hash.
             c.put_embedding(hash, &model, &e.vector)?;
             if let Some(p) = &e.probabilities {
-                c.put_labels(hash, &model, &top_k(p, TOP_LABELS))?;
+                c.put_labels(hash, &model, &crate::embed::top_k(p, crate::embed::TOP_LABELS))?;
             }
             c.set_info(*id, info)?;
             c.set_hash(*id, hash)?;
@@ -340,10 +319,4 @@ fn write_store(
         stats.store_behind = true;
     }
     Ok(())
-}
-
-pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {
-    let mut idx: Vec<u32> = (0..p.len() as u32).collect();
-    idx.sort_by(|a, b| p[*b as usize].total_cmp(&p[*a as usize]));
-    idx.into_iter().take(k).map(|i| (i, p[i as usize])).collect()
 }
