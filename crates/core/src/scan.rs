@@ -165,60 +165,109 @@ pub fn reconcile(
     cancel: &Cancel,
 ) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let mut by_path: HashMap<PathBuf, FileRow> = known.into_iter().map(|r| (r.path.clone(), r)).collect();
-    let mut fresh = Vec::new();
-
     let mut meter = Meter::new(Phase::Scanning, disk.len() as u64);
+    let mut by_path: HashMap<PathBuf, FileRow> = known.into_iter().map(|r| (r.path.clone(), r)).collect();
+    let fresh = compare_known(catalog, &mut by_path, disk, &mut out, &mut meter, sink, cancel)?;
+    // What is left in `by_path` vanished. Match it by content with the new
+    // files before deleting anything.
+    let mut gone = Gone::default();
+    for row in by_path.into_values() {
+        match row.hash {
+            Some(h) => gone.by_hash.entry(h).or_default().push(row),
+            None => gone.unhashed.push(row),
+        }
+    }
+    place_fresh(catalog, folders, fresh, &mut gone, &mut out, &mut meter, sink, cancel)?;
+    if meter.total > 0 {
+        sink(meter.event(None));
+    }
+    let gone: Vec<FileRow> = gone.by_hash.into_values().flatten().chain(gone.unhashed).collect();
+    if vanished == Vanished::Keep {
+        out.vanished = gone;
+    } else if !gone.is_empty() {
+        catalog.delete_files(&gone.iter().map(|r| r.id).collect::<Vec<_>>())?;
+        for row in gone {
+            if row.state != FileState::Skipped {
+                sink(Event::Removed { path: row.path.clone() });
+            }
+            out.removed.push((row.id, row.path));
+        }
+    }
+    Ok(out)
+}
+
+/// Rows that vanished from the scope, by content where it is known.
+#[derive(Default)]
+struct Gone {
+    by_hash: HashMap<Hash, Vec<FileRow>>,
+    unhashed: Vec<FileRow>,
+}
+
+/// Compare the files on disk with the rows at their paths (taken out of
+/// `by_path`): unchanged, touched but the same, or changed. Returns the
+/// files no row has.
+fn compare_known(
+    catalog: &Catalog,
+    by_path: &mut HashMap<PathBuf, FileRow>,
+    disk: Vec<DiskFile>,
+    out: &mut Outcome,
+    meter: &mut Meter,
+    sink: Sink,
+    cancel: &Cancel,
+) -> Result<Vec<DiskFile>> {
+    let mut fresh = Vec::new();
     for file in disk {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        match by_path.remove(&file.path) {
-            Some(row) if row.size == file.size && row.mtime_ns == file.mtime_ns => {
-                out.unchanged += 1;
-                meter.done += 1;
+        let Some(row) = by_path.remove(&file.path) else {
+            fresh.push(file);
+            continue;
+        };
+        meter.done += 1;
+        if row.size == file.size && row.mtime_ns == file.mtime_ns {
+            out.unchanged += 1;
+            continue;
+        }
+        let hash = match hash_file(&file.path) {
+            Ok(h) => h,
+            Err(e) => {
+                sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
+                continue;
             }
-            Some(row) => {
-                meter.done += 1;
-                let hash = match hash_file(&file.path) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        sink(Event::Unreadable { path: file.path.clone(), error: e.to_string() });
-                        continue;
-                    }
-                };
-                if row.hash == Some(hash) {
-                    catalog.update_stat(row.id, file.size, file.mtime_ns)?;
-                    out.unchanged += 1;
-                } else {
-                    catalog.update_content(row.id, file.size, file.mtime_ns, &hash)?;
-                    sink(Event::Changed { path: file.path.clone() });
-                    out.changed.push(row.id);
-                }
-            }
-            None => fresh.push(file),
+        };
+        if row.hash == Some(hash) {
+            catalog.update_stat(row.id, file.size, file.mtime_ns)?;
+            out.unchanged += 1;
+        } else {
+            catalog.update_content(row.id, file.size, file.mtime_ns, &hash)?;
+            sink(Event::Changed { path: file.path.clone() });
+            out.changed.push(row.id);
         }
     }
+    Ok(fresh)
+}
 
-    // What is left in `by_path` vanished. Match it by content with the new
-    // files before deleting anything.
-    let mut gone_by_hash: HashMap<Hash, Vec<FileRow>> = HashMap::new();
-    let mut gone_unhashed = Vec::new();
-    for row in by_path.into_values() {
-        match row.hash {
-            Some(h) => gone_by_hash.entry(h).or_default().push(row),
-            None => gone_unhashed.push(row),
-        }
-    }
-
+/// New files: a move of a vanished row with the same content, else a new
+/// pending row.
+#[allow(clippy::too_many_arguments)]
+fn place_fresh(
+    catalog: &Catalog,
+    folders: &[Folder],
+    fresh: Vec<DiskFile>,
+    gone: &mut Gone,
+    out: &mut Outcome,
+    meter: &mut Meter,
+    sink: Sink,
+    cancel: &Cancel,
+) -> Result<()> {
     let folder_of = |path: &Path| {
         folders.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.as_os_str().len()).map(|f| f.id)
     };
-
     // New files are hashed here only when something vanished that they may
     // be a move of; otherwise the pipeline hashes the bytes it reads anyway,
     // on its worker threads, and a first index reads each file once.
-    let may_be_moves = !gone_by_hash.is_empty();
+    let may_be_moves = !gone.by_hash.is_empty();
     for file in fresh {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -239,7 +288,7 @@ pub fn reconcile(
         } else {
             None
         };
-        let moved_from = hash.and_then(|h| gone_by_hash.get_mut(&h).and_then(|rows| rows.pop()));
+        let moved_from = hash.and_then(|h| gone.by_hash.get_mut(&h).and_then(|rows| rows.pop()));
         if let Some(row) = moved_from {
             catalog.move_file(row.id, folder_id, &file.path, file.mtime_ns)?;
             sink(Event::Moved { from: row.path.clone(), to: file.path.clone() });
@@ -255,21 +304,5 @@ pub fn reconcile(
         })?;
         out.added.push(id);
     }
-
-    if meter.total > 0 {
-        sink(meter.event(None));
-    }
-    let gone: Vec<FileRow> = gone_by_hash.into_values().flatten().chain(gone_unhashed).collect();
-    if vanished == Vanished::Keep {
-        out.vanished = gone;
-    } else if !gone.is_empty() {
-        catalog.delete_files(&gone.iter().map(|r| r.id).collect::<Vec<_>>())?;
-        for row in gone {
-            if row.state != FileState::Skipped {
-                sink(Event::Removed { path: row.path.clone() });
-            }
-            out.removed.push((row.id, row.path));
-        }
-    }
-    Ok(out)
+    Ok(())
 }

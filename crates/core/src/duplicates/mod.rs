@@ -108,6 +108,38 @@ fn keeper_first(f: &FileRow) -> impl Ord {
     (std::cmp::Reverse(pixels), std::cmp::Reverse(f.size), f.mtime_ns, f.id)
 }
 
+/// Distinct contents, each with the files that hold it.
+struct Contents {
+    all: Vec<(Hash, Vec<FileRow>)>,
+    /// A file's content, by the file's id.
+    of_id: HashMap<FileId, usize>,
+}
+
+impl Contents {
+    fn of(rows: Vec<FileRow>) -> Contents {
+        let mut index: HashMap<Hash, usize> = HashMap::new();
+        let mut contents = Contents { all: Vec::new(), of_id: HashMap::new() };
+        for row in rows {
+            let Some(hash) = row.hash else { continue };
+            let i = *index.entry(hash).or_insert_with(|| {
+                contents.all.push((hash, Vec::new()));
+                contents.all.len() - 1
+            });
+            contents.of_id.insert(row.id, i);
+            contents.all[i].1.push(row);
+        }
+        contents
+    }
+}
+
+/// What joins contents: the groups so far, the distances of vector pairs
+/// within the threshold, and each content's perceptual hash.
+struct Links {
+    groups: UnionFind,
+    near: HashMap<(usize, usize), f32>,
+    phash: HashMap<usize, u64>,
+}
+
 /// The parts of a library that finding duplicates reads.
 pub struct Finder<'a> {
     pub catalog: &'a Catalog,
@@ -126,36 +158,34 @@ impl Finder<'_> {
             return Err(Error::BadQuery(format!("{max_distance}: the distance must be between 0 and 1")));
         }
         let model = self.model.to_string();
-        let rows = self.catalog.embedded_rows(&model)?;
-        // Distinct contents, each with the files that hold it.
-        let mut content_of: HashMap<Hash, usize> = HashMap::new();
-        let mut contents: Vec<(Hash, Vec<FileRow>)> = Vec::new();
-        let mut content_of_id: HashMap<FileId, usize> = HashMap::new();
-        for row in rows {
-            let Some(hash) = row.hash else { continue };
-            let i = *content_of.entry(hash).or_insert_with(|| {
-                contents.push((hash, Vec::new()));
-                contents.len() - 1
-            });
-            content_of_id.insert(row.id, i);
-            contents[i].1.push(row);
+        let contents = Contents::of(self.catalog.embedded_rows(&model)?);
+        let mut links = Links { groups: UnionFind::new(contents.all.len()), near: HashMap::new(), phash: HashMap::new() };
+        self.link_vectors(&contents, max_distance, &mut links, sink, cancel)?;
+        if max_distance > 0.0 {
+            self.link_phashes(&contents, max_distance, &mut links, cancel)?;
         }
+        let mut out = self.groups_of(&contents, &mut links)?;
+        let (videos, video_groups) = self.video_groups(&model, max_distance)?;
+        out.extend(video_groups);
+        // Largest groups first, then by their first photo's path.
+        out.sort_by(|a, b| b.photos.len().cmp(&a.photos.len()).then_with(|| a.photos[0].photo.path.cmp(&b.photos[0].photo.path)));
+        Ok(Duplicates { model, max_distance, photos: contents.of_id.len(), videos, groups: out })
+    }
 
-        let mut groups = UnionFind::new(contents.len());
-        let mut meter = Meter::new(Phase::Comparing, contents.len() as u64);
-        let mut near: HashMap<(usize, usize), f32> = HashMap::new();
-
-        // Vector pairs, all against all over int8 codes (a hundred times
-        // faster than a search per photo), confirmed with the exact vectors.
-        // The embedded store has the codes in memory; for any other store
-        // (Milvus) they are made from the catalog's copies of the vectors.
+    /// Join contents whose vectors are near: pairs all against all over
+    /// int8 codes (a hundred times faster than a search per photo),
+    /// confirmed with the exact vectors. The embedded store has the codes in
+    /// memory; for any other store (Milvus) they are made from the
+    /// catalog's copies of the vectors.
+    fn link_vectors(&mut self, contents: &Contents, max_distance: f32, links: &mut Links, sink: Sink, cancel: &Cancel) -> Result<()> {
+        let mut meter = Meter::new(Phase::Comparing, contents.all.len() as u64);
         let progress = |share: f64| {
             let mut at = meter.clone();
             at.done = (share * at.total as f64) as u64;
             sink(at.event(None));
         };
         let min_dot = 1.0 - max_distance - APPROXIMATION;
-        let in_store = match self.stores.get(self.catalog, &model) {
+        let in_store = match self.stores.get(self.catalog, self.model) {
             Ok(store) => store.similar_pairs(min_dot, &progress, cancel),
             // A Milvus that can't be reached: the catalog has the vectors.
             Err(Error::Store(_)) => None,
@@ -163,79 +193,85 @@ impl Finder<'_> {
         };
         let pairs = match in_store {
             Some(pairs) => pairs?,
-            None => self.catalog_pairs(&model, &content_of_id, min_dot, &progress, cancel)?,
+            None => self.catalog_pairs(self.model, &contents.of_id, min_dot, &progress, cancel)?,
         };
         let mut vectors: HashMap<usize, Option<Vec<f32>>> = HashMap::new();
         for (a, b) in pairs {
-            let (Some(&i), Some(&j)) = (content_of_id.get(&a), content_of_id.get(&b)) else { continue };
+            let (Some(&i), Some(&j)) = (contents.of_id.get(&a), contents.of_id.get(&b)) else { continue };
             if i == j {
                 continue;
             }
             for k in [i, j] {
                 if let std::collections::hash_map::Entry::Vacant(e) = vectors.entry(k) {
-                    e.insert(self.catalog.embedding(&contents[k].0, &model)?);
+                    e.insert(self.catalog.embedding(&contents.all[k].0, self.model)?);
                 }
             }
             let (Some(Some(x)), Some(Some(y))) = (vectors.get(&i), vectors.get(&j)) else { continue };
             let distance = (1.0 - x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>()).max(0.0);
             if distance <= max_distance {
-                groups.union(i, j);
-                near.insert((i.min(j), i.max(j)), distance);
+                links.groups.union(i, j);
+                links.near.insert((i.min(j), i.max(j)), distance);
             }
         }
         meter.done = meter.total;
         sink(meter.event(None));
+        Ok(())
+    }
 
-        // Perceptual hashes: from the catalog, else made from the thumbnail once.
+    /// Join contents whose perceptual hashes are near: from the catalog,
+    /// else made from the thumbnail once.
+    fn link_phashes(&self, contents: &Contents, max_distance: f32, links: &mut Links, cancel: &Cancel) -> Result<()> {
         let bits = crate::phash::max_bits(max_distance);
-        let mut phash_of: HashMap<usize, u64> = HashMap::new();
-        if max_distance > 0.0 {
-            let mut hashes: Vec<(usize, u64)> = Vec::with_capacity(contents.len());
-            for (i, (hash, _)) in contents.iter().enumerate() {
-                hashes.extend(self.perceptual_hash(hash)?.map(|b| (i, b)));
+        let mut hashes: Vec<(usize, u64)> = Vec::with_capacity(contents.all.len());
+        for (i, (hash, _)) in contents.all.iter().enumerate() {
+            hashes.extend(self.perceptual_hash(hash)?.map(|b| (i, b)));
+        }
+        links.phash.extend(hashes.iter().copied());
+        for (n, &(i, a)) in hashes.iter().enumerate() {
+            if n % 4096 == 0 && cancel.is_cancelled() {
+                return Err(Error::Cancelled);
             }
-            phash_of.extend(hashes.iter().copied());
-            for (n, &(i, a)) in hashes.iter().enumerate() {
-                if n % 4096 == 0 && cancel.is_cancelled() {
-                    return Err(Error::Cancelled);
-                }
-                for &(j, b) in &hashes[n + 1..] {
-                    if crate::phash::distance(a, b) <= bits {
-                        groups.union(i, j);
-                    }
+            for &(j, b) in &hashes[n + 1..] {
+                if crate::phash::distance(a, b) <= bits {
+                    links.groups.union(i, j);
                 }
             }
         }
+        Ok(())
+    }
 
+    /// The groups of two files or more, each in keeper-first order with
+    /// every member's distance to the first.
+    fn groups_of(&self, contents: &Contents, links: &mut Links) -> Result<Vec<DuplicateGroup>> {
         let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..contents.len() {
-            members.entry(groups.find(i)).or_default().push(i);
+        for i in 0..contents.all.len() {
+            members.entry(links.groups.find(i)).or_default().push(i);
         }
         let mut out = Vec::new();
         for (_, group) in members {
             let mut files: Vec<(usize, &FileRow)> =
-                group.iter().flat_map(|&i| contents[i].1.iter().map(move |f| (i, f))).collect();
+                group.iter().flat_map(|&i| contents.all[i].1.iter().map(move |f| (i, f))).collect();
             if files.len() < 2 {
                 continue;
             }
             files.sort_by_key(|(_, f)| keeper_first(f));
-            let (first, first_hash, first_id) = (files[0].0, contents[files[0].0].0, files[0].1.id);
-            let first_vector = self.catalog.embedding(&first_hash, &model)?;
+            let (first, first_hash, first_id) = (files[0].0, contents.all[files[0].0].0, files[0].1.id);
+            let first_vector = self.catalog.embedding(&first_hash, self.model)?;
             let mut photos = Vec::with_capacity(files.len());
             for (i, f) in files {
                 let distance = if i == first {
                     0.0
-                } else if let Some(d) = near.get(&(i.min(first), i.max(first))) {
+                } else if let Some(d) = links.near.get(&(i.min(first), i.max(first))) {
                     *d
                 } else {
                     // Joined through another member: measure it directly.
-                    let v = self.catalog.embedding(&contents[i].0, &model)?;
+                    let v = self.catalog.embedding(&contents.all[i].0, self.model)?;
                     match (&first_vector, v) {
                         (Some(a), Some(b)) => (1.0 - a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>()).max(0.0),
                         _ => f32::NAN,
                     }
                 };
-                let hash_bits = match (phash_of.get(&first), phash_of.get(&i)) {
+                let hash_bits = match (links.phash.get(&first), links.phash.get(&i)) {
                     (Some(a), Some(b)) => Some(crate::phash::distance(*a, *b)),
                     _ => None,
                 };
@@ -243,11 +279,7 @@ impl Finder<'_> {
             }
             out.push(DuplicateGroup { photos });
         }
-        let (videos, video_groups) = self.video_groups(&model, max_distance)?;
-        out.extend(video_groups);
-        // Largest groups first, then by their first photo's path.
-        out.sort_by(|a, b| b.photos.len().cmp(&a.photos.len()).then_with(|| a.photos[0].photo.path.cmp(&b.photos[0].photo.path)));
-        Ok(Duplicates { model, max_distance, photos: content_of_id.len(), videos, groups: out })
+        Ok(out)
     }
 
     /// The perceptual hash of a content: from the catalog, else made from

@@ -93,34 +93,7 @@ pub(super) fn run(
     let pending: Vec<FileRow> =
         catalog.files_in_state(FileState::Pending)?.into_iter().filter(|r| !crate::video::is_video(&r.path)).collect();
 
-    // Content embedded before (a copy, a file edited and reverted) needs no
-    // inference: take its vector and the description of its twin.
-    let mut jobs = Vec::new();
-    let mut reused = Vec::new();
-    for row in pending {
-        match row.hash.map(|h| catalog.embedding(&h, &spec.name)).transpose()?.flatten() {
-            Some(vector) => reused.push((row, vector)),
-            None => jobs.push(Job { id: row.id, path: row.path }),
-        }
-    }
-    if !reused.is_empty() {
-        let points = catalog.transaction(|c| {
-            let mut points = Vec::new();
-            for (row, vector) in &reused {
-                let twin = c.files_with_hash(row.hash.as_ref().unwrap())?.into_iter().find(|t| t.format.is_some());
-                if let Some(t) = twin {
-                    c.set_info(row.id, &info_of(&t))?;
-                }
-                c.set_state(row.id, FileState::Indexed, None)?;
-                let row = c.file(row.id)?.unwrap_or_else(|| row.clone());
-                points.push(point(&row, vector.clone()));
-            }
-            Ok(points)
-        })?;
-        write_store(catalog, &spec.name, &mut store, &points, sink, &mut stats)?;
-        stats.reused = points.len() as u64;
-    }
-
+    let jobs = reuse_embedded(catalog, &mut store, &spec.name, pending, sink, &mut stats)?;
     let mut meter = Meter::new(Phase::Embedding, jobs.len() as u64);
     if jobs.is_empty() {
         stats.seconds = started.elapsed().as_secs_f64();
@@ -128,6 +101,70 @@ pub(super) fn run(
     }
     sink(meter.event(None));
 
+    embed_jobs(catalog, &mut store, embedder, thumbs, options, jobs, &mut meter, &mut stats, sink, cancel)?;
+    stats.seconds = started.elapsed().as_secs_f64();
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    Ok(stats)
+}
+
+/// Content embedded before (a copy, a file edited and reverted) needs no
+/// inference: its vector and the description of its twin are taken. Returns
+/// the files left to decode and embed.
+fn reuse_embedded(
+    catalog: &Catalog,
+    store: &mut Option<&mut dyn VectorStore>,
+    model: &str,
+    pending: Vec<FileRow>,
+    sink: Sink,
+    stats: &mut IndexStats,
+) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    let mut reused = Vec::new();
+    for row in pending {
+        match row.hash.map(|h| catalog.embedding(&h, model)).transpose()?.flatten() {
+            Some(vector) => reused.push((row, vector)),
+            None => jobs.push(Job { id: row.id, path: row.path }),
+        }
+    }
+    if reused.is_empty() {
+        return Ok(jobs);
+    }
+    let points = catalog.transaction(|c| {
+        let mut points = Vec::new();
+        for (row, vector) in &reused {
+            let twin = c.files_with_hash(row.hash.as_ref().unwrap())?.into_iter().find(|t| t.format.is_some());
+            if let Some(t) = twin {
+                c.set_info(row.id, &info_of(&t))?;
+            }
+            c.set_state(row.id, FileState::Indexed, None)?;
+            let row = c.file(row.id)?.unwrap_or_else(|| row.clone());
+            points.push(point(&row, vector.clone()));
+        }
+        Ok(points)
+    })?;
+    write_store(catalog, model, store, &points, sink, stats)?;
+    stats.reused = points.len() as u64;
+    Ok(jobs)
+}
+
+/// Decode `jobs` on worker threads into a bounded channel and embed them
+/// in batches as they come.
+#[allow(clippy::too_many_arguments)]
+fn embed_jobs(
+    catalog: &Catalog,
+    store: &mut Option<&mut dyn VectorStore>,
+    embedder: &mut Embedder,
+    thumbs: &Thumbnails,
+    options: &PipelineOptions,
+    jobs: Vec<Job>,
+    meter: &mut Meter,
+    stats: &mut IndexStats,
+    sink: Sink,
+    cancel: &Cancel,
+) -> Result<()> {
+    let spec = embedder.spec().clone();
     let workers = options.decode_threads.max(1);
     let (job_tx, job_rx) = bounded::<Job>(workers * 2);
     let (out_tx, out_rx) = bounded::<Prepared>(options.batch * 2);
@@ -162,7 +199,7 @@ pub(super) fn run(
         let mut batch: Vec<Prepared> = Vec::with_capacity(options.batch);
         let mut flush = |batch: &mut Vec<Prepared>, meter: &mut Meter, stats: &mut IndexStats| -> Result<()> {
             let n = batch.len();
-            commit_batch(catalog, &mut store, embedder, std::mem::take(batch), sink, stats)?;
+            commit_batch(catalog, store, embedder, std::mem::take(batch), sink, stats)?;
             meter.done += n as u64;
             meter.errors = stats.failed;
             Ok(())
@@ -174,7 +211,7 @@ pub(super) fn run(
             batch.push(prepared);
             if batch.len() >= options.batch {
                 let current = last_path(&batch);
-                flush(&mut batch, &mut meter, &mut stats)?;
+                flush(&mut batch, meter, stats)?;
                 sink(meter.event(current));
             }
         }
@@ -182,19 +219,14 @@ pub(super) fn run(
         // interrupts and resumes (the app, for a query) then always gains ground.
         if !batch.is_empty() {
             let current = last_path(&batch);
-            flush(&mut batch, &mut meter, &mut stats)?;
+            flush(&mut batch, meter, stats)?;
             sink(meter.event(current));
         }
         // Unblock workers waiting to send, so the scope can end.
         drop(out_rx);
         Ok(())
     });
-    result?;
-    stats.seconds = started.elapsed().as_secs_f64();
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    Ok(stats)
+    result
 }
 
 /// How a file that does not decode is recorded.
