@@ -10,6 +10,7 @@ use photofinder_core::models::ModelStatus;
 use photofinder_core::store::{IndexConfig, MilvusStore};
 use photofinder_core::{Cancel, EngineState, Event, Example, Feedback, Filter, Library, Photo, SearchResults, Status, TextResults};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -20,7 +21,7 @@ use crate::Shell;
 /// What a command answers on failure: the core's error kind (`bad_query`,
 /// `not_permitted`, `cancelled`, ... see `Error::kind`) for the window to
 /// react to, and the message to show.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct CommandError {
     kind: &'static str,
     message: String,
@@ -56,7 +57,7 @@ async fn on_engine<R: Send + 'static>(
     Ok(tauri::async_runtime::spawn_blocking(move || engine.call(f)).await.map_err(|e| e.to_string())??)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct Overview {
     status: Status,
     models: Vec<ModelStatus>,
@@ -283,18 +284,32 @@ pub async fn trash(shell: State<'_, Shell>, ids: Vec<i64>) -> Answer<TrashReport
 }
 
 /// What a query started from, so that marked results can move it.
-#[derive(Deserialize)]
+#[derive(Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(tag = "kind", rename_all = "snake_case")]
 pub enum Seed {
     /// A library photo (by id) or a dropped file (by path).
-    Photo { id: Option<i64>, path: Option<PathBuf> },
+    Photo {
+        #[ts(optional = nullable)]
+        id: Option<i64>,
+        #[ts(optional = nullable)]
+        path: Option<PathBuf>,
+    },
     Text { query: String },
     /// A photo and words, with CLIP.
-    Combined { id: Option<i64>, path: Option<PathBuf>, text: String, weight: f32 },
+    Combined {
+        #[ts(optional = nullable)]
+        id: Option<i64>,
+        #[ts(optional = nullable)]
+        path: Option<PathBuf>,
+        text: String,
+        weight: f32,
+    },
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(untagged)]
+#[ts(untagged)]
 pub enum Refined {
     Photo(SearchResults),
     Text(TextResults),

@@ -41,221 +41,73 @@ async function invoke<T>(cmd: string, args?: InvokeArgs, options?: InvokeOptions
   }
 }
 
-/** A keyframe of a video: which video, and when (ms). */
-export interface FrameOf {
-  video_id: number;
-  at_ms: number;
-}
+// The types of what commands answer and events carry are generated from the
+// Rust ones (ui/src/bindings, by ts-rs; scripts/bindings writes them, and a
+// test fails when they drift). Only the names the views use are given here.
+import type { CommandError as CommandFailure } from './bindings/CommandError';
+import type { Duplicates } from './bindings/Duplicates';
+import type { Event } from './bindings/Event';
+import type { Feedback } from './bindings/Feedback';
+import type { FileRow } from './bindings/FileRow';
+import type { FolderStatus } from './bindings/FolderStatus';
+import type { IndexConfig } from './bindings/IndexConfig';
+import type { MilvusConfig } from './bindings/MilvusConfig';
+import type { Map } from './bindings/Map';
+import type { Notice } from './bindings/Notice';
+import type { Overview } from './bindings/Overview';
+import type { Photo } from './bindings/Photo';
+import type { Progress } from './bindings/Progress';
+import type { Refined } from './bindings/Refined';
+import type { SearchHit } from './bindings/SearchHit';
+import type { SearchResults } from './bindings/SearchResults';
+import type { Seed } from './bindings/Seed';
+import type { StoreChoice } from './bindings/StoreChoice';
+import type { TextResults } from './bindings/TextResults';
+import type { TrashReport } from './bindings/TrashReport';
+import type { VideoOptions } from './bindings/VideoOptions';
 
-export interface Photo {
-  id: number;
-  path: string;
-  hash: string | null;
-  size?: number;
-  /** Modification time, epoch seconds. */
-  modified?: number;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  taken_at: number | null;
-  /** Set for videos. */
-  duration_ms?: number | null;
-  /** Set for a video's keyframe (then `path` is the video's). */
-  frame?: FrameOf | null;
-}
-
-export interface Hit extends Photo {
-  distance: number;
-  similarity: number;
-  is_query: boolean;
-}
-
-export interface SearchResults {
-  model: string;
-  metric: string;
-  store: string;
-  query: string;
-  query_id: number | null;
-  query_hash: string | null;
-  hits: Hit[];
-  millis: number;
-}
-
-export interface TextResults {
-  query: string;
-  method: 'clip' | 'labels';
-  model: string;
-  matched: string[];
-  note: string | null;
-  hits: Hit[];
-  millis: number;
-}
-
-export interface DuplicatePhoto extends Photo {
-  /** Cosine distance to the group's first photo. */
-  distance: number;
-  /** Same bytes as the group's first photo. */
-  exact: boolean;
-  /** Bits of the perceptual hash (of 64) that differ from the first photo's. */
-  hash_bits?: number | null;
-}
-
-export interface Duplicates {
-  model: string;
-  max_distance: number;
-  photos: number;
-  /** Videos compared: only their exact copies are grouped. */
-  videos: number;
-  groups: { photos: DuplicatePhoto[] }[];
-}
-
-export interface TrashReport {
-  trashed: string[];
-  failed: [string, string][];
-}
-
-export interface Feedback {
-  good: number[];
-  bad: number[];
-}
-
-/** What a result list started from, so marks can move it. */
-export type Seed =
-  | { kind: 'photo'; id?: number | null; path?: string | null }
-  | { kind: 'text'; query: string }
-  | { kind: 'combined'; id?: number | null; path?: string | null; text: string; weight: number };
-
-export interface VideoOptions {
-  interval_secs: number;
-  scene_threshold: number;
-  max_frames: number;
-}
-
-export interface Folder {
-  id: number;
-  path: string;
-  state: string;
-  files: number;
-  indexed: number;
-}
-
-export interface Problem {
-  id: number;
-  path: string;
-  state: string;
-  error: string | null;
-}
-
-export interface Status {
-  library: string;
-  model: string;
-  store: string;
-  store_points: number;
-  folders: number;
-  files: number;
-  indexed: number;
-  pending: number;
-  failed: number;
-  unsupported: number;
-  skipped: number;
-  /** failed (broken), unsupported, skipped (not images). */
-  problems: Problem[];
-}
-
-export interface ModelStatus {
-  name: string;
-  dim: number;
-  installed: boolean;
-  text_installed: boolean | null;
-  provenance: { source?: string; random_weights?: boolean } | null;
-  [key: string]: unknown;
-}
-
-export interface IndexConfig {
-  kind: string;
-  build: Record<string, string>;
-  search: Record<string, string>;
-}
-
-export interface MilvusConfig {
-  uri: string;
-  token?: string | null;
-  user?: string | null;
-  password?: string | null;
-  database?: string | null;
-  prefix?: string;
-  timeout_secs?: number;
-  index?: IndexConfig;
-}
-
-export type StoreChoice = { kind: 'embedded' } | ({ kind: 'milvus' } & MilvusConfig);
-
-export type EngineState =
-  | { state: 'idle' }
-  | { state: 'indexing' }
-  | { state: 'paused' }
-  | { state: 'failed'; error: string };
-
-export interface Overview {
-  status: Status & { folders: Folder[] };
-  models: ModelStatus[];
-  store: StoreChoice;
-  engine: EngineState;
-  videos: VideoOptions;
-}
-
-export interface Progress {
-  phase: 'scanning' | 'embedding' | 'comparing';
-  done: number;
-  total: number;
-  errors: number;
-  current: string | null;
-  rate: number;
-  eta_secs: number | null;
-}
-
-export interface MapPoint {
-  id: number;
-  path: string;
-  hash: string | null;
-  x: number;
-  y: number;
-  cluster: number;
-}
-
-export interface ClusterSummary {
-  cluster: number;
-  size: number;
-  name: string;
-  x: number;
-  y: number;
-}
-
-export interface ExploreMap {
-  model: string;
-  points: MapPoint[];
-  clusters: ClusterSummary[];
-  explained: [number, number];
-  millis: number;
-}
-
-export type CoreEvent = {
-  event: string;
-  path?: string;
-  error?: string;
-  reason?: string;
-  warning?: string;
-  /** waiting_for_writer: who holds the library. */
-  holder?: string;
-  from?: string;
-  to?: string;
+export type { ClusterSummary } from './bindings/ClusterSummary';
+export type { DuplicatePhoto } from './bindings/DuplicatePhoto';
+export type { EngineState } from './bindings/EngineState';
+export type { FrameOf } from './bindings/FrameOf';
+export type { MapPoint } from './bindings/MapPoint';
+export type { ModelStatus } from './bindings/ModelStatus';
+export type { Status } from './bindings/Status';
+export type {
+  CommandFailure,
+  Duplicates,
+  Feedback,
+  IndexConfig,
+  MilvusConfig,
+  Notice,
+  Overview,
+  Photo,
+  Progress,
+  Refined,
+  SearchResults,
+  Seed,
+  StoreChoice,
+  TextResults,
+  TrashReport,
+  VideoOptions,
 };
-
-export type Notice =
-  | { kind: 'event'; event: CoreEvent }
-  | { kind: 'progress'; progress: Progress }
-  | { kind: 'state'; state: EngineState }
-  | { kind: 'changed'; changes: { added: number; changed: number; moved: number; removed: number; recent: string[] } };
+/**
+ * A store as the settings form gives it: what the core fills in by itself
+ * (prefix, timeout, credentials) may be left out.
+ */
+export type StoreInput =
+  | { kind: 'embedded' }
+  | ({ kind: 'milvus' } & Pick<MilvusConfig, 'uri'> & Partial<MilvusConfig>);
+/** A search result. */
+export type Hit = SearchHit;
+/** The library as a map. */
+export type ExploreMap = Map;
+/** A watched folder with its counts. */
+export type Folder = FolderStatus;
+/** A file that could not be indexed, with the reason. */
+export type Problem = FileRow;
+/** What happens while indexing and watching. */
+export type CoreEvent = Event;
 
 export const api = {
   overview: () => invoke<Overview>('overview'),
@@ -278,13 +130,13 @@ export const api = {
   openPhoto: (id: number) => invoke<void>('open_photo', { id }),
   revealPhoto: (id: number) => invoke<void>('reveal_photo', { id }),
   setModel: (name: string) => invoke<void>('set_model', { name }),
-  setStore: (choice: StoreChoice) => invoke<void>('set_store', { choice }),
-  testStore: (choice: StoreChoice) => invoke<string[]>('test_store', { choice }),
+  setStore: (choice: StoreInput) => invoke<void>('set_store', { choice }),
+  testStore: (choice: StoreInput) => invoke<string[]>('test_store', { choice }),
   setIndex: (index: IndexConfig) => invoke<void>('set_index', { index }),
   duplicates: (maxDistance: number) => invoke<Duplicates>('duplicates', { maxDistance }),
   cancelWork: () => invoke<void>('cancel_work'),
   trash: (ids: number[]) => invoke<TrashReport>('trash', { ids }),
-  refine: (seed: Seed, feedback: Feedback, k: number) => invoke<SearchResults | TextResults>('refine', { seed, feedback, k }),
+  refine: (seed: Seed, feedback: Feedback, k: number) => invoke<Refined>('refine', { seed, feedback, k }),
   videoOptions: () => invoke<VideoOptions>('video_options'),
   setVideoOptions: (options: VideoOptions) => invoke<number>('set_video_options', { options }),
   mediaBase: () => invoke<string>('media_base'),

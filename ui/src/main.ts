@@ -4,7 +4,7 @@
 // wires views to commands and notices.
 
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { api, onNotice, onWork, thumbUrl, type Item, type Overview } from './api';
+import { api, onNotice, onWork, thumbUrl, type Item, type MapPoint, type Overview, type Photo } from './api';
 import { text } from './dom';
 import { basename } from './format';
 import { DuplicatesView } from './views/duplicates';
@@ -139,7 +139,7 @@ const explore = new ExploreView({
     const more = document.createElement('button');
     more.textContent = 'More like these';
     more.addEventListener('click', () => resultsView.run(api.searchMany(ids.slice(0, 200), display.k), null));
-    side.append(more, miniGrid(points.slice(0, 300).map((p) => ({ id: p.id, path: p.path, hash: p.hash, width: null, height: null, format: null, taken_at: null }))));
+    side.append(more, miniGrid(points.slice(0, 300).map(photoOfPoint)));
   },
 });
 $('.explore-slot').append(explore.element);
@@ -189,6 +189,11 @@ const sidebar = new Sidebar({
   rescan: () => void api.rescan(),
 });
 $('.sidebar-slot').replaceWith(sidebar.element);
+
+/** A point of the map as a photo to show (its thumbnail and path). */
+function photoOfPoint(p: MapPoint): Photo {
+  return { id: p.id, path: p.path, hash: p.hash, size: 0, modified: 0, duration_ms: null, frame: null, width: null, height: null, format: null, taken_at: null };
+}
 
 function miniGrid(items: Item[]): HTMLElement {
   const box = document.createElement('div');
@@ -357,7 +362,8 @@ void onNotice((n) => {
     case 'event':
       // Broken files are listed in the sidebar; these need attention now.
       if (n.event.event === 'unreadable' || n.event.event === 'store_behind') {
-        report(`${n.event.path ? basename(n.event.path) + ': ' : ''}${n.event.error ?? n.event.event}`, true);
+        const where = 'path' in n.event ? basename(n.event.path) + ': ' : '';
+        report(`${where}${n.event.error}`, true);
       } else if (n.event.event === 'waiting_for_writer') {
         // Another photofinder (a `watch`, a script) is changing the library.
         report(`Waiting for ${n.event.holder}`, false);

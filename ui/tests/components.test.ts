@@ -6,10 +6,27 @@ import { DuplicatesView } from '../src/views/duplicates';
 import { Preview } from '../src/views/preview';
 import { Sidebar } from '../src/views/sidebar';
 import { SettingsView, loadDisplay } from '../src/views/settings';
-import { api, CommandError, type Duplicates, type Hit, type Overview, type Photo } from '../src/api';
+import { api, CommandError, type Duplicates, type Hit, type Overview, type Photo, type Problem } from '../src/api';
 
 function photo(id: number): Photo {
-  return { id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, width: 640, height: 480, format: 'jpeg', taken_at: null };
+  return {
+    id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, modified: 0,
+    duration_ms: null, frame: null, width: 640, height: 480, format: 'jpeg', taken_at: null,
+  };
+}
+
+/** A search result: a photo with its distance. */
+function hit(p: Photo, distance: number, is_query = false): Hit {
+  const { size: _size, modified: _modified, ...rest } = p;
+  return { ...rest, distance, similarity: 1 - distance, is_query, thumbnail: null };
+}
+
+/** A file the core could not index, with the reason. */
+function problem(id: number, path: string, state: Problem['state'], error: string): Problem {
+  return {
+    id, folder_id: 1, path, size: 0, mtime_ns: 0, format: null, width: null, height: null, taken_at: null,
+    state, error, duration_ms: null, frame: null,
+  };
 }
 
 function sized(el: HTMLElement, width: number, height: number) {
@@ -51,7 +68,7 @@ describe('grid', () => {
   });
 
   it('shows distances with similarity bars and selects with the checkbox', () => {
-    const hits: Hit[] = [0.0, 0.25].map((d, i) => ({ ...photo(i + 1), distance: d, similarity: 1 - d, is_query: i === 0 }));
+    const hits: Hit[] = [0.0, 0.25].map((d, i) => hit(photo(i + 1), d, i === 0));
     let selection: number[] = [];
     const grid = new Grid(new ListSource(hits), {
       cellSize: () => 120, selectable: true, onOpen: () => {}, emptyText: 'none', onSelectionChange: (ids) => (selection = ids),
@@ -71,8 +88,8 @@ describe('grid', () => {
 
 describe('videos and marks in the grid', () => {
   it('shows a film badge with the moment, and good/bad marks that toggle', () => {
-    const frame: Hit = { ...photo(1 << 20), path: '/videos/holiday.mp4', frame: { video_id: 7, at_ms: 64_000 }, duration_ms: 90_000, distance: 0.1, similarity: 0.9, is_query: false };
-    const still: Hit = { ...photo(2), distance: 0.2, similarity: 0.8, is_query: false };
+    const frame: Hit = { ...hit(photo(1 << 20), 0.1), path: '/videos/holiday.mp4', frame: { video_id: 7, at_ms: 64_000 }, duration_ms: 90_000 };
+    const still: Hit = hit(photo(2), 0.2);
     const marks = new Map<number, Mark>();
     const changes: Array<[number, Mark | undefined]> = [];
     const grid = new Grid(new ListSource([frame, still]), {
@@ -140,7 +157,7 @@ describe('duplicates', () => {
 
   it('draws a big result a hundred groups at a time', () => {
     const view = new DuplicatesView({ find: async () => ({ model: 'm', max_distance: 0.12, photos: 0, videos: 0, groups: [] }), cancel: () => {}, trash: async () => ({ trashed: [], failed: [] }), open: () => {}, confirm: () => true, report: () => {} });
-    const groups = Array.from({ length: 250 }, (_, i) => ({ photos: [{ ...photo(2 * i), distance: 0, exact: false }, { ...photo(2 * i + 1), distance: 0, exact: true }] }));
+    const groups = Array.from({ length: 250 }, (_, i) => ({ photos: [{ ...photo(2 * i), distance: 0, exact: false, hash_bits: null }, { ...photo(2 * i + 1), distance: 0, exact: true, hash_bits: null }] }));
     view.show({ model: 'm', max_distance: 0.12, photos: 500, videos: 0, groups });
     expect(view.element.querySelectorAll('.dup-group').length).toBe(100);
     const more = view.element.querySelector('.dup-more') as HTMLButtonElement;
@@ -225,7 +242,7 @@ describe('sidebar', () => {
     expect(calls).toEqual(['pause', 'stop']);
     bar.setFolders([{ id: 1, path: '/home/me/Pictures', state: 'ok', files: 10, indexed: 7 }]);
     expect(bar.element.querySelector('.folder')!.textContent).toContain('7 / 10');
-    bar.setProblems([{ id: 3, path: '/p/broken.jpg', state: 'failed', error: 'not an image' }]);
+    bar.setProblems([problem(3, '/p/broken.jpg', 'failed', 'not an image')]);
     expect(bar.element.querySelector('.problems')!.textContent).toContain('not an image');
   });
 
@@ -233,10 +250,10 @@ describe('sidebar', () => {
     const none = () => {};
     const bar = new Sidebar({ addFolder: none, removeFolder: none, pause: none, resume: none, stop: none, rescan: none });
     bar.setProblems([
-      { id: 1, path: '/p/lab.tif', state: 'unsupported', error: 'unsupported: tiff CIELab' },
-      { id: 2, path: '/p/cut.png', state: 'failed', error: 'corrupt or truncated png image' },
-      { id: 3, path: '/p/caf\ufffd.jpg', state: 'failed', error: 'corrupt or truncated jpeg image' },
-      { id: 4, path: '/p/notes.jpg', state: 'skipped', error: 'not an image: the file holds text' },
+      problem(1, '/p/lab.tif', 'unsupported', 'unsupported: tiff CIELab'),
+      problem(2, '/p/cut.png', 'failed', 'corrupt or truncated png image'),
+      problem(3, '/p/caf\ufffd.jpg', 'failed', 'corrupt or truncated jpeg image'),
+      problem(4, '/p/notes.jpg', 'skipped', 'not an image: the file holds text'),
     ]);
     const kinds = [...bar.element.querySelectorAll('.problem-kind')].map((k) => k.textContent);
     expect(kinds).toEqual(['Broken (2)', 'Unsupported (1)', 'Not images (1)']);

@@ -24,9 +24,11 @@ use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::progress::{Cancel, Event, Phase, Progress};
 use crate::watch::{self, WatchOptions, Watcher};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[ts(tag = "state", rename_all = "snake_case")]
 pub enum EngineState {
     Idle,
     Indexing,
@@ -37,7 +39,7 @@ pub enum EngineState {
 }
 
 /// How many photos a stretch of background work added, changed, moved and removed.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, TS)]
 pub struct Changes {
     pub added: u64,
     pub changed: u64,
@@ -50,8 +52,9 @@ pub struct Changes {
 
 const RECENT: usize = 50;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     /// Problems and folder changes, as they happen.
     Event { event: Event },

@@ -23,6 +23,7 @@ use crate::catalog::{Catalog, FileId};
 use crate::error::{Error, Result};
 use crate::models::labels::LABEL_MODEL;
 use crate::models::{ModelDir, ModelSpec};
+use ts_rs::TS;
 
 #[derive(Debug, Clone)]
 pub struct ExploreOptions {
@@ -58,7 +59,7 @@ pub struct Fit {
     pub fitted_on: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct MapPoint {
     pub id: FileId,
     #[serde(flatten, serialize_with = "crate::paths::path_field")]
@@ -70,7 +71,7 @@ pub struct MapPoint {
     pub cluster: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ClusterSummary {
     pub cluster: usize,
     pub size: usize,
@@ -83,7 +84,7 @@ pub struct ClusterSummary {
     pub y: f32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Map {
     pub model: String,
     pub points: Vec<MapPoint>,

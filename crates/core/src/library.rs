@@ -34,6 +34,7 @@ use crate::store::{Filter, IndexConfig, Stores, VectorStore};
 use crate::text::{self, TextMethod, TextResults};
 use crate::thumbs::{self, Thumbnails};
 use crate::video::VideoOptions;
+use ts_rs::TS;
 
 pub use crate::catalog::Photo;
 pub use crate::index::FolderStatus;
@@ -62,7 +63,7 @@ pub struct Library {
     pub options: PipelineOptions,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Status {
     #[serde(serialize_with = "crate::paths::lossy")]
     pub library: PathBuf,
@@ -74,6 +75,7 @@ pub struct Status {
     /// process was writing, which keeps the store in step itself.
     pub store_repaired: Option<(usize, usize)>,
     #[serde(flatten)]
+    #[ts(flatten)]
     pub counts: Counts,
     pub folders: Vec<FolderStatus>,
     /// Files that could not be indexed, with the reason: broken (`failed`),
@@ -86,7 +88,7 @@ pub struct Status {
 }
 
 /// Bytes the library takes on disk, by part.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, TS)]
 pub struct DiskUsage {
     pub catalog: u64,
     pub store: u64,

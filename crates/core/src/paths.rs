@@ -66,6 +66,15 @@ pub fn path_field<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     map.end()
 }
 
+/// What `path_field` writes, as the TypeScript bindings see it.
+#[derive(ts_rs::TS)]
+pub struct PathField {
+    pub path: String,
+    /// The name's bytes in hex, where it is not UTF-8.
+    #[ts(optional)]
+    pub path_bytes: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// A flag a caller sets to stop an operation; it stops at the next file and
 /// leaves the catalog consistent, so the next run resumes where it stopped.
@@ -26,8 +27,9 @@ impl Cancel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum Phase {
     Scanning,
     Embedding,
@@ -35,7 +37,7 @@ pub enum Phase {
     Comparing,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Progress {
     pub phase: Phase,
     pub done: u64,
@@ -50,8 +52,9 @@ pub struct Progress {
 }
 
 /// What happens while indexing and watching, for a progress bar or an app.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[ts(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Progress(Progress),
     Added { #[serde(serialize_with = "crate::paths::lossy")] path: PathBuf },

@@ -14,6 +14,7 @@ use crate::embed::CLIP_MODEL;
 use crate::search::{SearchResults, Searcher};
 use crate::store::Filter;
 use crate::text::{TextMethod, TextResults, LABEL_MODEL};
+use ts_rs::TS;
 
 /// Rocchio's weights: the query itself, the mean of the good results, the
 /// mean of the bad ones. These are the textbook values (Manning, Raghavan
@@ -33,7 +34,7 @@ pub enum Example {
 }
 
 /// The user's marks on results, kept by the front end for one query.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 pub struct Feedback {
     pub good: Vec<FileId>,
     pub bad: Vec<FileId>,

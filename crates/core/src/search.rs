@@ -13,8 +13,9 @@ use crate::embed::Models;
 use crate::error::{Error, Result};
 use crate::store::{Filter, Stores};
 use crate::thumbs::Thumbnails;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct SearchHit {
     pub id: FileId,
     #[serde(flatten, serialize_with = "crate::paths::path_field")]
@@ -37,7 +38,7 @@ pub struct SearchHit {
     pub duration_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct SearchResults {
     pub model: String,
     pub metric: crate::models::Metric,

@@ -177,7 +177,7 @@ export class Grid {
       caption.append(line, bar);
     }
     const dims = item.width && item.height ? `${item.width}×${item.height}` : '';
-    el.title = [item.path, dims, formatBytes(item.size), hit ? `distance ${hit.distance.toFixed(4)}, similarity ${hit.similarity.toFixed(3)}` : '']
+    el.title = [item.path, dims, 'size' in item ? formatBytes(item.size) : '', hit ? `distance ${hit.distance.toFixed(4)}, similarity ${hit.similarity.toFixed(3)}` : '']
       .filter(Boolean)
       .join('\n');
     el.append(img, caption);

@@ -94,7 +94,7 @@ export class Preview {
     title.textContent = basename(item.path);
     const path = document.createElement('div');
     path.className = 'muted';
-    path.textContent = [item.path, item.width && item.height ? `${item.width}×${item.height}` : '', formatBytes(item.size)].filter(Boolean).join(' · ');
+    path.textContent = [item.path, item.width && item.height ? `${item.width}×${item.height}` : '', 'size' in item ? formatBytes(item.size) : ''].filter(Boolean).join(' · ');
     meta.append(title, path);
     if (videoId != null) {
       const when = document.createElement('div');

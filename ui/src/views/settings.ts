@@ -2,7 +2,7 @@
 // thumbnail size and theme. Library settings live in the catalog (the core
 // keeps them); display settings in the web view's local storage.
 
-import { api, type IndexConfig, type Overview, type StoreChoice } from '../api';
+import { api, type IndexConfig, type Overview, type StoreInput } from '../api';
 
 export interface Display {
   cellSize: number;
@@ -97,7 +97,7 @@ export class SettingsView {
       const text = document.createElement('span');
       const notes = [`${m.dim}-d`];
       if (!m.installed) notes.push('not installed: run models/install.sh (see README)');
-      if (m.provenance?.random_weights) notes.push('random weights: for testing only');
+      if (m.provenance?.weights === 'random') notes.push('random weights: for testing only');
       if (m.text_installed) notes.push('text search');
       text.textContent = `${m.name} (${notes.join(', ')})`;
       row.append(radio, text);
@@ -143,7 +143,7 @@ export class SettingsView {
       build: parseParams(field('build').value),
       search: parseParams(field('search').value),
     });
-    const choice = (): StoreChoice =>
+    const choice = (): StoreInput =>
       (form.querySelector('input[name="store"]:checked') as HTMLInputElement).value === 'embedded'
         ? { kind: 'embedded' }
         : {

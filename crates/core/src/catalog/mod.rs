@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::decode::ImageInfo;
 use crate::error::{Error, Result};
+use ts_rs::TS;
 
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -24,8 +25,9 @@ pub type FolderId = i64;
 /// BLAKE3 digest of a file's content.
 pub type Hash = [u8; 32];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum FileState {
     /// Needs decoding and embedding.
     Pending,
@@ -63,8 +65,9 @@ impl FileState {
 }
 
 /// Whether a watched folder is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum FolderState {
     Ok,
     /// Gone (an unplugged drive, a share offline): its photos stay
@@ -102,7 +105,7 @@ impl PartialEq<&str> for FolderState {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Folder {
     pub id: FolderId,
     #[serde(flatten, serialize_with = "crate::paths::path_field")]
@@ -110,7 +113,7 @@ pub struct Folder {
     pub state: FolderState,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct FileRow {
     pub id: FileId,
     pub folder_id: FolderId,
@@ -119,6 +122,7 @@ pub struct FileRow {
     pub size: u64,
     pub mtime_ns: i64,
     #[serde(skip)]
+    #[ts(skip)]
     pub hash: Option<Hash>,
     pub format: Option<String>,
     pub width: Option<u32>,
@@ -133,7 +137,7 @@ pub struct FileRow {
     pub frame: Option<FrameOf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 pub struct FrameOf {
     pub video_id: FileId,
     pub at_ms: i64,
@@ -161,8 +165,11 @@ pub struct NewFile {
     pub hash: Option<Hash>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, TS)]
 pub struct Counts {
+    /// Not written out: a `Status` lists the folders under that name.
+    #[serde(skip)]
+    #[ts(skip)]
     pub folders: u64,
     pub files: u64,
     pub indexed: u64,
@@ -702,7 +709,7 @@ impl Catalog {
 }
 
 /// A photo of the library, for browsing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Photo {
     pub id: i64,
     #[serde(flatten, serialize_with = "crate::paths::path_field")]

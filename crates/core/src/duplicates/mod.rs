@@ -23,6 +23,7 @@ use crate::progress::{Cancel, Meter, Phase, Sink};
 use crate::store::int8::Codes;
 use crate::store::Stores;
 use crate::thumbs::Thumbnails;
+use ts_rs::TS;
 
 mod videos;
 
@@ -39,9 +40,10 @@ pub const DEFAULT_MAX_DISTANCE: f32 = 0.12;
 /// check.
 const APPROXIMATION: f32 = 0.02;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct DuplicatePhoto {
     #[serde(flatten)]
+    #[ts(flatten)]
     pub photo: Photo,
     /// Cosine distance to the group's first photo (0 for exact copies).
     pub distance: f32,
@@ -51,14 +53,14 @@ pub struct DuplicatePhoto {
     pub exact: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct DuplicateGroup {
     /// Most pixels first, then largest file, then oldest: the first is the
     /// one to keep when nothing else says otherwise.
     pub photos: Vec<DuplicatePhoto>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Duplicates {
     pub model: String,
     pub max_distance: f32,
@@ -69,7 +71,7 @@ pub struct Duplicates {
     pub groups: Vec<DuplicateGroup>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, TS)]
 pub struct TrashReport {
     #[serde(serialize_with = "crate::paths::lossy_vec")]
     pub trashed: Vec<PathBuf>,

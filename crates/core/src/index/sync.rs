@@ -18,10 +18,12 @@ use crate::progress::{Cancel, Event, Sink};
 use crate::scan::{self, Outcome, Vanished};
 use crate::store::{self, Stores};
 use crate::thumbs::Thumbnails;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct FolderStatus {
     #[serde(flatten)]
+    #[ts(flatten)]
     pub folder: Folder,
     pub files: u64,
     pub indexed: u64,

@@ -12,28 +12,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use labels::ImageNetClass;
+use ts_rs::TS;
 
 const MANIFEST: &str = include_str!("../../../../models/manifest.toml");
 
 /// How a model compares vectors. Vectors are stored L2-normalised, so both
 /// rank alike; L2 is kept for the reference pipeline, whose tutorial reports
 /// L2 distances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum Metric {
     Cosine,
     L2,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum Filter {
     Bilinear,
     Bicubic,
 }
 
 /// One model as the manifest describes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ModelSpec {
     pub name: String,
     pub title: String,
@@ -65,7 +68,7 @@ struct Manifest {
 }
 
 /// Where a model's weights came from, as recorded by the install script.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct Provenance {
     /// `imagenet`, `openai`, `user`, or `random` (architecture only: plumbing tests).
     pub weights: String,
@@ -75,9 +78,10 @@ pub struct Provenance {
 }
 
 /// A model's manifest entry plus what is on disk for it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ModelStatus {
     #[serde(flatten)]
+    #[ts(flatten)]
     pub spec: ModelSpec,
     pub installed: bool,
     #[serde(serialize_with = "crate::paths::lossy")]

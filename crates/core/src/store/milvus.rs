@@ -21,6 +21,7 @@ use super::{Filter, Hit, Point, VectorStore};
 use crate::catalog::FileId;
 use crate::error::{Error, Result};
 use crate::models::Metric;
+use ts_rs::TS;
 
 const ID: &str = "id";
 const PATH: &str = "path";
@@ -35,7 +36,7 @@ const BATCH: usize = 2000;
 const NO_TIME: i64 = -(1 << 62);
 
 /// How to reach Milvus and how to index there.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct MilvusConfig {
     pub uri: String,
     #[serde(default)]
@@ -85,7 +86,7 @@ const EXACT_UP_TO: usize = 50_000;
 /// default) picks by library size when the collection is created: FLAT up to
 /// 50,000 vectors, else IVF_SQ8 with nlist = 4 sqrt(n) and nprobe 16, the
 /// best recall for its time in our measurements (see README).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct IndexConfig {
     /// FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ or HNSW.
     pub kind: String,

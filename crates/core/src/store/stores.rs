@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::lock::WriterLock;
 use crate::models::ModelDir;
 use crate::progress::{Event, Sink};
+use ts_rs::TS;
 
 /// How secrets are shown.
 pub const REDACTED: &str = "***";
@@ -24,8 +25,9 @@ pub const REDACTED: &str = "***";
 const SETTING: &str = "store";
 
 /// Where vectors live: the embedded store (default) or a Milvus server.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[ts(tag = "kind", rename_all = "lowercase")]
 pub enum StoreChoice {
     Embedded,
     Milvus(Box<MilvusConfig>),

@@ -14,13 +14,15 @@ use crate::models::labels::{self, ImageNetClass};
 use crate::models::ModelDir;
 use crate::search::{SearchHit, Searcher};
 use crate::store::{Filter, PointMeta};
+use ts_rs::TS;
 
 pub use crate::embed::CLIP_MODEL;
 pub use crate::models::labels::LABEL_MODEL;
 
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
 pub enum TextMethod {
     /// CLIP: text and photos in one embedding space.
     Clip,
@@ -39,7 +41,7 @@ impl std::str::FromStr for TextMethod {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct TextResults {
     pub query: String,
     pub method: TextMethod,

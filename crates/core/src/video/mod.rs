@@ -8,6 +8,7 @@ pub mod player;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use ffmpeg::{extract, frame_at, probe, VideoInfo};
 
@@ -15,7 +16,7 @@ pub use ffmpeg::{extract, frame_at, probe, VideoInfo};
 pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "mkv", "webm", "avi"];
 
 /// How keyframes are picked, kept in the library's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 pub struct VideoOptions {
     /// A frame at least this often, in seconds.
     pub interval_secs: f64,
