@@ -13,6 +13,9 @@ use ts_rs::{Config, TS};
 
 use crate::commands::{CommandError, Overview, Refined, Seed};
 
+/// Writes one root type's binding and those of every type it uses.
+type Export = fn(&Config) -> Result<(), ts_rs::ExportError>;
+
 fn checked_in() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings")
 }
@@ -23,7 +26,7 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     let cfg = Config::new().with_large_int("number").with_out_dir(dir);
     // The roots: what commands answer and take, and what events carry;
     // every type they use is written with them.
-    let exports: [fn(&Config) -> Result<(), ts_rs::ExportError>; 12] = [
+    let exports: [Export; 12] = [
         Overview::export_all,
         CommandError::export_all,
         Seed::export_all,
