@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use photofinder_core::duplicates::{Duplicates, TrashReport};
 use photofinder_core::explore::{ExploreOptions, Map};
-use photofinder_core::video::{player, VideoOptions};
+use photofinder_core::video::VideoOptions;
 use photofinder_core::library::StoreChoice;
 use photofinder_core::models::ModelStatus;
-use photofinder_core::store::{IndexConfig, MilvusStore};
+use photofinder_core::store::IndexConfig;
 use photofinder_core::{Cancel, EngineState, Event, Example, Feedback, Filter, Library, Photo, SearchResults, Status, TextResults};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -185,14 +185,7 @@ pub async fn search_text(shell: State<'_, Shell>, query: String, k: usize) -> An
 /// "More like these": the selected photos, by id.
 #[tauri::command]
 pub async fn search_many(shell: State<'_, Shell>, ids: Vec<i64>, k: usize) -> Answer<SearchResults> {
-    on_engine(&shell, move |lib| {
-        let mut paths = Vec::new();
-        for id in ids {
-            paths.extend(lib.photo(id)?.map(|p| p.path));
-        }
-        lib.search_many(&paths, &[], k, &Filter::default())
-    })
-    .await
+    on_engine(&shell, move |lib| lib.search_many_ids(&ids, k, &Filter::default())).await
 }
 
 #[tauri::command]
@@ -208,14 +201,12 @@ async fn photo_path(shell: &Shell, id: i64) -> Answer<PathBuf> {
 /// video opens its video there, at that moment where the player can be told.
 #[tauri::command]
 pub async fn open_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> Answer<()> {
-    let photo = on_engine(&shell, move |lib| lib.photo(id)).await?.ok_or(photofinder_core::Error::NoSuchPhoto(id))?;
-    if let (Some(frame), Some(container)) = (photo.frame, photo.format.as_deref()) {
-        if let Some(player) = player::command_at(&photo.path, container, frame.at_ms) {
-            let mut child = player.command().spawn().map_err(|e| format!("cannot start {}: {e}", player.program))?;
-            // Reaped when the player closes, so it leaves no zombie behind.
-            std::thread::spawn(move || child.wait());
-            return Ok(());
-        }
+    let (photo, player) = on_engine(&shell, move |lib| lib.opening(id)).await?;
+    if let Some(player) = player {
+        let mut child = player.command().spawn().map_err(|e| format!("cannot start {}: {e}", player.program))?;
+        // Reaped when the player closes, so it leaves no zombie behind.
+        std::thread::spawn(move || child.wait());
+        return Ok(());
     }
     Ok(app
         .opener()
@@ -242,12 +233,7 @@ pub async fn set_store(shell: State<'_, Shell>, choice: StoreChoice) -> Answer<(
 /// Connect to a Milvus server and list its collections; changes nothing.
 #[tauri::command]
 pub async fn test_store(choice: StoreChoice) -> Answer<Vec<String>> {
-    match choice {
-        StoreChoice::Embedded => Ok(vec![]),
-        StoreChoice::Milvus(config) => {
-            Ok(tauri::async_runtime::spawn_blocking(move || MilvusStore::check(&config)).await.map_err(|e| e.to_string())??)
-        }
-    }
+    Ok(tauri::async_runtime::spawn_blocking(move || choice.check()).await.map_err(|e| e.to_string())??)
 }
 
 #[tauri::command]

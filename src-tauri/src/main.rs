@@ -51,33 +51,7 @@ fn main() {
         .register_asynchronous_uri_scheme_protocol("thumb", protocols::thumbnail)
         .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
         .setup(move |app| {
-            let handle = app.handle().clone();
-            let (dir, models) = (options.library.clone(), options.models.clone());
-            let engine = Engine::start(
-                move || Library::open(dir, models),
-                WatchOptions::default(),
-                move |notice| {
-                    let _ = handle.emit("engine", notice);
-                },
-            )?;
-            for folder in &options.add_folders {
-                let folder = folder.clone();
-                engine.call(move |lib| lib.add_folder(&folder))?;
-            }
-            let media_base = match media::MediaServer::start(engine.clone()) {
-                Ok(server) => server.base,
-                Err(e) => {
-                    eprintln!("photofinder-app: no video playback in the window: {e}");
-                    String::new()
-                }
-            };
-            app.manage(Shell {
-                media_base,
-                engine,
-                library_dir: options.library.clone(),
-                access: Default::default(),
-                work: Mutex::new(Cancel::new()),
-            });
+            app.manage(start(app.handle().clone(), &options)?);
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -121,4 +95,35 @@ fn main() {
         ])
         .run(tauri::generate_context!())
         .expect("the photofinder window could not start");
+}
+
+/// The engine on its thread, the folders asked for on the command line, and
+/// the video player's server: what the commands share.
+fn start(handle: tauri::AppHandle, options: &options::Options) -> Result<Shell, Box<dyn std::error::Error>> {
+    let (dir, models) = (options.library.clone(), options.models.clone());
+    let engine = Engine::start(
+        move || Library::open(dir, models),
+        WatchOptions::default(),
+        move |notice| {
+            let _ = handle.emit("engine", notice);
+        },
+    )?;
+    for folder in &options.add_folders {
+        let folder = folder.clone();
+        engine.call(move |lib| lib.add_folder(&folder))?;
+    }
+    let media_base = match media::MediaServer::start(engine.clone()) {
+        Ok(server) => server.base,
+        Err(e) => {
+            eprintln!("photofinder-app: no video playback in the window: {e}");
+            String::new()
+        }
+    };
+    Ok(Shell {
+        media_base,
+        engine,
+        library_dir: options.library.clone(),
+        access: Default::default(),
+        work: Mutex::new(Cancel::new()),
+    })
 }

@@ -6,6 +6,9 @@
 //! command line) and files in watched folders; any other path is refused,
 //! whatever the page asks. The CLI does not use this: its user names files
 //! directly.
+//!
+//! The rule only: the catalog says what is watched, the front end what was
+//! handed over.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

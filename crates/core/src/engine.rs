@@ -10,6 +10,9 @@
 //! What happens is reported as `Notice`s: problems as they occur, progress
 //! at most ten times a second, and library changes gathered into counts, so
 //! that indexing 100k photos does not flood a window with 100k messages.
+//!
+//! Sits above `Library` and `watch`; front ends talk to the engine, never to
+//! the thread.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -9,6 +9,8 @@
 //! assigned in one streaming pass. The fit is cached per model and reused
 //! while the library has not changed by more than `refit_change`; a reused fit
 //! costs only the projection pass.
+//!
+//! Uses the catalog and the model files' labels; never the `Library`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Counts, FileId, FileRow, FileState, Folder};
 use crate::duplicates::{self, Duplicates, Finder, TrashReport};
 use crate::embed::Models;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::explore::{ExploreOptions, Explorer, Map};
 use crate::index::{videos, IndexStats, Indexer, PipelineOptions, Syncer};
 use crate::lock::{WriteGuard, WriterLock};
@@ -33,6 +33,7 @@ use crate::store::recall::{self, RecallReport};
 use crate::store::{Filter, IndexConfig, Stores, VectorStore};
 use crate::text::{self, TextMethod, TextResults};
 use crate::thumbs::{self, Thumbnails};
+use crate::video::player::{self, PlayerCommand};
 use crate::video::VideoOptions;
 use ts_rs::TS;
 
@@ -366,6 +367,18 @@ impl Library {
         videos::frame_image(&self.catalog, point_id, max_side)
     }
 
+    /// How to open a photo of the library (by id) in the desktop's own
+    /// application: a moment of a video in its player at that moment, where
+    /// the player can be told (`None`: open the file as it is).
+    pub fn opening(&self, id: FileId) -> Result<(Photo, Option<PlayerCommand>)> {
+        let photo = self.photo(id)?.ok_or(Error::NoSuchPhoto(id))?;
+        let player = match (&photo.frame, photo.format.as_deref()) {
+            (Some(frame), Some(container)) => player::command_at(&photo.path, container, frame.at_ms),
+            _ => None,
+        };
+        Ok((photo, player))
+    }
+
     // ---- browsing
 
     /// Indexed photos `offset..offset + limit`, in path order.
@@ -430,6 +443,16 @@ impl Library {
     /// "More like these" (see `Searcher::search_many`).
     pub fn search_many(&mut self, like: &[PathBuf], unlike: &[PathBuf], k: usize, filter: &Filter) -> Result<SearchResults> {
         self.searcher().search_many(like, unlike, k, filter)
+    }
+
+    /// "More like these" for photos of the library, by id; ids that are
+    /// gone (deleted since they were shown) are passed over.
+    pub fn search_many_ids(&mut self, ids: &[FileId], k: usize, filter: &Filter) -> Result<SearchResults> {
+        let mut paths = Vec::with_capacity(ids.len());
+        for &id in ids {
+            paths.extend(self.catalog.file(id)?.map(|row| row.path));
+        }
+        self.search_many(&paths, &[], k, filter)
     }
 
     /// The photos most like an image given as bytes (pasted, say).

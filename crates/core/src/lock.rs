@@ -11,6 +11,8 @@
 //! The kernel drops the lock when its holder dies, kill -9 included, so a
 //! crash never leaves a library locked. The lock is re-entrant within one
 //! `WriterLock` (index -> scan -> sync takes it once).
+//!
+//! Knows nothing of what is written under the lock.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -1,4 +1,6 @@
 //! From decoded pixels to a model's input tensor, and to thumbnails.
+//!
+//! Pixels and a model's spec in, floats out; no model is run here.
 
 use fast_image_resize::{images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbImage;

@@ -1,6 +1,8 @@
 //! "More like this" that learns: results the user marks good or bad move the
 //! next query (Rocchio's relevance feedback), for photo and text queries;
 //! and "combine": a photo plus words ("like this, but at night") with CLIP.
+//!
+//! Uses `search` and `text`; knows nothing of the `Library`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

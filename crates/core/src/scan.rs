@@ -3,6 +3,9 @@
 //! Size and modification time decide whether a known file may have changed;
 //! the content hash decides whether it did, and matches a vanished file with
 //! a new one as a move (same id, same embedding, nothing re-embedded).
+//!
+//! Reads the disk and writes catalog rows; knows nothing of models or stores
+//! (`index::sync` applies what it finds to them).
 
 use std::collections::HashMap;
 use std::io::Read;

@@ -2,6 +2,9 @@
 //! a photo already in the library. A [`Searcher`] borrows the parts of a
 //! library a query reads; the other query features (`text`, `refine`) build
 //! on it.
+//!
+//! Uses the parts (catalog, models, stores, thumbnails); never the `Library`
+//! that lends them.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,5 +1,7 @@
 //! Thumbnails cached on disk, named by content hash: a moved or copied photo
 //! keeps its thumbnail, and an edited one gets a new one.
+//!
+//! Knows only content hashes and pixels.
 
 use std::path::{Path, PathBuf};
 

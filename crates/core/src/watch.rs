@@ -6,6 +6,9 @@
 //! are only hints: whatever they say, the disk is re-read, so a lost or
 //! reordered event cannot corrupt the index, and an overflow falls back to a
 //! full rescan.
+//!
+//! Sits above the `Library` it drives: it decides when to look, the library
+//! what changed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

@@ -106,4 +106,13 @@ fn more_like_these_ranks_the_shared_near_duplicates_first() {
     // Marking the original "not like this" removes it from the results.
     let r = lib.search_many(&[a], &[photos.join("cat.jpg")], group, &Filter::default()).unwrap();
     assert!(r.hits.iter().all(|h| !h.path.ends_with("cat.jpg")));
+
+    // By id, as the window asks: the same answer as by path, and an id that
+    // is gone is passed over.
+    let ids: Vec<i64> = r.hits.iter().take(2).map(|h| h.id).collect();
+    let paths: Vec<_> = r.hits.iter().take(2).map(|h| h.path.clone()).collect();
+    let by_path = lib.search_many(&paths, &[], group, &Filter::default()).unwrap();
+    let by_id = lib.search_many_ids(&[ids[0], 987_654_321, ids[1]], group, &Filter::default()).unwrap();
+    let order = |r: &photofinder_core::SearchResults| r.hits.iter().map(|h| h.id).collect::<Vec<_>>();
+    assert_eq!(order(&by_id), order(&by_path));
 }

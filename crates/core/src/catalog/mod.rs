@@ -1,5 +1,8 @@
 //! The catalog: SQLite, the source of truth for what is on disk and what has
 //! been embedded. The vector store is derived from it and can be rebuilt.
+//!
+//! Owns the SQLite file; knows nothing of models, stores or the disk beyond
+//! the rows it is given.
 
 mod frames;
 mod schema;

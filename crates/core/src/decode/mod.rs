@@ -3,6 +3,8 @@
 //! Decoding is the expensive half of indexing, so it never produces more
 //! pixels than the model and the thumbnail need: JPEGs are decoded by libjpeg-turbo with
 //! DCT scaling (1/8, 1/4, 1/2 ... of full size straight out of the decoder).
+//!
+//! Knows nothing of the library: bytes in, pixels (or a reason) out.
 
 use std::io::Cursor;
 

@@ -11,6 +11,9 @@
 //! (union-find), so a group is every photo reachable through near-copy links.
 //!
 //! Videos are grouped by their keyframes (`videos.rs`).
+//!
+//! Uses the catalog, the stores and the thumbnails; trashing leaves the
+//! catalog to the caller.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -255,6 +255,37 @@ fn info_of(row: &FileRow) -> ImageInfo {
     }
 }
 
+/// A file that will not be embedded: its state and reason on its row, and
+/// said through the sink.
+fn record_failure(
+    catalog: &Catalog,
+    id: FileId,
+    path: PathBuf,
+    error: String,
+    state: FileState,
+    sink: Sink,
+    stats: &mut IndexStats,
+) -> Result<()> {
+    catalog.set_state(id, state, Some(&error))?;
+    match state {
+        FileState::Skipped => {
+            stats.skipped += 1;
+            sink(Event::Skipped { path, reason: error });
+        }
+        FileState::Unsupported => {
+            stats.unsupported += 1;
+            sink(Event::Unsupported { path, reason: error });
+        }
+        _ => {
+            stats.failed += 1;
+            sink(Event::Failed { path, error });
+        }
+    }
+    Ok(())
+}
+
+/// Embed a batch in one model call and record it in one transaction, then
+/// write its points to the store.
 fn commit_batch(
     catalog: &Catalog,
     store: &mut Option<&mut dyn VectorStore>,
@@ -274,23 +305,7 @@ fn commit_batch(
                 pixels.extend_from_slice(&tensor);
                 ready.push((id, path, hash, info, warning));
             }
-            Prepared::Failed { id, path, error, state } => {
-                catalog.set_state(id, state, Some(&error))?;
-                match state {
-                    FileState::Skipped => {
-                        stats.skipped += 1;
-                        sink(Event::Skipped { path, reason: error });
-                    }
-                    FileState::Unsupported => {
-                        stats.unsupported += 1;
-                        sink(Event::Unsupported { path, reason: error });
-                    }
-                    _ => {
-                        stats.failed += 1;
-                        sink(Event::Failed { path, error });
-                    }
-                }
-            }
+            Prepared::Failed { id, path, error, state } => record_failure(catalog, id, path, error, state, sink, stats)?,
         }
     }
     let embeddings = if ready.is_empty() { Vec::new() } else { embedder.embed_batch(pixels)? };

@@ -1,4 +1,5 @@
-//! Offline text search through ImageNet labels.
+//! The ImageNet class names a classifying model ships with, and matching
+//! words against them (offline text search, naming the map's clusters).
 //!
 //! EfficientNet-Lite0 gives each photo its top classes with probabilities
 //! (from the same inference as its vector). A query is matched against each

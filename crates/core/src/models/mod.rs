@@ -3,6 +3,8 @@
 //! The manifest (`models/manifest.toml`, compiled in) says how to feed each
 //! model; the models directory holds the ONNX files `models/install.sh` put
 //! there, each with a sidecar saying where its weights came from.
+//!
+//! Files and facts only: loading a model is `embed`'s.
 
 pub mod labels;
 

@@ -3,6 +3,9 @@
 //! The catalog is the source of truth; a store holds, per model, one point
 //! per indexed file (keyed by the file's stable id) and can always be rebuilt
 //! from the catalog's cached embeddings without re-embedding anything.
+//!
+//! Stores know the catalog only to reconcile with it; they know nothing of
+//! models beyond dimension and metric.
 
 mod embedded;
 pub(crate) mod int8;

@@ -46,6 +46,15 @@ impl StoreChoice {
         }
     }
 
+    /// Whether this store can be reached: a Milvus server's collections
+    /// (changes nothing); the embedded store is always there.
+    pub fn check(&self) -> Result<Vec<String>> {
+        match self {
+            StoreChoice::Embedded => Ok(Vec::new()),
+            StoreChoice::Milvus(config) => MilvusStore::check(config),
+        }
+    }
+
     /// The choice saved in `catalog`; the embedded store when none is.
     pub fn saved(catalog: &Catalog) -> Result<StoreChoice> {
         match catalog.setting(SETTING)? {

@@ -2,6 +2,8 @@
 //! photos' ImageNet labels otherwise. Every answer says which one it used.
 //! Builds on `search` (the parts a query reads); the text tower itself is
 //! in `embed`.
+//!
+//! Uses `search` for the parts and results; knows nothing of the `Library`.
 
 use std::collections::HashMap;
 use std::time::Instant;

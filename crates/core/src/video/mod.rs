@@ -1,6 +1,9 @@
 //! Videos: recognising them, and their keyframes (a frame every few seconds
 //! and at scene changes), which are embedded and searched like photos and
 //! lead back to their video and moment.
+//!
+//! Knows nothing of the library: files in, frames and facts out (indexing
+//! them is `index::videos`).
 
 mod ffmpeg;
 pub mod player;
