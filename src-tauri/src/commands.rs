@@ -188,9 +188,21 @@ pub async fn search_many(shell: State<'_, Shell>, ids: Vec<i64>, k: usize) -> An
     on_engine(&shell, move |lib| lib.search_many_ids(&ids, k, &Filter::default())).await
 }
 
+/// The map; while it is laid out, progress goes to the window as `work`
+/// events and `cancel_work` stops it.
 #[tauri::command]
-pub async fn explore(shell: State<'_, Shell>) -> Answer<Map> {
-    on_engine(&shell, |lib| lib.explore(&ExploreOptions::default())).await
+pub async fn explore(app: AppHandle, shell: State<'_, Shell>) -> Answer<Map> {
+    let cancel = Cancel::new();
+    *shell.work.lock().unwrap() = cancel.clone();
+    on_engine(&shell, move |lib| {
+        let progress = |e: Event| {
+            if let Event::Progress(p) = e {
+                let _ = app.emit("work", p);
+            }
+        };
+        lib.explore_with(&ExploreOptions::default(), &progress, &cancel)
+    })
+    .await
 }
 
 async fn photo_path(shell: &Shell, id: i64) -> Answer<PathBuf> {

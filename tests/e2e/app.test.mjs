@@ -170,6 +170,36 @@ test('the map draws every photo as a point', async () => {
     }
   }
   assert.ok(coloured > 20, `expected drawn points on the map, found ${coloured} coloured pixels`);
+  const names = await browser.execute(() => [...document.querySelectorAll('.map-name')].map((n) => n.textContent));
+  assert.ok(names.length > 0, 'the islands are named on the map');
+});
+
+test('zoomed in, the map shows the photos themselves, and one opens with its neighbours', async () => {
+  await browser.execute(() => window.photofinder.zoomMap(0.05));
+  await waitFor('photos on the map', async () => Number(await browser.execute(() => document.querySelector('.explore')?.dataset.photos ?? 0)) > 0, 20_000);
+  await browser.pause(1000); // thumbnails load
+  await shot('4-map-photos');
+  // A photo is many colours; points and names are a few.
+  const box = await browser.execute(() => {
+    const r = document.querySelector('.map-photo').getBoundingClientRect();
+    return { x: r.left, y: r.top, w: r.width, h: r.height, dpr: window.devicePixelRatio };
+  });
+  const png = PNG.sync.read(fs.readFileSync(path.join(SHOTS, '4-map-photos.png')));
+  const colours = new Set();
+  for (let y = Math.ceil(box.y * box.dpr); y < Math.floor((box.y + box.h) * box.dpr) && y < png.height; y++) {
+    for (let x = Math.ceil(box.x * box.dpr); x < Math.floor((box.x + box.w) * box.dpr) && x < png.width; x++) {
+      const i = (y * png.width + x) * 4;
+      colours.add((png.data[i] >> 3) * 1024 + (png.data[i + 1] >> 3) * 32 + (png.data[i + 2] >> 3));
+    }
+  }
+  assert.ok(colours.size > 50, `expected a photo drawn on the map, found ${colours.size} colours`);
+  // Clicking the photo picks its point: the photo and its neighbours show beside the map.
+  const centre = { x: Math.round(box.x + box.w / 2), y: Math.round(box.y + box.h / 2) };
+  await browser.action('pointer').move({ x: centre.x, y: centre.y, origin: 'viewport' }).down().up().perform();
+  await waitFor('the picked photo and its neighbours', async () =>
+    browser.execute(() => !!document.querySelector('.explore-side .explore-photo') && document.querySelectorAll('.explore-side .mini-grid img').length > 0), 20_000);
+  await shot('4-map-picked');
+  await browser.execute(() => window.photofinder.zoomMap(1));
 });
 
 test('a photo added to the watched folder appears by itself', async () => {

@@ -170,7 +170,10 @@ const duplicates = new DuplicatesView({
   report,
 });
 $('section[data-view="duplicates"]').append(duplicates.element);
-void onWork((p) => duplicates.setProgress(p));
+void onWork((p) => {
+  duplicates.setProgress(p);
+  explore.setProgress(p);
+});
 
 const sidebar = new Sidebar({
   addFolder: () => addFolder(),
@@ -270,7 +273,9 @@ async function searchDropped(paths: string[]): Promise<void> {
   const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif|avif)$/i.test(p)) ?? paths[0];
   if (path) await resultsView.run(api.searchPath(path, display.k), { kind: 'photo', path });
 }
-(window as unknown as { photofinder: object }).photofinder = { searchDropped };
+/** Zoom the map in on its first photo (for the end-to-end tests). */
+const zoomMap = (distance: number) => explore.zoomTo(0, distance);
+(window as unknown as { photofinder: object }).photofinder = { searchDropped, zoomMap };
 
 $('#pick-photo').addEventListener('click', async () => {
   const r = api.pickAndSearch(display.k);

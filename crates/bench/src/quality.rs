@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use photofinder_core::explore::{quality, ExploreOptions, Layout};
 use photofinder_core::store::Filter;
 use photofinder_core::{Cancel, Library, ModelDir, TextMethod};
 
@@ -37,6 +38,8 @@ pub struct Quality {
     /// hashes already made), against one store search per photo (k = 16),
     /// the way it is done on Milvus, in the same run.
     pub duplicates_time: DuplicatesTime,
+    /// The map, neighbour-preserving and PCA, side by side.
+    pub maps: Vec<MapQuality>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +48,61 @@ pub struct DuplicatesTime {
     pub groups: usize,
     pub seconds: f64,
     pub per_photo_search_seconds: f64,
+}
+
+/// How well a map keeps the set's classes apart.
+#[derive(Debug, Clone)]
+pub struct MapQuality {
+    pub layout: Layout,
+    /// Share of each labelled photo's 10 nearest labelled photos on the map
+    /// that have its label.
+    pub agreement: f64,
+    /// The same in the model's full space.
+    pub full_agreement: f64,
+    /// Top-level clusters against the labels (unclustered photos as one more cluster).
+    pub nmi: f64,
+    pub clusters: usize,
+    pub unclustered: usize,
+    pub seconds: f64,
+}
+
+/// The map of `lib` (already indexed with `model`), measured on the labelled photos.
+fn map_quality(lib: &mut Library, model: &str, label_of: &HashMap<PathBuf, &str>, layout: Layout) -> Result<MapQuality> {
+    let started = Instant::now();
+    let map = lib.explore(&ExploreOptions { layout, ..Default::default() })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let names: Vec<&str> = {
+        let mut n: Vec<&str> = label_of.values().copied().collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    let label_id = |l: &str| names.iter().position(|n| *n == l).unwrap() as u32;
+    let mut vectors: HashMap<i64, Vec<f32>> = HashMap::new();
+    lib.catalog().embedded_files(model, |row, v| {
+        if label_of.contains_key(&row.path) {
+            vectors.insert(row.id, v);
+        }
+        Ok(())
+    })?;
+    let (mut xy, mut full, mut labels, mut clusters) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for p in &map.points {
+        let (Some(label), Some(v)) = (label_of.get(&p.path), vectors.get(&p.id)) else { continue };
+        xy.extend([p.x, p.y]);
+        full.extend_from_slice(v);
+        labels.push(label_id(label));
+        clusters.push(p.cluster.map_or(u32::MAX, |c| c as u32));
+    }
+    let dim = full.len() / labels.len().max(1);
+    Ok(MapQuality {
+        layout,
+        agreement: quality::neighbour_agreement(&xy, 2, &labels, K)?,
+        full_agreement: quality::neighbour_agreement(&full, dim, &labels, K)?,
+        nmi: quality::nmi(&labels, &clusters),
+        clusters: map.clusters.iter().filter(|c| c.parent.is_none()).count(),
+        unclustered: map.unclustered,
+        seconds,
+    })
 }
 
 /// Thresholds the grouping is scored at; the library's default is among them.
@@ -198,7 +256,9 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
             text.push((label, right as f64 / K as f64));
         }
     }
+    let maps = vec![map_quality(&mut lib, model, &label_of, Layout::Umap)?, map_quality(&mut lib, model, &label_of, Layout::Pca)?];
     Ok(Quality {
+        maps,
         model: model.to_string(),
         photos: queries,
         precision: precision / queries.max(1) as f64,

@@ -97,11 +97,14 @@ enum Command {
     },
     /// The ImageNet labels of a photo (in the library or not), with probabilities.
     Labels { photo: PathBuf },
-    /// The library as a map: 2-D PCA coordinates and clusters of every photo.
+    /// The library as a map: every photo's place and cluster, and the clusters' names.
     Explore {
-        /// One line per photo: id,x,y,cluster,path.
+        /// One line per photo: id,x,y,cluster,path (cluster as "3" or "3.2"; empty between islands).
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+        /// umap (what is alike lies together) or pca (the first two principal axes).
+        #[arg(long, default_value = "umap")]
+        layout: photofinder_core::explore::Layout,
     },
     /// How videos' keyframes are taken; with options, change it (videos are
     /// then done again by the next `index` or `watch`).
@@ -353,8 +356,10 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             out.reporter.text_results(&results);
             Ok(())
         }
-        Command::Explore { csv } => {
-            let map = lib.explore(&photofinder_core::explore::ExploreOptions::default())?;
+        Command::Explore { csv, layout } => {
+            let options = photofinder_core::explore::ExploreOptions { layout, ..Default::default() };
+            let map = lib.explore_with(&options, out.sink, out.cancel)?;
+            out.reporter.done();
             out.reporter.map(&map, csv);
             Ok(())
         }

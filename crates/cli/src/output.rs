@@ -279,27 +279,34 @@ impl Reporter {
         if self.json {
             return print_json(map);
         }
+        let path_of = |c: Option<usize>| c.map(|c| map.clusters[c].label_path.clone()).unwrap_or_default();
         if csv {
             say!("id,x,y,cluster,path");
             for p in &map.points {
                 let path = p.path.display().to_string().replace('"', "\"\"");
-                say!("{},{},{},{},\"{path}\"", p.id, p.x, p.y, p.cluster);
+                say!("{},{},{},{},\"{path}\"", p.id, p.x, p.y, path_of(p.part.or(p.cluster)));
             }
             return;
         }
+        let tops: Vec<_> = map.clusters.iter().filter(|c| c.parent.is_none()).collect();
+        let how = match map.layout {
+            photofinder_core::explore::Layout::Umap => "neighbour-preserving map".to_string(),
+            photofinder_core::explore::Layout::Pca => format!("PCA map, {:.0}% of the variance", (map.explained[0] + map.explained[1]) * 100.0),
+        };
         say!(
-            "{} photos of {} in {} clusters; the map shows {:.0}% of the variance ({}, {:.0} ms)",
+            "{} photos of {} in {} clusters, {} between them ({how}; {}, {:.0} ms)",
             map.points.len(),
             map.model,
-            map.clusters.len(),
-            (map.explained[0] + map.explained[1]) * 100.0,
-            if map.refitted { "fitted now" } else { "cached fit" },
+            tops.len(),
+            map.unclustered,
+            if map.refitted { "laid out now" } else { "cached map" },
             map.millis
         );
         for c in &map.clusters {
-            say!("  cluster {:>2}: {:>6} photos around ({:>7.3}, {:>7.3})  {}", c.cluster, c.size, c.x, c.y, c.name);
+            let indent = if c.parent.is_some() { "    " } else { "  " };
+            say!("{indent}{:<5} {:>6} photos  {}", c.label_path, c.size, c.name);
         }
-        say!("(--csv or --json for every photo's coordinates)");
+        say!("(--csv or --json for every photo's place; --layout pca for the principal axes)");
     }
 
     pub fn store(&self, choice: &StoreChoice, model: &str, points: usize, outbox: usize) {

@@ -1,6 +1,7 @@
-//! Time and memory of the map (PCA + clusters) over synthetic vectors.
+//! Time and memory of the map (PCA, neighbours, layout, clusters) over
+//! synthetic vectors, and of placing 100 new photos into it.
 //!
-//!     cargo run --release -p photofinder-core --example explore_bench -- [N] [DIM]
+//!     cargo run --release -p photofinder-core --example explore_bench -- [N] [DIM] [umap|pca]
 //!
 //! Vectors are generated on the fly (clustered around 20 random centres), as
 //! the catalog streams them, so the figures are the map's own cost.
@@ -8,7 +9,8 @@
 use std::time::Instant;
 
 use photofinder_core::catalog::FileId;
-use photofinder_core::explore::{fit, place, ExploreOptions, VectorSource};
+use photofinder_core::explore::{make, update, ExploreOptions, Layout, VectorSource};
+use photofinder_core::Cancel;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -44,11 +46,13 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let n = args.first().copied().unwrap_or(100_000);
-    let dim = args.get(1).copied().unwrap_or(2048);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let n = numbers.first().copied().unwrap_or(100_000);
+    let dim = numbers.get(1).copied().unwrap_or(1280);
+    let layout = if args.iter().any(|a| a == "pca") { Layout::Pca } else { Layout::Umap };
+    let options = ExploreOptions { layout, ..Default::default() };
     let source = Synthetic { n, dim };
-    let options = ExploreOptions::default();
 
     let t = Instant::now();
     let mut count = 0usize;
@@ -56,22 +60,21 @@ fn main() {
     let generate = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let fitted = fit(&source, "synthetic", &options).unwrap();
-    let fit_s = t.elapsed().as_secs_f64();
+    let map = make(&source, &options, &|_| {}, &Cancel::new()).unwrap();
+    let make_s = t.elapsed().as_secs_f64();
+    let clusters = map.parts.len();
+    // 100 more photos of the same kind (the stream's first n + 100).
+    let grown = Synthetic { n: n + 100, dim };
     let t = Instant::now();
-    let placed = place(&fitted, &source).unwrap();
-    let place_s = t.elapsed().as_secs_f64();
+    let map = update(map, &grown, &options).unwrap();
+    let update_s = t.elapsed().as_secs_f64();
     println!(
-        "{n} x {dim}: fit (sample {}, PCA to {}, k = {}) {:.2} s; projecting and assigning all {:.2} s; \
-         generating the vectors alone {:.2} s; peak RSS {:.0} MB; explained by the 2 map axes {:.1}%",
-        options.sample.min(n),
-        fitted.components.len(),
-        fitted.centroids.len(),
-        fit_s - generate,
-        place_s - generate,
+        "{n} x {dim}, {layout:?}: laid out with {clusters} clusters in {:.2} s; 100 new photos placed in {:.2} s \
+         (both including {:.2} s of generating the vectors); peak RSS {:.0} MB",
+        make_s - generate,
+        update_s - generate,
         generate,
         peak_rss_mb(),
-        (fitted.explained.iter().take(2).sum::<f32>()) * 100.0
     );
-    assert_eq!(placed.len(), count);
+    assert_eq!(map.ids.len(), count + 100);
 }

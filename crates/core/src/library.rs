@@ -527,10 +527,15 @@ impl Library {
         Ok(report)
     }
 
-    /// The map of the active model's vectors, from the cached fit when it
+    /// The map of the active model's vectors, from the cached one when it
     /// still describes the library.
     pub fn explore(&mut self, options: &ExploreOptions) -> Result<Map> {
+        self.explore_with(options, &|_| {}, &Cancel::new())
+    }
+
+    /// `explore`, with progress (while a map is laid out) and a way to stop.
+    pub fn explore_with(&mut self, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<Map> {
         let explorer = Explorer { catalog: &self.catalog, models: self.models.files(), dir: &self.dir };
-        explorer.explore(&self.models.active_spec(), options)
+        explorer.explore(&self.models.active_spec(), options, sink, cancel)
     }
 }

@@ -35,6 +35,8 @@ pub enum Phase {
     Embedding,
     /// Comparing photos with their neighbours, for duplicate groups.
     Comparing,
+    /// Laying out the map.
+    Mapping,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

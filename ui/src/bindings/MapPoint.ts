@@ -4,4 +4,13 @@ export type MapPoint = { id: number, path: string,
 /**
  * Content hash (hex): names the photo's thumbnail.
  */
-hash: string | null, x: number, y: number, cluster: number, };
+hash: string | null, x: number, y: number, 
+/**
+ * Its top-level cluster (an index into `clusters`); `None` for a photo
+ * between islands.
+ */
+cluster: number | null, 
+/**
+ * Its part of that cluster (an index into `clusters`), where it splits.
+ */
+part: number | null, };

@@ -1,10 +1,12 @@
-// The library as a 2-D PCA scatter, coloured by cluster (regl-scatterplot:
-// WebGL, smooth with hundreds of thousands of points). Hover shows the
+// The library as a map (regl-scatterplot: WebGL, smooth with hundreds of
+// thousands of points), coloured by island, with the islands' names on them
+// (their parts' names once zoomed in) and, zoomed in further, the photos'
+// own thumbnails in place of the points on screen. Hover shows the
 // thumbnail, a click picks a photo and shows its neighbours, shift-drag
 // lassoes a set of photos.
 
 import createScatterplot from 'regl-scatterplot';
-import { thumbUrl, type ExploreMap, type MapPoint } from '../api';
+import { thumbUrl, type ClusterSummary, type ExploreMap, type MapPoint, type Progress } from '../api';
 import { CLUSTER_COLORS, basename, normalise } from '../format';
 
 export interface ExploreHandlers {
@@ -14,12 +16,30 @@ export interface ExploreHandlers {
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
 
+const INFO = 'Drag to pan, scroll to zoom (photos show when close), click a point to see its neighbours, hold Shift and drag to lasso.';
+/** Points between islands are drawn in this colour. */
+const UNCLUSTERED = '#9ca3af';
+/** Zoom (the view's scale) from which parts are named instead of islands, and from which photos are drawn. */
+const PART_ZOOM = 2.5;
+const PHOTO_ZOOM = 6;
+/** At most this many photos on screen at once, at least this far apart (px). */
+const MAX_PHOTOS = 160;
+const PHOTO_SIZE = 44;
+
 export class ExploreView {
   readonly element: HTMLElement;
   private canvas: HTMLCanvasElement;
   private tooltip: HTMLElement;
   private legend: HTMLElement;
   private info: HTMLElement;
+  /** Cluster names and photos laid over the map, in screen coordinates. */
+  private overlay: HTMLElement;
+  /** Per cluster: the point drawn nearest its centre, where its name goes. */
+  private anchors = new Map<number, number>();
+  /** Each point where it is drawn (normalised coordinates). */
+  private drawn: Array<[number, number]> = [];
+  private zoom = 1;
+  private overlayQueued = false;
   private plot: Scatterplot | null = null;
   private map: ExploreMap | null = null;
   private index = new Map<number, number>();
@@ -38,8 +58,10 @@ export class ExploreView {
     this.legend.className = 'legend';
     this.info = document.createElement('div');
     this.info.className = 'explore-info';
-    this.info.textContent = 'Drag to pan, scroll to zoom, click a point to see its neighbours, hold Shift and drag to lasso.';
-    this.element.append(this.canvas, this.tooltip, this.legend, this.info);
+    this.info.textContent = INFO;
+    this.overlay = document.createElement('div');
+    this.overlay.className = 'map-overlay';
+    this.element.append(this.canvas, this.overlay, this.tooltip, this.legend, this.info);
     this.canvas.addEventListener('mousemove', (e) => {
       const r = this.element.getBoundingClientRect();
       this.mouse = { x: e.clientX - r.left, y: e.clientY - r.top };
@@ -57,10 +79,82 @@ export class ExploreView {
       map.points.map((p) => p.y),
     );
     const pointSize = map.points.length > 20000 ? 2 : map.points.length > 2000 ? 4 : 7;
-    this.plot.set({ pointSize, pointColor: CLUSTER_COLORS, colorBy: 'valueA' });
-    await this.plot.draw({ x, y, valueA: map.points.map((p) => p.cluster % CLUSTER_COLORS.length) }, { zDataType: 'categorical' });
+    this.plot.set({ pointSize, pointColor: [...CLUSTER_COLORS, UNCLUSTERED], colorBy: 'valueA' });
+    const colour = (p: MapPoint) => (p.cluster == null ? CLUSTER_COLORS.length : p.cluster % CLUSTER_COLORS.length);
+    await this.plot.draw({ x, y, valueA: map.points.map(colour) }, { zDataType: 'categorical' });
     this.element.dataset.points = String(map.points.length);
+    this.anchors = anchors(map, x, y);
+    this.drawn = x.map((xi, i) => [xi, y[i]]);
     this.renderLegend(map);
+    this.queueOverlay();
+  }
+
+  /** Redraw the names and photos over the map after the view moved (once a frame). */
+  private queueOverlay(): void {
+    if (this.overlayQueued) return;
+    this.overlayQueued = true;
+    requestAnimationFrame(() => {
+      this.overlayQueued = false;
+      this.drawOverlay();
+    });
+  }
+
+  private drawOverlay(): void {
+    const plot = this.plot;
+    const map = this.map;
+    this.overlay.replaceChildren();
+    if (!plot || !map) return;
+    const r = this.element.getBoundingClientRect();
+    const onScreen = ([sx, sy]: [number, number]) => sx >= 0 && sy >= 0 && sx <= r.width && sy <= r.height;
+    let photos = 0;
+    if (this.zoom >= PHOTO_ZOOM) {
+      // The photos on screen, spaced so that each can be seen.
+      const placed: Array<[number, number]> = [];
+      for (let i = 0; i < map.points.length && placed.length < MAX_PHOTOS; i++) {
+        const at = plot.getScreenPosition(i);
+        if (!at || !onScreen(at)) continue;
+        if (placed.some(([px, py]) => Math.abs(px - at[0]) < PHOTO_SIZE && Math.abs(py - at[1]) < PHOTO_SIZE)) continue;
+        placed.push(at);
+        const img = document.createElement('img');
+        img.className = 'map-photo';
+        img.loading = 'lazy';
+        img.src = thumbUrl(map.points[i].hash);
+        img.style.left = `${at[0] - PHOTO_SIZE / 2}px`;
+        img.style.top = `${at[1] - PHOTO_SIZE / 2}px`;
+        this.overlay.append(img);
+      }
+      photos = placed.length;
+    }
+    // Names: the islands when zoomed out, their parts (and islands without parts) when zoomed in.
+    const parts = this.zoom >= PART_ZOOM;
+    const hasParts = new Set(map.clusters.filter((c) => c.parent != null).map((c) => c.parent));
+    for (const c of map.clusters) {
+      const shown = parts ? c.parent != null || !hasParts.has(c.cluster) : c.parent == null;
+      const anchor = this.anchors.get(c.cluster);
+      if (!shown || anchor === undefined) continue;
+      const at = plot.getScreenPosition(anchor);
+      if (!at || !onScreen(at)) continue;
+      const name = document.createElement('div');
+      name.className = 'map-name';
+      name.textContent = `${c.name} (${c.size})`;
+      name.style.left = `${at[0]}px`;
+      name.style.top = `${at[1]}px`;
+      this.overlay.append(name);
+    }
+    this.element.dataset.photos = String(photos);
+    this.element.dataset.zoom = this.zoom.toFixed(2);
+  }
+
+  /** Zoom in on the `index`-th photo until the map is `distance` across (1: all of it). */
+  async zoomTo(index: number, distance: number): Promise<void> {
+    const at = this.drawn[index];
+    if (this.plot && at) await this.plot.zoomToLocation(at, distance, { transition: false });
+  }
+
+  /** While a map is laid out: how far it is. */
+  setProgress(p: Progress): void {
+    if (p.phase !== 'mapping') return;
+    this.info.textContent = p.done < p.total ? `Laying out the map… ${p.done}%` : INFO;
   }
 
   /** Mark a query's photo and its results (after a search elsewhere). */
@@ -93,6 +187,10 @@ export class ExploreView {
         deselectOnEscape: true,
       });
       plot.subscribe('pointOver', (i: number) => this.showTooltip(i));
+      plot.subscribe('view', ({ view }: { view: Float32Array }) => {
+        this.zoom = view[0];
+        this.queueOverlay();
+      });
       plot.subscribe('pointOut', () => this.tooltip.classList.add('hidden'));
       plot.subscribe('select', ({ points }: { points: number[] }) => {
         if (this.highlighting || !this.map) return;
@@ -116,8 +214,8 @@ export class ExploreView {
     const img = document.createElement('img');
     img.src = thumbUrl(p.hash);
     const name = document.createElement('div');
-    const cluster = this.map?.clusters.find((c) => c.cluster === p.cluster);
-    name.textContent = `${basename(p.path)} · ${cluster?.name ?? ''}`;
+    const cluster = this.map?.clusters[p.part ?? p.cluster ?? -1];
+    name.textContent = `${basename(p.path)} · ${cluster?.name ?? 'between islands'}`;
     this.tooltip.append(img, name);
     this.tooltip.style.left = `${this.mouse.x + 14}px`;
     this.tooltip.style.top = `${this.mouse.y + 14}px`;
@@ -128,18 +226,51 @@ export class ExploreView {
     this.legend.replaceChildren();
     const title = document.createElement('div');
     title.className = 'legend-title';
-    title.textContent = `${map.points.length} photos · ${map.model} · PCA ${(map.explained[0] * 100).toFixed(0)}% + ${(map.explained[1] * 100).toFixed(0)}%`;
+    const how =
+      map.layout === 'pca'
+        ? `PCA ${(map.explained[0] * 100).toFixed(0)}% + ${(map.explained[1] * 100).toFixed(0)}%`
+        : 'alike photos together';
+    title.textContent = `${map.points.length} photos · ${map.model} · ${how}`;
     this.legend.append(title);
-    for (const c of map.clusters) {
-      const row = document.createElement('div');
-      row.className = 'legend-row';
+    const row = (c: ClusterSummary | null, colour: string, text: string, part: boolean) => {
+      const el = document.createElement('div');
+      el.className = part ? 'legend-row legend-part' : 'legend-row';
       const dot = document.createElement('span');
       dot.className = 'dot';
-      dot.style.background = CLUSTER_COLORS[c.cluster % CLUSTER_COLORS.length];
+      dot.style.background = colour;
       const label = document.createElement('span');
-      label.textContent = `${c.name} (${c.size})`;
-      row.append(dot, label);
-      this.legend.append(row);
+      label.textContent = text;
+      el.append(dot, label);
+      if (c) el.dataset.cluster = c.label_path;
+      this.legend.append(el);
+    };
+    for (const c of map.clusters.filter((c) => c.parent == null)) {
+      const colour = CLUSTER_COLORS[c.cluster % CLUSTER_COLORS.length];
+      row(c, colour, `${c.name} (${c.size})`, false);
+      for (const part of map.clusters.filter((p) => p.parent === c.cluster)) row(part, colour, `${part.name} (${part.size})`, true);
     }
+    if (map.unclustered > 0) row(null, UNCLUSTERED, `between islands (${map.unclustered})`, false);
   }
+}
+
+/** Per cluster, the point (index) nearest its centre in drawn coordinates. */
+function anchors(map: ExploreMap, x: number[], y: number[]): Map<number, number> {
+  const sums = new Map<number, [number, number, number]>();
+  const members = (p: MapPoint) => [p.cluster, p.part].filter((c): c is number => c != null);
+  map.points.forEach((p, i) => {
+    for (const c of members(p)) {
+      const s = sums.get(c) ?? [0, 0, 0];
+      sums.set(c, [s[0] + x[i], s[1] + y[i], s[2] + 1]);
+    }
+  });
+  const best = new Map<number, [number, number]>();
+  map.points.forEach((p, i) => {
+    for (const c of members(p)) {
+      const [sx, sy, n] = sums.get(c)!;
+      const d = (x[i] - sx / n) ** 2 + (y[i] - sy / n) ** 2;
+      const b = best.get(c);
+      if (!b || d < b[1]) best.set(c, [i, d]);
+    }
+  });
+  return new Map([...best].map(([c, [i]]) => [c, i]));
 }

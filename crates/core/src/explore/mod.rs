@@ -1,0 +1,468 @@
+//! The library as a map: one model's vectors laid out on the plane so that
+//! photos alike lie together, in clusters with names.
+//!
+//! The vectors are first projected on their fifty principal axes (`pca`,
+//! learned on a sample). The default map is neighbour-preserving
+//! (`layout`: each photo's nearest neighbours in that space pulled together,
+//! UMAP's way), started from the PCA map; the tutorial's PCA map (the first
+//! two axes) stays available. Clusters are found on the map (`clusters`):
+//! islands, their parts, and points between islands left unclustered; each
+//! is named by the ImageNet labels most particular to it.
+//!
+//! The map is cached per model and layout. While the library has changed by
+//! less than `refit_change`, new photos are placed among their neighbours
+//! without moving the others, and photos gone are dropped; past it, the map
+//! is laid out again.
+//!
+//! Uses the catalog and the model files' labels; never the `Library`.
+
+pub mod clusters;
+pub mod layout;
+mod pca;
+pub mod quality;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::catalog::{Catalog, FileId};
+use crate::error::{Error, Result};
+use crate::models::labels::LABEL_MODEL;
+use crate::models::{ModelDir, ModelSpec};
+use crate::progress::{Cancel, Meter, Phase, Sink};
+use clusters::Clustering;
+use layout::{LayoutOptions, Points};
+pub use pca::VectorSource;
+
+/// How the map is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
+pub enum Layout {
+    /// Neighbour-preserving (UMAP-style): what is alike lies together.
+    Umap,
+    /// The first two principal axes: the tutorial's view.
+    Pca,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "umap" => Ok(Layout::Umap),
+            "pca" => Ok(Layout::Pca),
+            _ => Err(format!("{s:?}: use umap or pca")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExploreOptions {
+    pub layout: Layout,
+    /// At most this many vectors are used to learn the principal axes.
+    pub sample: usize,
+    /// Principal axes neighbours are found in.
+    pub components: usize,
+    pub max_clusters: usize,
+    pub seed: u64,
+    /// Lay out again when the number of photos changed by more than this
+    /// fraction since the map was made.
+    pub refit_change: f64,
+    pub neighbours: usize,
+}
+
+impl Default for ExploreOptions {
+    fn default() -> Self {
+        ExploreOptions { layout: Layout::Umap, sample: 10_000, components: 50, max_clusters: 12, seed: 7, refit_change: 0.2, neighbours: 15 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MapPoint {
+    pub id: FileId,
+    #[serde(flatten, serialize_with = "crate::paths::path_field")]
+    pub path: PathBuf,
+    /// Content hash (hex): names the photo's thumbnail.
+    pub hash: Option<String>,
+    pub x: f32,
+    pub y: f32,
+    /// Its top-level cluster (an index into `clusters`); `None` for a photo
+    /// between islands.
+    pub cluster: Option<usize>,
+    /// Its part of that cluster (an index into `clusters`), where it splits.
+    pub part: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ClusterSummary {
+    /// Its index in `clusters`.
+    pub cluster: usize,
+    /// The cluster it is a part of (`None` for a top-level one).
+    pub parent: Option<usize>,
+    /// "3" for the third island, "3.2" for its second part.
+    pub label_path: String,
+    pub size: usize,
+    /// Its most particular labels, or "cluster 3" without labels.
+    pub name: String,
+    /// (label, photos whose top label it is), most particular first.
+    pub labels: Vec<(String, usize)>,
+    /// Centre of its points on the map.
+    pub x: f32,
+    pub y: f32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Map {
+    pub model: String,
+    pub layout: Layout,
+    pub points: Vec<MapPoint>,
+    /// Top-level clusters first, then their parts.
+    pub clusters: Vec<ClusterSummary>,
+    /// Photos between islands, in no cluster.
+    pub unclustered: usize,
+    /// Share of variance the two PCA axes show (for the PCA layout).
+    pub explained: [f32; 2],
+    /// True when the map was laid out now, false when the cached one served.
+    pub refitted: bool,
+    pub millis: f64,
+}
+
+/// The catalog's vectors of one model.
+struct CatalogVectors<'a> {
+    catalog: &'a Catalog,
+    model: &'a str,
+    dim: usize,
+}
+
+impl VectorSource for CatalogVectors<'_> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(FileId, &[f32])) -> Result<()> {
+        self.catalog.embedded_files(self.model, |row, v| {
+            f(row.id, &v);
+            Ok(())
+        })
+    }
+}
+
+/// A laid-out map (kept between runs): every photo's place and cluster.
+#[derive(Serialize, Deserialize)]
+pub struct LaidOut {
+    pub layout: Layout,
+    fit: pca::Fit,
+    pub ids: Vec<FileId>,
+    /// Two floats a photo, in `ids` order.
+    pub xy: Vec<f32>,
+    pub cluster: Vec<Option<usize>>,
+    pub part: Vec<Option<usize>>,
+    /// How many parts each top-level cluster has.
+    pub parts: Vec<usize>,
+}
+
+fn cache_path(dir: &Path, model: &str, layout: Layout) -> PathBuf {
+    let name = match layout {
+        Layout::Umap => format!("{model}.map.json"),
+        Layout::Pca => format!("{model}.pca.json"),
+    };
+    dir.join("explore").join(name)
+}
+
+/// The parts of a library the map reads.
+pub struct Explorer<'a> {
+    pub catalog: &'a Catalog,
+    /// For the ImageNet class names clusters are named by.
+    pub models: &'a ModelDir,
+    /// Where maps are cached (the library's folder).
+    pub dir: &'a Path,
+}
+
+impl Explorer<'_> {
+    /// The map of `spec`'s vectors, from the cached one when it still
+    /// describes the library. Progress goes to `sink`.
+    pub fn explore(&self, spec: &ModelSpec, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<Map> {
+        let started = Instant::now();
+        let source = CatalogVectors { catalog: self.catalog, model: &spec.name, dim: spec.dim };
+        let count = self.catalog.embedded_ids(&spec.name)?.len();
+        let cache = cache_path(self.dir, &spec.name, options.layout);
+        let cached: Option<LaidOut> = std::fs::read(&cache).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let usable = cached.filter(|c| {
+            c.layout == options.layout
+                && c.fit.dim == spec.dim
+                && !c.ids.is_empty()
+                && (count as f64 - c.ids.len() as f64).abs() <= options.refit_change * c.ids.len() as f64
+        });
+        let refitted = usable.is_none();
+        let map = match usable {
+            Some(c) => update(c, &source, options)?,
+            None => {
+                let made = make(&source, options, sink, cancel)?;
+                std::fs::create_dir_all(cache.parent().unwrap()).map_err(|e| Error::io(&cache, e))?;
+                let json = serde_json::to_vec(&made).map_err(Error::internal)?;
+                std::fs::write(&cache, json).map_err(|e| Error::io(&cache, e))?;
+                made
+            }
+        };
+        let explained = [map.fit.explained.first().copied().unwrap_or(0.0), map.fit.explained.get(1).copied().unwrap_or(0.0)];
+        let mut out = self.describe(&spec.name, &map)?;
+        out.explained = explained;
+        out.refitted = refitted;
+        out.millis = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(out)
+    }
+
+    /// The points and named clusters of a laid-out map.
+    fn describe(&self, model: &str, map: &LaidOut) -> Result<Map> {
+        let classes = self.models.labels(&ModelDir::spec(LABEL_MODEL)?).ok().flatten();
+        let tops = map.parts.len();
+        // Clusters: the top-level ones, then each one's parts.
+        let mut first_part = Vec::with_capacity(tops);
+        let mut total = tops;
+        for &p in &map.parts {
+            first_part.push(total);
+            total += p;
+        }
+        let mut clusters: Vec<ClusterSummary> = (0..total)
+            .map(|c| {
+                let (parent, label_path) = if c < tops {
+                    (None, format!("{}", c + 1))
+                } else {
+                    let top = first_part.iter().rposition(|&f| f <= c).expect("a part has a parent");
+                    (Some(top), format!("{}.{}", top + 1, c - first_part[top] + 1))
+                };
+                ClusterSummary { cluster: c, parent, label_path, size: 0, name: String::new(), labels: Vec::new(), x: 0.0, y: 0.0 }
+            })
+            .collect();
+        let mut label_counts: Vec<HashMap<String, usize>> = vec![HashMap::new(); total];
+        let mut overall: HashMap<String, usize> = HashMap::new();
+        let mut points = Vec::with_capacity(map.ids.len());
+        for (i, &id) in map.ids.iter().enumerate() {
+            let Some(row) = self.catalog.file(id)? else { continue };
+            let (x, y) = (map.xy[2 * i], map.xy[2 * i + 1]);
+            let cluster = map.cluster[i];
+            let part = match (cluster, map.part[i]) {
+                (Some(c), Some(p)) => Some(first_part[c] + p),
+                _ => None,
+            };
+            let label = match (&classes, row.hash) {
+                (Some(classes), Some(hash)) => self
+                    .catalog
+                    .labels(&hash, LABEL_MODEL)?
+                    .first()
+                    .and_then(|(class, _)| classes.get(*class as usize))
+                    .map(|c| c.name().to_string()),
+                _ => None,
+            };
+            for c in [cluster, part].into_iter().flatten() {
+                let s = &mut clusters[c];
+                s.size += 1;
+                s.x += x;
+                s.y += y;
+                if let Some(l) = &label {
+                    *label_counts[c].entry(l.clone()).or_default() += 1;
+                }
+            }
+            if let Some(l) = label {
+                *overall.entry(l).or_default() += 1;
+            }
+            points.push(MapPoint { id, hash: row.hash_hex(), path: row.path, x, y, cluster, part });
+        }
+        for (c, s) in clusters.iter_mut().enumerate() {
+            if s.size > 0 {
+                s.x /= s.size as f32;
+                s.y /= s.size as f32;
+            }
+            s.labels = particular(std::mem::take(&mut label_counts[c]), &overall);
+            s.name = if s.labels.is_empty() {
+                format!("cluster {}", s.label_path)
+            } else {
+                s.labels.iter().take(2).map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" / ")
+            };
+        }
+        let unclustered = points.iter().filter(|p| p.cluster.is_none()).count();
+        Ok(Map { model: model.to_string(), layout: map.layout, points, clusters, unclustered, explained: [0.0; 2], refitted: false, millis: 0.0 })
+    }
+}
+
+/// A cluster's labels, most particular to it first: by how many of its
+/// photos have the label, times the share of all photos with that label
+/// that are in it ("tabby" for the cats' island, not "web site" that is
+/// everywhere).
+fn particular(counts: HashMap<String, usize>, overall: &HashMap<String, usize>) -> Vec<(String, usize)> {
+    let mut labels: Vec<(String, usize)> = counts.into_iter().collect();
+    let score = |(l, n): &(String, usize)| *n as f64 * *n as f64 / overall.get(l).copied().unwrap_or(1).max(1) as f64;
+    labels.sort_by(|a, b| score(b).total_cmp(&score(a)).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+    labels
+}
+
+/// Lay out every vector of `source` anew.
+pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
+    let mut meter = Meter::new(Phase::Mapping, 100);
+    sink(meter.event(None));
+    let (fit, _) = pca::fit(source, options.sample, options.components, options.seed)?;
+    let (ids, coords) = pca::project_all(&fit, source)?;
+    let c = fit.components.len().max(1);
+    let points = Points { data: &coords, dim: c };
+    let start: Vec<f32> = coords.chunks_exact(c).flat_map(|r| [r[0], r.get(1).copied().unwrap_or(0.0)]).collect();
+    // Shares of the work: neighbours 0-40%, the layout 40-95%.
+    let report = |from: f64, span: f64| {
+        let meter = meter.clone();
+        move |share: f64| {
+            let mut at = meter.clone();
+            at.done = ((from + span * share) * 100.0) as u64;
+            sink(at.event(None));
+        }
+    };
+    let knn = layout::nearest_neighbours(&points, options.neighbours, &report(0.0, 0.4), cancel)?;
+    let xy = match options.layout {
+        Layout::Pca => start,
+        Layout::Umap => {
+            let layout_options = LayoutOptions { neighbours: options.neighbours, seed: options.seed, ..Default::default() };
+            layout::layout(&knn, &start, &layout_options, &report(0.4, 0.55), cancel)?
+        }
+    };
+    let Clustering { cluster, part, parts } = clusters::cluster(&xy, &knn, options.max_clusters, options.seed);
+    meter.done = meter.total;
+    sink(meter.event(None));
+    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts })
+}
+
+/// The cached map brought up to date: photos gone are dropped, new ones
+/// placed beside their nearest neighbours (and given their cluster), the
+/// others stay where they are.
+pub fn update(cached: LaidOut, source: &dyn VectorSource, options: &ExploreOptions) -> Result<LaidOut> {
+    let (ids, coords) = pca::project_all(&cached.fit, source)?;
+    let c = cached.fit.components.len().max(1);
+    let old: HashMap<FileId, usize> = cached.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    // The laid-out photos still in the library: in PCA space, and on the map.
+    let kept: Vec<usize> = ids.iter().filter_map(|id| old.get(id).copied()).collect();
+    let kept_coords: Vec<f32> =
+        ids.iter().enumerate().filter(|(_, id)| old.contains_key(id)).flat_map(|(i, _)| coords[i * c..(i + 1) * c].iter().copied()).collect();
+    let kept_xy: Vec<f32> = kept.iter().flat_map(|&o| [cached.xy[2 * o], cached.xy[2 * o + 1]]).collect();
+    let kept_points = Points { data: &kept_coords, dim: c };
+    let (mut xy, mut cluster, mut part) = (Vec::with_capacity(2 * ids.len()), Vec::new(), Vec::new());
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(&o) = old.get(id) {
+            xy.extend([cached.xy[2 * o], cached.xy[2 * o + 1]]);
+            cluster.push(cached.cluster[o]);
+            part.push(cached.part[o]);
+            continue;
+        }
+        let q = &coords[i * c..(i + 1) * c];
+        let near = layout::nearest_to(&kept_points, q, options.neighbours);
+        let at = match cached.layout {
+            Layout::Pca => (q[0], q.get(1).copied().unwrap_or(0.0)),
+            Layout::Umap => layout::place(&near, &kept_xy),
+        };
+        xy.extend([at.0, at.1]);
+        // Its neighbours' cluster and part, by majority.
+        let of = |j: u32| kept[j as usize];
+        let top = majority(near.iter().map(|(j, _)| cached.cluster[of(*j)]));
+        let within = majority(near.iter().filter(|(j, _)| cached.cluster[of(*j)] == top).map(|(j, _)| cached.part[of(*j)]));
+        cluster.push(top);
+        part.push(within);
+    }
+    Ok(LaidOut { layout: cached.layout, fit: cached.fit, ids, xy, cluster, part, parts: cached.parts })
+}
+
+/// The most frequent value (the smallest of those tied); `None` for none.
+fn majority(values: impl Iterator<Item = Option<usize>>) -> Option<usize> {
+    let mut counts: HashMap<Option<usize>, usize> = HashMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).and_then(|(v, _)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    /// Normalised vectors around `centres` random directions; ids from `first`.
+    struct Blobs {
+        n: usize,
+        dim: usize,
+        centres: usize,
+        first: FileId,
+    }
+
+    impl VectorSource for Blobs {
+        fn dim(&self) -> usize {
+            self.dim
+        }
+        fn for_each(&self, f: &mut dyn FnMut(FileId, &[f32])) -> Result<()> {
+            let mut rng = StdRng::seed_from_u64(1);
+            let centres: Vec<Vec<f32>> =
+                (0..self.centres).map(|_| (0..self.dim).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()).collect();
+            for i in 0..self.n {
+                let c = &centres[i % self.centres];
+                let v: Vec<f32> = c.iter().map(|m| m + 0.15 * (rng.random::<f32>() - 0.5)).collect();
+                f(self.first + i as FileId, &crate::embed::normalised(&v));
+            }
+            Ok(())
+        }
+    }
+
+    fn blob_of(id: FileId, centres: usize) -> usize {
+        id as usize % centres
+    }
+
+    #[test]
+    fn the_map_keeps_blobs_apart_and_is_the_same_every_time() {
+        let source = Blobs { n: 400, dim: 64, centres: 4, first: 0 };
+        let options = ExploreOptions::default();
+        let a = make(&source, &options, &|_| {}, &Cancel::new()).unwrap();
+        let b = make(&source, &options, &|_| {}, &Cancel::new()).unwrap();
+        assert_eq!((a.xy.clone(), a.cluster.clone()), (b.xy, b.cluster), "same seed, same map");
+        let mut cluster_of_blob = HashMap::new();
+        for (id, c) in a.ids.iter().zip(&a.cluster) {
+            let Some(c) = c else { continue };
+            assert_eq!(*cluster_of_blob.entry(blob_of(*id, 4)).or_insert(*c), *c, "a blob stays in one cluster");
+        }
+        let distinct: std::collections::HashSet<_> = cluster_of_blob.values().collect();
+        assert_eq!(distinct.len(), 4, "one cluster per blob");
+        let labels: Vec<u32> = a.ids.iter().map(|id| blob_of(*id, 4) as u32).collect();
+        assert!(quality::neighbour_agreement(&a.xy, 2, &labels, 10).unwrap() > 0.95);
+    }
+
+    #[test]
+    fn new_photos_join_their_blob_and_the_others_stay_put() {
+        let source = Blobs { n: 300, dim: 32, centres: 3, first: 0 };
+        let options = ExploreOptions::default();
+        let before = make(&source, &options, &|_| {}, &Cancel::new()).unwrap();
+        let old_xy: HashMap<FileId, (f32, f32)> = before.ids.iter().enumerate().map(|(i, id)| (*id, (before.xy[2 * i], before.xy[2 * i + 1]))).collect();
+        let cluster_of_blob: HashMap<usize, Option<usize>> = before.ids.iter().zip(&before.cluster).map(|(id, c)| (blob_of(*id, 3), *c)).collect();
+        // Thirty more, drawn from the same blobs (same seed: the first 330 of the same stream).
+        let grown = Blobs { n: 330, ..source };
+        let after = update(before, &grown, &options).unwrap();
+        assert_eq!(after.ids.len(), 330);
+        for (i, id) in after.ids.iter().enumerate() {
+            let at = (after.xy[2 * i], after.xy[2 * i + 1]);
+            match old_xy.get(id) {
+                Some(old) => assert_eq!(*old, at, "an old photo does not move"),
+                None => assert_eq!(after.cluster[i], cluster_of_blob[&blob_of(*id, 3)], "a new photo joins its blob"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_pca_map_is_still_there() {
+        let source = Blobs { n: 200, dim: 16, centres: 2, first: 0 };
+        let map = make(&source, &ExploreOptions { layout: Layout::Pca, ..Default::default() }, &|_| {}, &Cancel::new()).unwrap();
+        assert_eq!(map.layout, Layout::Pca);
+        assert!(map.fit.explained[0] > 0.3, "two blobs: the first axis separates them");
+    }
+
+    #[test]
+    fn labels_particular_to_a_cluster_name_it() {
+        let counts: HashMap<String, usize> = [("web site".to_string(), 5), ("tabby".to_string(), 4)].into_iter().collect();
+        let overall: HashMap<String, usize> = [("web site".to_string(), 100), ("tabby".to_string(), 4)].into_iter().collect();
+        assert_eq!(particular(counts, &overall)[0].0, "tabby");
+    }
+}
