@@ -67,7 +67,8 @@ pub struct MapQuality {
 }
 
 /// The map of `lib` (already indexed with `model`), measured on the labelled photos.
-fn map_quality(lib: &mut Library, model: &str, label_of: &HashMap<PathBuf, &str>, layout: Layout) -> Result<MapQuality> {
+/// `full_agreement`: the full space's figure when it is known already.
+fn map_quality(lib: &mut Library, model: &str, label_of: &HashMap<PathBuf, &str>, layout: Layout, full_agreement: Option<f64>) -> Result<MapQuality> {
     let started = Instant::now();
     let map = lib.explore(&ExploreOptions { layout, ..Default::default() })?;
     let seconds = started.elapsed().as_secs_f64();
@@ -97,7 +98,10 @@ fn map_quality(lib: &mut Library, model: &str, label_of: &HashMap<PathBuf, &str>
     Ok(MapQuality {
         layout,
         agreement: quality::neighbour_agreement(&xy, 2, &labels, K)?,
-        full_agreement: quality::neighbour_agreement(&full, dim, &labels, K)?,
+        full_agreement: match full_agreement {
+            Some(f) => f,
+            None => quality::neighbour_agreement(&full, dim, &labels, K)?,
+        },
         nmi: quality::nmi(&labels, &clusters),
         clusters: map.clusters.iter().filter(|c| c.parent.is_none()).count(),
         unclustered: map.unclustered,
@@ -256,7 +260,9 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
             text.push((label, right as f64 / K as f64));
         }
     }
-    let maps = vec![map_quality(&mut lib, model, &label_of, Layout::Umap)?, map_quality(&mut lib, model, &label_of, Layout::Pca)?];
+    let umap = map_quality(&mut lib, model, &label_of, Layout::Umap, None)?;
+    let pca = map_quality(&mut lib, model, &label_of, Layout::Pca, Some(umap.full_agreement))?;
+    let maps = vec![umap, pca];
     Ok(Quality {
         maps,
         model: model.to_string(),

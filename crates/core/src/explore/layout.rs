@@ -66,57 +66,64 @@ fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The `k` nearest other rows of every row of `points` (indices and
-/// distances, nearest first), exactly: rows are compared in blocks on every
-/// core, each thread owning whole rows, so the answer does not depend on the
+/// distances, nearest first), exactly. Distances come from dot products
+/// computed as matrix products (a block of rows against a tile of all rows,
+/// sgemm through nalgebra), which is what makes 100,000 rows affordable; each
+/// thread owns whole blocks of rows, so the answer does not depend on the
 /// number of threads. `progress` gets the share done.
 pub fn nearest_neighbours(points: &Points, k: usize, progress: &(dyn Fn(f64) + Sync), cancel: &Cancel) -> Result<Vec<Vec<(u32, f32)>>> {
-    let n = points.len();
+    const ROWS: usize = 256;
+    const TILE: usize = 4096;
+    let (n, dim) = (points.len(), points.dim);
     let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return Ok(vec![Vec::new(); n]);
+    }
     let norms: Vec<f32> = (0..n).map(|i| points.row(i).iter().map(|x| x * x).sum()).collect();
     let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(16);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
-    let chunk = n.div_ceil(threads).max(1);
+    let blocks: Vec<&mut [Vec<(u32, f32)>]> = out.chunks_mut(ROWS).collect();
+    let mut per_thread: Vec<Vec<(usize, &mut [Vec<(u32, f32)>])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (b, block) in blocks.into_iter().enumerate() {
+        per_thread[b % threads].push((b, block));
+    }
     std::thread::scope(|scope| {
-        for (t, rows) in out.chunks_mut(chunk).enumerate() {
+        for mine in per_thread {
             let (norms, done) = (&norms, &done);
             scope.spawn(move || {
-                let start = t * chunk;
-                for (r, slot) in rows.iter_mut().enumerate() {
-                    if r % 64 == 0 && cancel.is_cancelled() {
+                for (b, slots) in mine {
+                    if cancel.is_cancelled() {
                         return;
                     }
-                    let i = start + r;
-                    let q = points.row(i);
-                    // The k best so far, worst first out; |q - p|^2 from dot products.
-                    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-                    let mut worst = f32::INFINITY;
-                    for j in 0..n {
-                        if j == i {
-                            continue;
-                        }
-                        let p = points.row(j);
-                        let dot: f32 = q.iter().zip(p).map(|(a, b)| a * b).sum();
-                        let d = (norms[i] + norms[j] - 2.0 * dot).max(0.0);
-                        if best.len() < k {
-                            best.push((d, j as u32));
-                            if best.len() == k {
-                                best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                                worst = best[k - 1].0;
+                    let first = b * ROWS;
+                    let rows = slots.len();
+                    // Columns are points: `dim` x `rows`.
+                    let q = nalgebra::DMatrix::from_column_slice(dim, rows, &points.data[first * dim..(first + rows) * dim]);
+                    let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); rows];
+                    let mut worst = vec![f32::INFINITY; rows];
+                    for t0 in (0..n).step_by(TILE) {
+                        let t1 = (t0 + TILE).min(n);
+                        let p = nalgebra::DMatrix::from_column_slice(dim, t1 - t0, &points.data[t0 * dim..t1 * dim]);
+                        let dots = q.tr_mul(&p); // rows x tile
+                        for (t, j) in (t0..t1).enumerate() {
+                            let column = dots.column(t);
+                            for r in 0..rows {
+                                let i = first + r;
+                                let d = (norms[i] + norms[j] - 2.0 * column[r]).max(0.0);
+                                if d >= worst[r] || i == j {
+                                    continue;
+                                }
+                                keep(&mut best[r], &mut worst[r], k, d, j as u32);
                             }
-                        } else if d < worst {
-                            let at = best.partition_point(|b| b.0 <= d);
-                            best.insert(at, (d, j as u32));
-                            best.pop();
-                            worst = best[k - 1].0;
                         }
                     }
-                    best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    *slot = best.into_iter().map(|(d, j)| (j, d.sqrt())).collect();
-                    let all = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if t == 0 && all % 256 == 0 {
-                        progress(all as f64 / n as f64);
+                    for (slot, mut b) in slots.iter_mut().zip(best) {
+                        b.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+                        *slot = b.into_iter().map(|(d, j)| (j, d.sqrt())).collect();
                     }
+                    let all = done.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+                    progress(all as f64 / n as f64);
                 }
             });
         }
@@ -125,6 +132,128 @@ pub fn nearest_neighbours(points: &Points, k: usize, progress: &(dyn Fn(f64) + S
         return Err(Error::Cancelled);
     }
     Ok(out)
+}
+
+/// Keep `(d, j)` among the `k` best of `best` (sorted once full), with
+/// `worst` the distance a newcomer must beat.
+fn keep(best: &mut Vec<(f32, u32)>, worst: &mut f32, k: usize, d: f32, j: u32) {
+    if best.len() < k {
+        best.push((d, j));
+        if best.len() == k {
+            best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            *worst = best[k - 1].0;
+        }
+        return;
+    }
+    let at = best.partition_point(|b| (b.0, b.1) <= (d, j));
+    best.insert(at, (d, j));
+    best.pop();
+    *worst = best[k - 1].0;
+}
+
+/// Above this many points, neighbours are found by NN-descent instead of
+/// exactly: the exact search grows with the square of the library (80 s at
+/// 100,000 here), NN-descent about linearly.
+pub const EXACT_UP_TO: usize = 20_000;
+
+/// Each point's `k` nearest neighbours: exactly for up to `EXACT_UP_TO`
+/// points, by NN-descent above.
+pub fn neighbours(points: &Points, k: usize, seed: u64, progress: &(dyn Fn(f64) + Sync), cancel: &Cancel) -> Result<Vec<Vec<(u32, f32)>>> {
+    if points.len() <= EXACT_UP_TO {
+        nearest_neighbours(points, k, progress, cancel)
+    } else {
+        nn_descent(points, k, seed, progress, cancel)
+    }
+}
+
+/// Approximate nearest neighbours by NN-descent (Dong, Charikar and Li
+/// 2011): start from random neighbours and, again and again, try each
+/// point's neighbours' neighbours, until hardly any list changes. A
+/// neighbour of my neighbour is likely my neighbour, so each round costs a
+/// few hundred distances per point and a dozen rounds suffice. Sequential
+/// and seeded: the same answer every time.
+pub fn nn_descent(points: &Points, k: usize, seed: u64, progress: &(dyn Fn(f64) + Sync), cancel: &Cancel) -> Result<Vec<Vec<(u32, f32)>>> {
+    const ROUNDS: usize = 12;
+    let n = points.len();
+    let k = k.min(n.saturating_sub(1));
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Per point: (squared distance, neighbour, not yet tried), nearest first.
+    let mut lists: Vec<Vec<(f32, u32, bool)>> = vec![Vec::with_capacity(k + 1); n];
+    for (i, list) in lists.iter_mut().enumerate() {
+        while list.len() < k {
+            let j = rng.random_range(0..n);
+            if j != i && !list.iter().any(|e| e.1 == j as u32) {
+                list.push((sq_dist(points.row(i), points.row(j)), j as u32, true));
+            }
+        }
+        list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    let insert = |list: &mut Vec<(f32, u32, bool)>, d: f32, j: u32| -> bool {
+        if list.len() == k && d >= list[k - 1].0 || list.iter().any(|e| e.1 == j) {
+            return false;
+        }
+        let at = list.partition_point(|e| (e.0, e.1) <= (d, j));
+        list.insert(at, (d, j, true));
+        list.truncate(k);
+        true
+    };
+    for round in 0..ROUNDS {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        // Who is new in each list (then marked tried), and who each point is a neighbour of.
+        let mut new: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut old: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (i, list) in lists.iter_mut().enumerate() {
+            for e in list.iter_mut() {
+                if e.2 {
+                    new[i].push(e.1);
+                    e.2 = false;
+                } else {
+                    old[i].push(e.1);
+                }
+            }
+        }
+        let (mut new_rev, mut old_rev): (Vec<Vec<u32>>, Vec<Vec<u32>>) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+        for i in 0..n {
+            for &j in &new[i] {
+                if new_rev[j as usize].len() < k {
+                    new_rev[j as usize].push(i as u32);
+                }
+            }
+            for &j in &old[i] {
+                if old_rev[j as usize].len() < k {
+                    old_rev[j as usize].push(i as u32);
+                }
+            }
+        }
+        let mut changes = 0usize;
+        for i in 0..n {
+            let mut fresh = std::mem::take(&mut new[i]);
+            fresh.extend(&new_rev[i]);
+            fresh.sort_unstable();
+            fresh.dedup();
+            let mut seen = std::mem::take(&mut old[i]);
+            seen.extend(&old_rev[i]);
+            seen.sort_unstable();
+            seen.dedup();
+            for (x, &a) in fresh.iter().enumerate() {
+                for &b in fresh[x + 1..].iter().chain(seen.iter()) {
+                    if a == b {
+                        continue;
+                    }
+                    let d = sq_dist(points.row(a as usize), points.row(b as usize));
+                    changes += insert(&mut lists[a as usize], d, b) as usize;
+                    changes += insert(&mut lists[b as usize], d, a) as usize;
+                }
+            }
+        }
+        progress((round + 1) as f64 / ROUNDS as f64);
+        if changes < n * k / 1000 {
+            break;
+        }
+    }
+    Ok(lists.into_iter().map(|l| l.into_iter().map(|(d, j, _)| (j, d.sqrt())).collect()).collect())
 }
 
 /// One point's memberships to its neighbours: 1 for the nearest, falling
@@ -343,6 +472,22 @@ mod tests {
         let on_map = Points { data: &y, dim: 2 };
         let nearest = nearest_to(&on_map, &[x, yy], 5);
         assert!(nearest.iter().all(|(j, _)| label[*j as usize] == 1), "{nearest:?}");
+    }
+
+    #[test]
+    fn nn_descent_finds_nearly_all_exact_neighbours() {
+        let (data, _, _) = blobs(8, 250, 16);
+        let points = Points { data: &data, dim: 16 };
+        let exact = nearest_neighbours(&points, 15, &|_| {}, &Cancel::new()).unwrap();
+        let approx = nn_descent(&points, 15, 3, &|_| {}, &Cancel::new()).unwrap();
+        let found: usize = exact
+            .iter()
+            .zip(&approx)
+            .map(|(e, a)| e.iter().filter(|(j, _)| a.iter().any(|(x, _)| x == j)).count())
+            .sum();
+        let recall = found as f64 / (exact.len() * 15) as f64;
+        assert!(recall > 0.9, "recall {recall}");
+        assert_eq!(approx, nn_descent(&points, 15, 3, &|_| {}, &Cancel::new()).unwrap(), "the same every time");
     }
 
     #[test]

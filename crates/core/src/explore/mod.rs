@@ -271,12 +271,18 @@ impl Explorer<'_> {
             }
             points.push(MapPoint { id, hash: row.hash_hex(), path: row.path, x, y, cluster, part });
         }
+        let parent_counts: Vec<HashMap<String, usize>> = label_counts[..tops].to_vec();
         for (c, s) in clusters.iter_mut().enumerate() {
             if s.size > 0 {
                 s.x /= s.size as f32;
                 s.y /= s.size as f32;
             }
-            s.labels = particular(std::mem::take(&mut label_counts[c]), &overall);
+            // A part is named by what sets it apart within its island.
+            let against = match s.parent {
+                Some(parent) => parent_counts[parent].clone(),
+                None => overall.clone(),
+            };
+            s.labels = particular(std::mem::take(&mut label_counts[c]), &against);
             s.name = if s.labels.is_empty() {
                 format!("cluster {}", s.label_path)
             } else {
@@ -317,7 +323,7 @@ pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, can
             sink(at.event(None));
         }
     };
-    let knn = layout::nearest_neighbours(&points, options.neighbours, &report(0.0, 0.4), cancel)?;
+    let knn = layout::neighbours(&points, options.neighbours, options.seed, &report(0.0, 0.4), cancel)?;
     let xy = match options.layout {
         Layout::Pca => start,
         Layout::Umap => {
