@@ -5,8 +5,6 @@
 //! embedding space mostly lie in other clusters sits between islands and is
 //! left unclustered rather than forced into one.
 
-use std::collections::HashMap;
-
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -133,53 +131,6 @@ pub struct Clustering {
     pub parts: Vec<usize>,
 }
 
-/// Two clusters whose points are this linked (the share of the smaller
-/// one's neighbour links that go to the other) are one island that k-means
-/// cut in two: distinct islands share a few percent of their links at most.
-const LINKED: f64 = 0.1;
-
-/// Clusters joined where k-means cut one island (see `LINKED`), numbered
-/// again from 0 in order of first appearance.
-fn join_linked(assign: Vec<usize>, neighbours: &[Vec<(u32, f32)>]) -> Vec<usize> {
-    let k = assign.iter().max().map_or(0, |m| m + 1);
-    let mut size = vec![0usize; k];
-    let mut links: HashMap<(usize, usize), usize> = HashMap::new();
-    for (i, near) in neighbours.iter().enumerate() {
-        size[assign[i]] += near.len();
-        for (j, _) in near {
-            let (a, b) = (assign[i], assign[*j as usize]);
-            if a != b {
-                *links.entry((a.min(b), a.max(b))).or_default() += 1;
-            }
-        }
-    }
-    let mut parent: Vec<usize> = (0..k).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let mut pairs: Vec<((usize, usize), usize)> = links.into_iter().collect();
-    pairs.sort();
-    for ((a, b), n) in pairs {
-        if n as f64 >= LINKED * size[a].min(size[b]).max(1) as f64 {
-            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-            parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-    let mut number: HashMap<usize, usize> = HashMap::new();
-    assign
-        .iter()
-        .map(|&c| {
-            let r = root(&mut parent, c);
-            let next = number.len();
-            *number.entry(r).or_insert(next)
-        })
-        .collect()
-}
-
 /// A part must be at least this many points, and the split this clear
 /// (silhouette), for a cluster to be shown split.
 const MIN_PART: usize = 12;
@@ -197,8 +148,8 @@ pub fn cluster(positions: &[f32], neighbours: &[Vec<(u32, f32)>], max_k: usize, 
         return Clustering { cluster: Vec::new(), part: Vec::new(), parts: Vec::new() };
     }
     let (centroids, _) = choose_clusters(&points, max_k, &mut rng);
-    let top = join_linked(points.iter().map(|p| nearest(&centroids, p)).collect(), neighbours);
-    let tops = top.iter().max().map_or(0, |m| m + 1);
+    let top: Vec<usize> = points.iter().map(|p| nearest(&centroids, p)).collect();
+    let tops = centroids.len();
     let cluster: Vec<Option<usize>> = (0..n)
         .map(|i| {
             let near = neighbours.get(i).map(|v| v.as_slice()).unwrap_or(&[]);
@@ -268,24 +219,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn clusters_that_share_many_neighbour_links_are_one_island() {
-        // Clusters 0 and 1 are two halves of one island (their points'
-        // neighbours straddle the cut); cluster 2 is apart.
-        let assign = vec![0, 0, 1, 1, 2, 2];
-        let neighbours: Vec<Vec<(u32, f32)>> = vec![
-            vec![(1, 1.0), (2, 1.0)],
-            vec![(0, 1.0), (3, 1.0)],
-            vec![(3, 1.0), (0, 1.0)],
-            vec![(2, 1.0), (1, 1.0)],
-            vec![(5, 1.0), (5, 1.0)],
-            vec![(4, 1.0), (4, 1.0)],
-        ];
-        assert_eq!(join_linked(assign.clone(), &neighbours), vec![0, 0, 0, 0, 1, 1]);
-        // Without such links nothing is joined.
-        assert_eq!(join_linked(assign, &[]), vec![0, 0, 1, 1, 2, 2]);
     }
 
     #[test]

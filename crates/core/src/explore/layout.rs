@@ -84,7 +84,9 @@ pub fn nearest_neighbours(points: &Points, k: usize, progress: &(dyn Fn(f64) + S
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
     let blocks: Vec<&mut [Vec<(u32, f32)>]> = out.chunks_mut(ROWS).collect();
-    let mut per_thread: Vec<Vec<(usize, &mut [Vec<(u32, f32)>])>> = (0..threads).map(|_| Vec::new()).collect();
+    // Blocks of rows (numbered), dealt out to the threads in turn.
+    type Block<'a> = (usize, &'a mut [Vec<(u32, f32)>]);
+    let mut per_thread: Vec<Vec<Block>> = (0..threads).map(|_| Vec::new()).collect();
     for (b, block) in blocks.into_iter().enumerate() {
         per_thread[b % threads].push((b, block));
     }
