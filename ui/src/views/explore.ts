@@ -70,7 +70,6 @@ export class ExploreView {
 
   /** Draw `map`; the points become clickable once drawn. */
   async show(map: ExploreMap): Promise<void> {
-    const previous = this.map;
     this.map = map;
     this.index = new Map(map.points.map((p, i) => [p.id, i]));
     if (!this.plot) this.plot = this.create();
@@ -82,13 +81,7 @@ export class ExploreView {
     const pointSize = map.points.length > 20000 ? 2 : map.points.length > 2000 ? 4 : 7;
     this.plot.set({ pointSize, pointColor: [...CLUSTER_COLORS, UNCLUSTERED], colorBy: 'valueA' });
     const colour = (p: MapPoint) => (p.cluster == null ? CLUSTER_COLORS.length : p.cluster % CLUSTER_COLORS.length);
-    // A map laid out anew over the same photos moves them from their old places.
-    const same = previous !== null && previous.points.length === map.points.length && previous.points.every((p, i) => p.id === map.points[i].id);
-    const moved = same && previous!.points.some((p, i) => p.x !== map.points[i].x || p.y !== map.points[i].y);
-    await this.plot.draw(
-      { x, y, valueA: map.points.map(colour) },
-      { zDataType: 'categorical', ...(moved ? { transition: true, transitionDuration: 1200 } : {}) },
-    );
+    await this.plot.draw({ x, y, valueA: map.points.map(colour) }, { zDataType: 'categorical' });
     this.element.dataset.points = String(map.points.length);
     this.anchors = anchors(map, x, y);
     this.drawn = x.map((xi, i) => [xi, y[i]]);
