@@ -189,10 +189,11 @@ test('zoomed in, the map shows the photos themselves, and one opens with its nei
   for (let y = Math.ceil(box.y * box.dpr); y < Math.floor((box.y + box.h) * box.dpr) && y < png.height; y++) {
     for (let x = Math.ceil(box.x * box.dpr); x < Math.floor((box.x + box.w) * box.dpr) && x < png.width; x++) {
       const i = (y * png.width + x) * 4;
-      colours.add((png.data[i] >> 3) * 1024 + (png.data[i + 1] >> 3) * 32 + (png.data[i + 2] >> 3));
+      colours.add(png.data[i] * 65536 + png.data[i + 1] * 256 + png.data[i + 2]);
     }
   }
-  assert.ok(colours.size > 50, `expected a photo drawn on the map, found ${colours.size} colours`);
+  // A photo (even a grey one) has many shades; a point or a name a few.
+  assert.ok(colours.size > 60, `expected a photo drawn on the map, found ${colours.size} colours`);
   // Clicking the photo picks its point: the photo and its neighbours show beside the map.
   const centre = { x: Math.round(box.x + box.w / 2), y: Math.round(box.y + box.h / 2) };
   await browser.action('pointer').move({ x: centre.x, y: centre.y, origin: 'viewport' }).down().up().perform();

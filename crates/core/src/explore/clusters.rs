@@ -150,13 +150,25 @@ pub fn cluster(positions: &[f32], neighbours: &[Vec<(u32, f32)>], max_k: usize, 
     let (centroids, _) = choose_clusters(&points, max_k, &mut rng);
     let top: Vec<usize> = points.iter().map(|p| nearest(&centroids, p)).collect();
     let tops = centroids.len();
-    let cluster: Vec<Option<usize>> = (0..n)
+    let kept: Vec<Option<usize>> = (0..n)
         .map(|i| {
             let near = neighbours.get(i).map(|v| v.as_slice()).unwrap_or(&[]);
             let agree = near.iter().filter(|(j, _)| top[*j as usize] == top[i]).count();
             (near.is_empty() || 3 * agree >= near.len()).then_some(top[i])
         })
         .collect();
+    // A cluster all of whose points sit between islands is no cluster: the
+    // others are numbered again, in order.
+    let mut number = vec![None; tops];
+    let mut used = 0;
+    for c in kept.iter().flatten() {
+        if number[*c].is_none() {
+            number[*c] = Some(used);
+            used += 1;
+        }
+    }
+    let cluster: Vec<Option<usize>> = kept.iter().map(|c| c.and_then(|c| number[c])).collect();
+    let tops = used;
     let mut part = vec![None; n];
     let mut parts = vec![0; tops];
     for (c, count) in parts.iter_mut().enumerate() {
@@ -232,5 +244,9 @@ mod tests {
         let c = cluster(&pos, &neighbours, 4, 1);
         assert_eq!(c.cluster[0], None);
         assert!(c.cluster[1..].iter().all(Option::is_some));
+        // Every cluster left has points.
+        for k in 0..c.parts.len() {
+            assert!(c.cluster.contains(&Some(k)), "cluster {k} is empty");
+        }
     }
 }

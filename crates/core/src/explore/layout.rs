@@ -153,6 +153,37 @@ fn keep(best: &mut Vec<(f32, u32)>, worst: &mut f32, k: usize, d: f32, j: u32) {
     *worst = best[k - 1].0;
 }
 
+/// One point's neighbourhood in a round of NN-descent: every pair of its
+/// new neighbours, and each new one with each old one, is tried as
+/// neighbours of each other. Returns how many lists changed.
+fn try_pairs(points: &Points, lists: &mut [Vec<(f32, u32, bool)>], k: usize, mut fresh: Vec<u32>, mut seen: Vec<u32>) -> usize {
+    fn insert(list: &mut Vec<(f32, u32, bool)>, k: usize, d: f32, j: u32) -> bool {
+        if list.len() == k && d >= list[k - 1].0 || list.iter().any(|e| e.1 == j) {
+            return false;
+        }
+        let at = list.partition_point(|e| (e.0, e.1) <= (d, j));
+        list.insert(at, (d, j, true));
+        list.truncate(k);
+        true
+    }
+    fresh.sort_unstable();
+    fresh.dedup();
+    seen.sort_unstable();
+    seen.dedup();
+    let mut changes = 0;
+    for (x, &a) in fresh.iter().enumerate() {
+        for &b in fresh[x + 1..].iter().chain(seen.iter()) {
+            if a == b {
+                continue;
+            }
+            let d = sq_dist(points.row(a as usize), points.row(b as usize));
+            changes += insert(&mut lists[a as usize], k, d, b) as usize;
+            changes += insert(&mut lists[b as usize], k, d, a) as usize;
+        }
+    }
+    changes
+}
+
 /// Above this many points, neighbours are found by NN-descent instead of
 /// exactly: the exact search grows with the square of the library (80 s at
 /// 100,000 here), NN-descent about linearly.
@@ -190,15 +221,6 @@ pub fn nn_descent(points: &Points, k: usize, seed: u64, progress: &(dyn Fn(f64) 
         }
         list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     }
-    let insert = |list: &mut Vec<(f32, u32, bool)>, d: f32, j: u32| -> bool {
-        if list.len() == k && d >= list[k - 1].0 || list.iter().any(|e| e.1 == j) {
-            return false;
-        }
-        let at = list.partition_point(|e| (e.0, e.1) <= (d, j));
-        list.insert(at, (d, j, true));
-        list.truncate(k);
-        true
-    };
     for round in 0..ROUNDS {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -233,22 +255,9 @@ pub fn nn_descent(points: &Points, k: usize, seed: u64, progress: &(dyn Fn(f64) 
         for i in 0..n {
             let mut fresh = std::mem::take(&mut new[i]);
             fresh.extend(&new_rev[i]);
-            fresh.sort_unstable();
-            fresh.dedup();
             let mut seen = std::mem::take(&mut old[i]);
             seen.extend(&old_rev[i]);
-            seen.sort_unstable();
-            seen.dedup();
-            for (x, &a) in fresh.iter().enumerate() {
-                for &b in fresh[x + 1..].iter().chain(seen.iter()) {
-                    if a == b {
-                        continue;
-                    }
-                    let d = sq_dist(points.row(a as usize), points.row(b as usize));
-                    changes += insert(&mut lists[a as usize], d, b) as usize;
-                    changes += insert(&mut lists[b as usize], d, a) as usize;
-                }
-            }
+            changes += try_pairs(points, &mut lists, k, fresh, seen);
         }
         progress((round + 1) as f64 / ROUNDS as f64);
         if changes < n * k / 1000 {
