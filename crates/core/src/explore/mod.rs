@@ -148,10 +148,24 @@ impl VectorSource for CatalogVectors<'_> {
             Ok(())
         })
     }
+
+    fn ids(&self) -> Result<Vec<FileId>> {
+        self.catalog.embedded_ids(self.model)
+    }
+
+    fn for_ids(&self, ids: &[FileId], f: &mut dyn FnMut(FileId, &[f32])) -> Result<()> {
+        for &id in ids {
+            let Some(hash) = self.catalog.file(id)?.and_then(|r| r.hash) else { continue };
+            if let Some(v) = self.catalog.embedding(&hash, self.model)? {
+                f(id, &v);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A laid-out map (kept between runs): every photo's place and cluster.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LaidOut {
     pub layout: Layout,
     fit: pca::Fit,
@@ -162,14 +176,38 @@ pub struct LaidOut {
     pub part: Vec<Option<usize>>,
     /// How many parts each top-level cluster has.
     pub parts: Vec<usize>,
+    /// How many photos the map had when it was last laid out from scratch.
+    laid_out_on: usize,
+    /// Each photo's PCA coordinates, in `ids` order: new photos find their
+    /// neighbours among them without the library's vectors being read again.
+    /// Kept in a file of its own, as raw floats.
+    #[serde(skip)]
+    coords: Vec<f32>,
 }
 
-fn cache_path(dir: &Path, model: &str, layout: Layout) -> PathBuf {
-    let name = match layout {
-        Layout::Umap => format!("{model}.map.json"),
-        Layout::Pca => format!("{model}.pca.json"),
+impl LaidOut {
+    fn read(json: &Path, coords: &Path) -> Option<LaidOut> {
+        let mut map: LaidOut = serde_json::from_slice(&std::fs::read(json).ok()?).ok()?;
+        let bytes = std::fs::read(coords).unwrap_or_default();
+        map.coords = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        Some(map)
+    }
+
+    fn write(&self, json: &Path, coords: &Path) -> Result<()> {
+        std::fs::create_dir_all(json.parent().unwrap()).map_err(|e| Error::io(json, e))?;
+        std::fs::write(json, serde_json::to_vec(self).map_err(Error::internal)?).map_err(|e| Error::io(json, e))?;
+        let bytes: Vec<u8> = self.coords.iter().flat_map(|x| x.to_le_bytes()).collect();
+        std::fs::write(coords, bytes).map_err(|e| Error::io(coords, e))
+    }
+}
+
+/// The map's file and its coordinates' file.
+fn cache_paths(dir: &Path, model: &str, layout: Layout) -> (PathBuf, PathBuf) {
+    let stem = match layout {
+        Layout::Umap => format!("{model}.map"),
+        Layout::Pca => format!("{model}.pca"),
     };
-    dir.join("explore").join(name)
+    (dir.join("explore").join(format!("{stem}.json")), dir.join("explore").join(format!("{stem}.coords")))
 }
 
 /// The parts of a library the map reads.
@@ -188,22 +226,26 @@ impl Explorer<'_> {
         let started = Instant::now();
         let source = CatalogVectors { catalog: self.catalog, model: &spec.name, dim: spec.dim };
         let count = self.catalog.embedded_ids(&spec.name)?.len();
-        let cache = cache_path(self.dir, &spec.name, options.layout);
-        let cached: Option<LaidOut> = std::fs::read(&cache).ok().and_then(|b| serde_json::from_slice(&b).ok());
-        let usable = cached.filter(|c| {
+        let (json, coords) = cache_paths(self.dir, &spec.name, options.layout);
+        let usable = LaidOut::read(&json, &coords).filter(|c| {
             c.layout == options.layout
                 && c.fit.dim == spec.dim
-                && !c.ids.is_empty()
-                && (count as f64 - c.ids.len() as f64).abs() <= options.refit_change * c.ids.len() as f64
+                && c.laid_out_on > 0
+                && (count as f64 - c.laid_out_on as f64).abs() <= options.refit_change * c.laid_out_on as f64
         });
         let refitted = usable.is_none();
         let map = match usable {
-            Some(c) => update(c, &source, options)?,
+            Some(c) => {
+                let before = c.ids.clone();
+                let map = update(c, &source, options)?;
+                if map.ids != before {
+                    map.write(&json, &coords)?;
+                }
+                map
+            }
             None => {
                 let made = make(&source, options, sink, cancel)?;
-                std::fs::create_dir_all(cache.parent().unwrap()).map_err(|e| Error::io(&cache, e))?;
-                let json = serde_json::to_vec(&made).map_err(Error::internal)?;
-                std::fs::write(&cache, json).map_err(|e| Error::io(&cache, e))?;
+                made.write(&json, &coords)?;
                 made
             }
         };
@@ -334,16 +376,38 @@ pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, can
     let Clustering { cluster, part, parts } = clusters::cluster(&xy, &knn, options.max_clusters, options.seed);
     meter.done = meter.total;
     sink(meter.event(None));
-    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts })
+    let laid_out_on = ids.len();
+    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, coords })
 }
 
 /// The cached map brought up to date: photos gone are dropped, new ones
 /// placed beside their nearest neighbours (and given their cluster), the
-/// others stay where they are.
+/// others stay where they are. Only the new photos' vectors are read when
+/// the cached coordinates are there.
 pub fn update(cached: LaidOut, source: &dyn VectorSource, options: &ExploreOptions) -> Result<LaidOut> {
-    let (ids, coords) = pca::project_all(&cached.fit, source)?;
     let c = cached.fit.components.len().max(1);
     let old: HashMap<FileId, usize> = cached.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let (ids, coords) = if cached.coords.len() == cached.ids.len() * c {
+        let ids = source.ids()?;
+        let new: Vec<FileId> = ids.iter().filter(|id| !old.contains_key(id)).copied().collect();
+        let mut fresh: HashMap<FileId, Vec<f32>> = HashMap::new();
+        source.for_ids(&new, &mut |id, v| {
+            fresh.insert(id, pca::project(&cached.fit, v));
+        })?;
+        let mut coords = Vec::with_capacity(ids.len() * c);
+        let mut present = Vec::with_capacity(ids.len());
+        for id in ids {
+            match (old.get(&id), fresh.get(&id)) {
+                (Some(&o), _) => coords.extend_from_slice(&cached.coords[o * c..(o + 1) * c]),
+                (None, Some(v)) => coords.extend_from_slice(v),
+                (None, None) => continue, // gone between the two reads
+            }
+            present.push(id);
+        }
+        (present, coords)
+    } else {
+        pca::project_all(&cached.fit, source)?
+    };
     // The laid-out photos still in the library: in PCA space, and on the map.
     let kept: Vec<usize> = ids.iter().filter_map(|id| old.get(id).copied()).collect();
     let kept_coords: Vec<f32> =
@@ -372,7 +436,7 @@ pub fn update(cached: LaidOut, source: &dyn VectorSource, options: &ExploreOptio
         cluster.push(top);
         part.push(within);
     }
-    Ok(LaidOut { layout: cached.layout, fit: cached.fit, ids, xy, cluster, part, parts: cached.parts })
+    Ok(LaidOut { xy, cluster, part, coords, ids, ..cached })
 }
 
 /// The most frequent value (the smallest of those tied); `None` for none.
@@ -446,7 +510,13 @@ mod tests {
         let cluster_of_blob: HashMap<usize, Option<usize>> = before.ids.iter().zip(&before.cluster).map(|(id, c)| (blob_of(*id, 3), *c)).collect();
         // Thirty more, drawn from the same blobs (same seed: the first 330 of the same stream).
         let grown = Blobs { n: 330, ..source };
+        // Without the cached coordinates every vector is read again: the same answer.
+        let slow = update(LaidOut { coords: Vec::new(), ..before.clone() }, &grown, &options).unwrap();
         let after = update(before, &grown, &options).unwrap();
+        // (one vector at a time or a block as a matrix product: rounding apart)
+        assert_eq!((&after.ids, &after.cluster, &after.part), (&slow.ids, &slow.cluster, &slow.part));
+        let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-3);
+        assert!(close(&after.xy, &slow.xy) && close(&after.coords, &slow.coords));
         assert_eq!(after.ids.len(), 330);
         for (i, id) in after.ids.iter().enumerate() {
             let at = (after.xy[2 * i], after.xy[2 * i + 1]);

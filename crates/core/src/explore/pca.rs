@@ -15,6 +15,29 @@ use crate::error::Result;
 pub trait VectorSource {
     fn dim(&self) -> usize;
     fn for_each(&self, f: &mut dyn FnMut(FileId, &[f32])) -> Result<()>;
+
+    /// The ids `for_each` would give, in its order.
+    fn ids(&self) -> Result<Vec<FileId>> {
+        let mut ids = Vec::new();
+        self.for_each(&mut |id, _| ids.push(id))?;
+        Ok(ids)
+    }
+
+    /// The vectors of `ids` only (a source that can look them up does so
+    /// without streaming everything).
+    fn for_ids(&self, ids: &[FileId], f: &mut dyn FnMut(FileId, &[f32])) -> Result<()> {
+        let wanted: std::collections::HashSet<FileId> = ids.iter().copied().collect();
+        self.for_each(&mut |id, v| {
+            if wanted.contains(&id) {
+                f(id, v)
+            }
+        })
+    }
+}
+
+/// One vector in the fit's coordinates.
+pub fn project(fit: &Fit, v: &[f32]) -> Vec<f32> {
+    fit.components.iter().map(|c| c.iter().zip(v).zip(&fit.mean).map(|((w, x), mu)| w * (x - mu)).sum()).collect()
 }
 
 /// The learned axes.
