@@ -21,7 +21,7 @@ use crate::Shell;
 /// What a command answers on failure: the core's error kind (`bad_query`,
 /// `not_permitted`, `cancelled`, ... see `Error::kind`) for the window to
 /// react to, and the message to show.
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct CommandError {
     kind: &'static str,
     message: String,
@@ -188,21 +188,25 @@ pub async fn search_many(shell: State<'_, Shell>, ids: Vec<i64>, k: usize) -> An
     on_engine(&shell, move |lib| lib.search_many_ids(&ids, k, &Filter::default())).await
 }
 
-/// The map; while it is laid out, progress goes to the window as `work`
-/// events and `cancel_work` stops it.
+/// The map, at once. Where a new layout is due it is made in the background
+/// (the answer is then the old map, or an empty one, marked `pending`):
+/// progress goes to the window as `work` events, `cancel_work` stops it, and
+/// `map_ready` says it is in place (with the error, where it failed).
 #[tauri::command]
 pub async fn explore(app: AppHandle, shell: State<'_, Shell>) -> Answer<Map> {
-    let cancel = Cancel::new();
-    *shell.work.lock().unwrap() = cancel.clone();
-    on_engine(&shell, move |lib| {
-        let progress = |e: Event| {
-            if let Event::Progress(p) = e {
-                let _ = app.emit("work", p);
-            }
-        };
-        lib.explore_with(&ExploreOptions::default(), &progress, &cancel)
-    })
-    .await
+    let engine = shell.engine.clone();
+    let progress_app = app.clone();
+    let progress = move |e: Event| {
+        if let Event::Progress(p) = e {
+            let _ = progress_app.emit("work", p);
+        }
+    };
+    let ready = move |result: photofinder_core::Result<()>| {
+        let _ = app.emit("map_ready", result.err().map(CommandError::from));
+    };
+    Ok(tauri::async_runtime::spawn_blocking(move || engine.map(ExploreOptions::default(), progress, ready))
+        .await
+        .map_err(|e| e.to_string())??)
 }
 
 async fn photo_path(shell: &Shell, id: i64) -> Answer<PathBuf> {
@@ -272,7 +276,8 @@ pub async fn duplicates(app: AppHandle, shell: State<'_, Shell>, max_distance: f
 
 #[tauri::command]
 pub fn cancel_work(shell: State<'_, Shell>) {
-    shell.work.lock().unwrap().cancel()
+    shell.work.lock().unwrap().cancel();
+    shell.engine.stop_map();
 }
 
 /// Move photos to the system trash (never a hard delete).

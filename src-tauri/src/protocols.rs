@@ -38,7 +38,14 @@ pub fn thumbnail<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<
     std::thread::spawn(move || {
         let found = photofinder_core::thumbs::locate(&library_dir, &name).and_then(|path| std::fs::read(path).ok());
         responder.respond(match found {
-            Some(bytes) => reply(StatusCode::OK, "image/jpeg", bytes),
+            // The map draws thumbnails with WebGL, which uploads a picture
+            // from another origin (this scheme's) only when it was fetched
+            // with CORS. Thumbnails are all this scheme serves.
+            Some(bytes) => {
+                let mut response = reply(StatusCode::OK, "image/jpeg", bytes);
+                response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+                response
+            }
             None => not_found("no such thumbnail"),
         })
     });

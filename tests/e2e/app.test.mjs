@@ -181,8 +181,8 @@ test('zoomed in, the map shows the photos themselves, and one opens with its nei
   await shot('4-map-photos');
   // A photo is many colours; points and names are a few.
   const box = await browser.execute(() => {
-    const r = document.querySelector('.map-photo').getBoundingClientRect();
-    return { x: r.left, y: r.top, w: r.width, h: r.height, dpr: window.devicePixelRatio };
+    const p = window.photofinder.mapPhotos()[0];
+    return { x: p.x - p.side / 2 + 2, y: p.y - p.side / 2 + 2, w: p.side - 4, h: p.side - 4, dpr: window.devicePixelRatio };
   });
   const png = PNG.sync.read(fs.readFileSync(path.join(SHOTS, '4-map-photos.png')));
   const colours = new Set();
@@ -274,4 +274,57 @@ test('the duplicates view groups the copy, and its copy goes to the trash', asyn
   const gone = kept[0] === 'chelsea.png' ? 'chelsea copy.png' : 'chelsea.png';
   assert.ok(fs.existsSync(path.join(TRASH, 'files', gone)), `${gone} is in the trash`);
   await shot('11-duplicates-trashed');
+});
+
+test('the map with 100,000 points: frame times while zooming (reported, not asserted)', async () => {
+  await (await browser.$('.tabs button[data-view="explore"]')).click();
+  await browser.setTimeout({ script: 600_000 });
+  // A map made in the window: twelve islands of 100,000 points, the photos'
+  // thumbnails standing in for theirs, drawn by the same view as the library's.
+  const frames = await browser.execute(async () => {
+    try {
+      const hashes = window.photofinder.mapNow().points.map((p) => p.hash).filter(Boolean);
+      let seed = 1;
+      const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+      const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+      const n = 100_000;
+      const islands = 12;
+      const centre = Array.from({ length: islands }, (_, c) => [Math.cos(c) * 10 + random() * 4, Math.sin(c * 1.7) * 10 + random() * 4]);
+      const points = Array.from({ length: n }, (_, i) => {
+        const c = i % islands;
+        return { id: i + 1, path: `/synthetic/${i}.jpg`, hash: hashes[i % hashes.length], x: centre[c][0] + gauss(), y: centre[c][1] + gauss(), cluster: c, part: null };
+      });
+      const clusters = centre.map(([x, y], c) => ({ cluster: c, parent: null, label_path: String(c + 1), size: Math.floor(n / islands), name: `island ${c + 1}`, labels: [], x, y }));
+      const map = { model: 'synthetic', layout: 'umap', points, clusters, unclustered: 0, explained: [0, 0], refitted: false, pending: false, millis: 0 };
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(performance.now())));
+      let t = performance.now();
+      await window.photofinder.showMap(map);
+      await frame();
+      const firstDraw = performance.now() - t;
+      // Zoom in on one island step by step, down to where photos are drawn, and out again.
+      const steps = [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08, 0.05, 0.035, 0.025, 0.035, 0.05, 0.08, 0.12, 0.18, 0.25, 0.35, 0.5, 0.7, 1];
+      const times = [];
+      let photos = 0;
+      for (let round = 0; round < 2; round++) {
+        for (const d of steps) {
+          t = performance.now();
+          await window.photofinder.zoomMapTo(round * 7, d);
+          await frame();
+          await frame(); // the photos layer draws on the frame after a view change
+          times.push(performance.now() - t);
+          photos = Math.max(photos, Number(document.querySelector('.explore').dataset.photos ?? 0));
+        }
+      }
+      times.sort((a, b) => a - b);
+      const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+      return { points: Number(document.querySelector('.explore').dataset.points), firstDraw, median: at(0.5), p95: at(0.95), max: times[times.length - 1], steps: times.length, photos };
+    } catch (e) {
+      return { error: String(e) };
+    }
+  });
+  await shot('12-map-100k');
+  fs.writeFileSync(path.join(SHOTS, 'map-100k-frames.json'), JSON.stringify(frames, null, 2));
+  console.log(`# map with 100k points: ${JSON.stringify(frames)}`);
+  assert.equal(frames.error, undefined, frames.error);
+  assert.equal(frames.points, 100_000, 'all the points were drawn');
 });

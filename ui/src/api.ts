@@ -150,6 +150,11 @@ export function onWork(handler: (p: Progress) => void): Promise<UnlistenFn> {
   return listen<Progress>('work', (e) => handler(e.payload));
 }
 
+/** A map laid out in the background is in place (`explore` now answers with it), or why there is none. */
+export function onMapReady(handler: (error: CommandError | null) => void): Promise<UnlistenFn> {
+  return listen<unknown>('map_ready', (e) => handler(e.payload == null ? null : commandError(e.payload)));
+}
+
 export function onNotice(handler: (n: Notice) => void): Promise<UnlistenFn> {
   return listen<Notice>('engine', (e) => handler(e.payload));
 }

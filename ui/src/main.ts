@@ -4,7 +4,7 @@
 // wires views to commands and notices.
 
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { api, onNotice, onWork, thumbUrl, type Item, type MapPoint, type Overview, type Photo } from './api';
+import { api, onMapReady, onNotice, onWork, thumbUrl, type Item, type MapPoint, type Overview, type ExploreMap, type Photo } from './api';
 import { text } from './dom';
 import { basename } from './format';
 import { DuplicatesView } from './views/duplicates';
@@ -275,7 +275,11 @@ async function searchDropped(paths: string[]): Promise<void> {
 }
 /** Zoom the map in on its first photo (for the end-to-end tests). */
 const zoomMap = (distance: number) => explore.zoomTo(0, distance);
-(window as unknown as { photofinder: object }).photofinder = { searchDropped, zoomMap };
+/** The photos drawn on the map (for the end-to-end tests). */
+const mapPhotos = () => explore.drawnPhotos();
+/** Draw a map made elsewhere (the window test's 100k-point map, for frame times). */
+const showMap = (map: ExploreMap) => explore.show(map);
+(window as unknown as { photofinder: object }).photofinder = { searchDropped, zoomMap, mapPhotos, showMap, mapNow: () => explore.current(), zoomMapTo: (i: number, d: number) => explore.zoomTo(i, d) };
 
 $('#pick-photo').addEventListener('click', async () => {
   const r = api.pickAndSearch(display.k);
@@ -336,13 +340,24 @@ async function loadMap(): Promise<void> {
   }
   try {
     const map = await api.explore();
-    mapLoadedAt = indexed;
+    // A pending map is shown, but asked for again when the new layout is in place.
+    mapLoadedAt = map.pending ? -1 : indexed;
     await explore.show(map);
     resultsView.render();
   } catch (e) {
     report(`Cannot draw the map: ${e}`, true);
   }
 }
+
+void onMapReady((error) => {
+  if (error) {
+    explore.layoutEnded();
+    report(error.kind === 'cancelled' ? 'The new map was not laid out (stopped).' : `Cannot lay out the map: ${error}`, error.kind !== 'cancelled');
+    return;
+  }
+  mapLoadedAt = -1;
+  if (current === 'explore') void loadMap();
+});
 
 // ---- notices from the core
 

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::explore::{ExploreOptions, Map, Plan};
 use crate::library::Library;
 use crate::progress::{Cancel, Event, Phase, Progress};
 use crate::watch::{self, WatchOptions, Watcher};
@@ -90,6 +91,8 @@ struct Control {
     paused: AtomicBool,
     /// The latest state, for a front end that opens after it was announced.
     state: Mutex<EngineState>,
+    /// The map being laid out in the background, if one is: its cancel flag.
+    mapping: Mutex<Option<Cancel>>,
 }
 
 /// A handle on the engine thread; clones share it.
@@ -114,6 +117,7 @@ impl Engine {
             waiting: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
             state: Mutex::new(EngineState::Idle),
+            mapping: Mutex::new(None),
         });
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<()>>(1);
         let thread_control = control.clone();
@@ -154,6 +158,52 @@ impl Engine {
         }
         self.interrupt();
         reply_rx.recv().map_err(|_| Error::Closed("the library stopped while answering".into()))?
+    }
+
+    /// The library's map, answered at once. Where a new layout is due it is
+    /// made on a thread of its own (progress to `sink`) while the engine
+    /// goes on answering calls and indexing; meanwhile the answer is the old
+    /// map with new photos placed on it (or an empty one), marked `pending`,
+    /// and `done` is told when the new one is in place (`map` then answers
+    /// with it) or why there is none. One layout runs at a time.
+    pub fn map(
+        &self,
+        options: ExploreOptions,
+        sink: impl Fn(Event) + Send + Sync + 'static,
+        done: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<Map> {
+        let (plan, job) = self.call(move |lib| lib.plan_map(&options))?;
+        let stale = match plan {
+            Plan::Current(map) => return Ok(map),
+            Plan::Due { stale } => stale.unwrap_or_else(|| Map::pending(&job.spec.name, job.options.layout)),
+        };
+        let cancel = {
+            let mut mapping = self.control.mapping.lock().unwrap();
+            if mapping.is_some() {
+                return Ok(stale); // the layout under way will tell
+            }
+            let cancel = Cancel::new();
+            *mapping = Some(cancel.clone());
+            cancel
+        };
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new().name("photofinder-map".into()).spawn(move || {
+            let result = job.run(&sink, &cancel).and_then(|laid| engine.call(move |lib| lib.adopt_map(&job, laid)));
+            *engine.control.mapping.lock().unwrap() = None;
+            done(result.map(|_| ()));
+        });
+        if let Err(e) = spawned {
+            *self.control.mapping.lock().unwrap() = None;
+            return Err(Error::Internal(format!("cannot start the map's thread: {e}")));
+        }
+        Ok(stale)
+    }
+
+    /// Stop the map being laid out in the background, if one is.
+    pub fn stop_map(&self) {
+        if let Some(cancel) = self.control.mapping.lock().unwrap().as_ref() {
+            cancel.cancel();
+        }
     }
 
     pub fn state(&self) -> EngineState {

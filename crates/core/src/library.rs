@@ -21,7 +21,7 @@ use crate::catalog::{Catalog, Counts, FileId, FileRow, FileState, Folder};
 use crate::duplicates::{self, Duplicates, Finder, TrashReport};
 use crate::embed::Models;
 use crate::error::{Error, Result};
-use crate::explore::{ExploreOptions, Explorer, Map};
+use crate::explore::{ExploreOptions, Explorer, LaidOut, Map, MapJob, Plan};
 use crate::index::{videos, IndexStats, Indexer, PipelineOptions, Syncer};
 use crate::lock::{WriteGuard, WriterLock};
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
@@ -535,7 +535,24 @@ impl Library {
 
     /// `explore`, with progress (while a map is laid out) and a way to stop.
     pub fn explore_with(&mut self, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<Map> {
-        let explorer = Explorer { catalog: &self.catalog, models: self.models.files(), dir: &self.dir };
-        explorer.explore(&self.models.active_spec(), options, sink, cancel)
+        self.explorer().explore(&self.models.active_spec(), options, sink, cancel)
+    }
+
+    /// The map as it can be shown now, and the layout to make where a new
+    /// one is due (to run away from this thread: `MapJob::run`, then
+    /// `adopt_map`).
+    pub fn plan_map(&mut self, options: &ExploreOptions) -> Result<(Plan, MapJob)> {
+        let spec = self.models.active_spec();
+        let plan = self.explorer().plan(&spec, options)?;
+        Ok((plan, MapJob { catalog: self.dir.join("catalog.db"), spec, options: options.clone() }))
+    }
+
+    /// Make the map `job` laid out the library's map.
+    pub fn adopt_map(&mut self, job: &MapJob, laid: LaidOut) -> Result<Map> {
+        self.explorer().adopt(&job.spec, laid, &job.options)
+    }
+
+    fn explorer(&self) -> Explorer<'_> {
+        Explorer { catalog: &self.catalog, models: self.models.files(), dir: &self.dir }
     }
 }

@@ -5,12 +5,15 @@
 mod common;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use photofinder_core::engine::{Changes, Engine, EngineState, Notice};
-use photofinder_core::{Filter, WatchOptions};
+use photofinder_core::explore::ExploreOptions;
+use photofinder_core::progress::Phase;
+use photofinder_core::{Event, Filter, WatchOptions};
 
 #[derive(Default)]
 struct Notices(Mutex<Vec<Notice>>);
@@ -180,4 +183,70 @@ fn stop_ends_the_job_and_rescan_finishes_it() {
     engine.shutdown();
     // The engine is gone: calls fail cleanly instead of hanging.
     assert!(engine.call(|lib| lib.status()).is_err());
+}
+
+/// A progress sink that holds the layout at its first mapping event until
+/// the test lets it go, and says when it got there.
+fn held_layout() -> (impl Fn(Event) + Send + Sync + 'static, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let gate = Mutex::new(Some((reached_tx, release_rx)));
+    let sink = move |e: Event| {
+        if let Event::Progress(p) = e {
+            if p.phase == Phase::Mapping {
+                if let Some((reached, release)) = gate.lock().unwrap().take() {
+                    reached.send(()).unwrap();
+                    let _ = release.recv();
+                }
+            }
+        }
+    };
+    (sink, reached_rx, release_tx)
+}
+
+#[test]
+fn the_map_is_laid_out_in_the_background_while_the_engine_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write_with_variants(&photos, None);
+    let (engine, _) = start(tmp.path());
+    let p = photos.clone();
+    engine.call(move |lib| lib.add_folder(&p)).unwrap();
+    wait_for("indexing", &engine, |s| s.counts.pending == 0 && s.counts.indexed > 10);
+    let indexed = engine.call(|lib| lib.status()).unwrap().counts.indexed as usize;
+
+    // No map yet: the answer comes at once, empty and pending, and the layout runs elsewhere.
+    let (sink, reached, release) = held_layout();
+    let (done_tx, done_rx) = mpsc::channel();
+    let first = engine.map(ExploreOptions::default(), sink, move |r| done_tx.send(r.map_err(|e| e.to_string())).unwrap()).unwrap();
+    assert!(first.pending && first.points.is_empty());
+    reached.recv_timeout(Duration::from_secs(60)).expect("the layout started");
+    // Held half-way, the layout does not hold up the engine: calls are answered,
+    // and asking for the map again does not start a second layout.
+    let hits = engine.call(|lib| lib.search_many_ids(&[1], 3, &Filter::default())).unwrap();
+    assert!(!hits.hits.is_empty());
+    let second_done = Arc::new(AtomicBool::new(false));
+    let flag = second_done.clone();
+    let again = engine.map(ExploreOptions::default(), |_| {}, move |_| flag.store(true, Ordering::SeqCst)).unwrap();
+    assert!(again.pending);
+    release.send(()).unwrap();
+    done_rx.recv_timeout(Duration::from_secs(120)).unwrap().expect("the layout is in place");
+    let map = engine.map(ExploreOptions::default(), |_| {}, |_| panic!("no layout is due")).unwrap();
+    assert!(!map.pending && !map.refitted);
+    assert_eq!(map.points.len(), indexed);
+    assert!(!second_done.load(Ordering::SeqCst), "one layout at a time");
+
+    // A layout stopped half-way leaves the map there was.
+    std::fs::remove_dir_all(tmp.path().join("library").join("explore")).unwrap();
+    let (sink, reached, release) = held_layout();
+    let (done_tx, done_rx) = mpsc::channel();
+    let pending = engine.map(ExploreOptions::default(), sink, move |r| done_tx.send(r.map_err(|e| e.to_string())).unwrap()).unwrap();
+    assert!(pending.pending);
+    reached.recv_timeout(Duration::from_secs(60)).unwrap();
+    engine.stop_map();
+    release.send(()).unwrap();
+    let stopped = done_rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    assert!(stopped.is_err(), "a stopped layout says so: {stopped:?}");
+    assert!(!tmp.path().join("library").join("explore").join("efficientnet-lite0.map.json").exists());
+    engine.shutdown();
 }

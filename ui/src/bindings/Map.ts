@@ -19,4 +19,9 @@ explained: [number, number],
 /**
  * True when the map was laid out now, false when the cached one served.
  */
-refitted: boolean, millis: number, };
+refitted: boolean, 
+/**
+ * True while a new layout is being made: this is the old map (new
+ * photos placed on it) or, before the first layout, an empty one.
+ */
+pending: boolean, millis: number, };

@@ -1,13 +1,15 @@
 // The library as a map (regl-scatterplot: WebGL, smooth with hundreds of
 // thousands of points), coloured by island, with the islands' names on them
 // (their parts' names once zoomed in) and, zoomed in further, the photos'
-// own thumbnails in place of the points on screen. Hover shows the
-// thumbnail, a click picks a photo and shows its neighbours, shift-drag
-// lassoes a set of photos.
+// own thumbnails drawn over their points (`map-photos`: a texture atlas).
+// Hover shows the thumbnail, a click picks a photo and shows its
+// neighbours, shift-drag lassoes a set of photos. When a new layout
+// arrives, the points move from their old places to their new ones.
 
 import createScatterplot from 'regl-scatterplot';
 import { thumbUrl, type ClusterSummary, type ExploreMap, type MapPoint, type Progress } from '../api';
 import { CLUSTER_COLORS, basename, normalise } from '../format';
+import { PhotoLayer, type PlacedPhoto } from './map-photos';
 
 export interface ExploreHandlers {
   onPick: (point: MapPoint) => void;
@@ -17,18 +19,26 @@ export interface ExploreHandlers {
 type Scatterplot = ReturnType<typeof createScatterplot>;
 
 const INFO = 'Drag to pan, scroll to zoom (photos show when close), click a point to see its neighbours, hold Shift and drag to lasso.';
+const LAYING_OUT = 'Laying out the map';
+/** How long points take to move to a new layout (ms). */
+const MOVE_MS = 1200;
 /** Points between islands are drawn in this colour. */
 const UNCLUSTERED = '#9ca3af';
 /** Zoom (the view's scale) from which parts are named instead of islands, and from which photos are drawn. */
 const PART_ZOOM = 2.5;
 const PHOTO_ZOOM = 6;
-/** At most this many photos on screen at once, at least this far apart (px). */
-const MAX_PHOTOS = 160;
-const PHOTO_SIZE = 44;
+/** A photo's side on screen (px) at PHOTO_ZOOM; it grows as the map is zoomed in further, up to MAX_PHOTO_SIDE. */
+const PHOTO_SIDE = 40;
+const MAX_PHOTO_SIDE = 128;
 
 export class ExploreView {
   readonly element: HTMLElement;
   private canvas: HTMLCanvasElement;
+  private photoCanvas: HTMLCanvasElement;
+  private photoLayer: PhotoLayer | null = null;
+  /** The photos drawn now, in screen coordinates relative to the map (for the tests). */
+  private placed: PlacedPhoto[] = [];
+  private photoSide = 0;
   private tooltip: HTMLElement;
   private legend: HTMLElement;
   private info: HTMLElement;
@@ -38,6 +48,8 @@ export class ExploreView {
   private anchors = new Map<number, number>();
   /** Each point where it is drawn (normalised coordinates). */
   private drawn: Array<[number, number]> = [];
+  /** Indices of the leftmost, rightmost, lowest and highest points: they give the view's scale. */
+  private extremes: [number, number, number, number] = [0, 0, 0, 0];
   private zoom = 1;
   private overlayQueued = false;
   private plot: Scatterplot | null = null;
@@ -59,17 +71,29 @@ export class ExploreView {
     this.info = document.createElement('div');
     this.info.className = 'explore-info';
     this.info.textContent = INFO;
+    this.photoCanvas = document.createElement('canvas');
+    this.photoCanvas.className = 'map-photos';
     this.overlay = document.createElement('div');
     this.overlay.className = 'map-overlay';
-    this.element.append(this.canvas, this.overlay, this.tooltip, this.legend, this.info);
+    this.element.append(this.canvas, this.photoCanvas, this.overlay, this.tooltip, this.legend, this.info);
     this.canvas.addEventListener('mousemove', (e) => {
       const r = this.element.getBoundingClientRect();
       this.mouse = { x: e.clientX - r.left, y: e.clientY - r.top };
     });
   }
 
-  /** Draw `map`; the points become clickable once drawn. */
+  /**
+   * Draw `map`; the points become clickable once drawn. A map that is
+   * `pending` is the old one while a new layout is made (or nothing yet);
+   * when the new one comes, points move from their old places.
+   */
   async show(map: ExploreMap): Promise<void> {
+    if (map.pending) this.info.textContent = `${LAYING_OUT}…`;
+    else if (this.info.textContent?.startsWith(LAYING_OUT)) this.info.textContent = INFO;
+    this.element.dataset.pending = String(map.pending);
+    if (map.points.length === 0 && this.map) return; // keep what is drawn until the new layout comes
+    const before = this.map;
+    const beforeAt = new Map(before ? before.points.map((p, i) => [p.id, this.drawn[i]] as const) : []);
     this.map = map;
     this.index = new Map(map.points.map((p, i) => [p.id, i]));
     if (!this.plot) this.plot = this.create();
@@ -81,12 +105,37 @@ export class ExploreView {
     const pointSize = map.points.length > 20000 ? 2 : map.points.length > 2000 ? 4 : 7;
     this.plot.set({ pointSize, pointColor: [...CLUSTER_COLORS, UNCLUSTERED], colorBy: 'valueA' });
     const colour = (p: MapPoint) => (p.cluster == null ? CLUSTER_COLORS.length : p.cluster % CLUSTER_COLORS.length);
-    await this.plot.draw({ x, y, valueA: map.points.map(colour) }, { zDataType: 'categorical' });
+    const valueA = map.points.map(colour);
+    const moved = map.points.some((p, i) => {
+      const was = beforeAt.get(p.id);
+      return was !== undefined && (was[0] !== x[i] || was[1] !== y[i]);
+    });
+    if (moved) {
+      // From where each photo was (new photos from where they will be) to the new layout.
+      const from = map.points.map((p, i) => beforeAt.get(p.id) ?? [x[i], y[i]]);
+      await this.plot.draw({ x: from.map((f) => f[0]), y: from.map((f) => f[1]), valueA }, { zDataType: 'categorical' });
+      await this.plot.draw({ x, y, valueA }, { zDataType: 'categorical', transition: true, transitionDuration: MOVE_MS });
+    } else {
+      await this.plot.draw({ x, y, valueA }, { zDataType: 'categorical' });
+    }
     this.element.dataset.points = String(map.points.length);
+    this.element.dataset.moved = String(moved);
     this.anchors = anchors(map, x, y);
     this.drawn = x.map((xi, i) => [xi, y[i]]);
+    this.extremes = extremes(x, y);
     this.renderLegend(map);
     this.queueOverlay();
+  }
+
+  /** The map drawn now. */
+  current(): ExploreMap | null {
+    return this.map;
+  }
+
+  /** The photos drawn on the map now: centres relative to the viewport and their side (px). */
+  drawnPhotos(): Array<{ x: number; y: number; side: number }> {
+    const r = this.element.getBoundingClientRect();
+    return this.placed.map((p) => ({ x: r.left + p.x, y: r.top + p.y, side: this.photoSide }));
   }
 
   /** Redraw the names and photos over the map after the view moved (once a frame). */
@@ -106,25 +155,7 @@ export class ExploreView {
     if (!plot || !map) return;
     const r = this.element.getBoundingClientRect();
     const onScreen = ([sx, sy]: [number, number]) => sx >= 0 && sy >= 0 && sx <= r.width && sy <= r.height;
-    let photos = 0;
-    if (this.zoom >= PHOTO_ZOOM) {
-      // The photos on screen, spaced so that each can be seen.
-      const placed: Array<[number, number]> = [];
-      for (let i = 0; i < map.points.length && placed.length < MAX_PHOTOS; i++) {
-        const at = plot.getScreenPosition(i);
-        if (!at || !onScreen(at)) continue;
-        if (placed.some(([px, py]) => Math.abs(px - at[0]) < PHOTO_SIZE && Math.abs(py - at[1]) < PHOTO_SIZE)) continue;
-        placed.push(at);
-        const img = document.createElement('img');
-        img.className = 'map-photo';
-        img.loading = 'lazy';
-        img.src = thumbUrl(map.points[i].hash);
-        img.style.left = `${at[0] - PHOTO_SIZE / 2}px`;
-        img.style.top = `${at[1] - PHOTO_SIZE / 2}px`;
-        this.overlay.append(img);
-      }
-      photos = placed.length;
-    }
+    this.drawPhotos(plot, map, r);
     // Names: the islands when zoomed out, their parts (and islands without parts) when zoomed in.
     const parts = this.zoom >= PART_ZOOM;
     const hasParts = new Set(map.clusters.filter((c) => c.parent != null).map((c) => c.parent));
@@ -141,8 +172,45 @@ export class ExploreView {
       name.style.top = `${at[1]}px`;
       this.overlay.append(name);
     }
-    this.element.dataset.photos = String(photos);
     this.element.dataset.zoom = this.zoom.toFixed(2);
+  }
+
+  /**
+   * Zoomed in: the photos on screen over their points, one per square of
+   * the map's own grid (so panning does not change which are shown), the
+   * squares growing as the map is zoomed in.
+   */
+  private drawPhotos(plot: Scatterplot, map: ExploreMap, r: DOMRect): void {
+    const layer = this.photoLayer;
+    this.placed = [];
+    if (!layer) return;
+    if (this.zoom < PHOTO_ZOOM) {
+      layer.clear();
+      this.element.dataset.photos = '0';
+      return;
+    }
+    const side = Math.min(MAX_PHOTO_SIDE, (PHOTO_SIDE * this.zoom) / PHOTO_ZOOM);
+    // Pixels per unit of the drawn coordinates, from the points farthest apart.
+    const [left, right, low, high] = this.extremes;
+    const [l, rt, lo, hi] = [left, right, low, high].map((i) => plot.getScreenPosition(i));
+    if (!l || !rt || !lo || !hi) return;
+    const scaleX = (rt[0] - l[0]) / (this.drawn[right][0] - this.drawn[left][0] || 1);
+    const scaleY = (hi[1] - lo[1]) / (this.drawn[high][1] - this.drawn[low][1] || 1);
+    const taken = new Set<string>();
+    for (const i of plot.get('pointsInView') as number[]) {
+      const hash = map.points[i]?.hash;
+      if (!hash) continue;
+      const [dx, dy] = this.drawn[i];
+      const cell = `${Math.floor((dx * scaleX) / side)},${Math.floor((dy * scaleY) / side)}`;
+      if (taken.has(cell)) continue;
+      const at = plot.getScreenPosition(i);
+      if (!at || at[0] < -side || at[1] < -side || at[0] > r.width + side || at[1] > r.height + side) continue;
+      taken.add(cell);
+      this.placed.push({ hash, x: at[0], y: at[1] });
+    }
+    this.photoSide = side;
+    const shown = layer.draw(this.placed, side);
+    this.element.dataset.photos = String(shown);
   }
 
   /** Zoom in on the `index`-th photo until the map is `distance` across (1: all of it). */
@@ -154,7 +222,13 @@ export class ExploreView {
   /** While a map is laid out: how far it is. */
   setProgress(p: Progress): void {
     if (p.phase !== 'mapping') return;
-    this.info.textContent = p.done < p.total ? `Laying out the map… ${p.done}%` : INFO;
+    this.info.textContent = p.done < p.total ? `${LAYING_OUT}… ${p.done}%` : INFO;
+  }
+
+  /** The layout being made stopped or failed: the map drawn stays. */
+  layoutEnded(): void {
+    this.info.textContent = INFO;
+    this.element.dataset.pending = 'false';
   }
 
   /** Mark a query's photo and its results (after a search elsewhere). */
@@ -170,6 +244,8 @@ export class ExploreView {
   resize(): void {
     const r = this.element.getBoundingClientRect();
     this.plot?.set({ width: Math.max(1, r.width), height: Math.max(1, r.height) });
+    this.photoLayer?.resize(r.width, r.height);
+    this.queueOverlay();
   }
 
   private create(): Scatterplot | null {
@@ -198,6 +274,9 @@ export class ExploreView {
         if (picked.length === 1) this.handlers.onPick(picked[0]);
         else if (picked.length > 1) this.handlers.onLasso(picked);
       });
+      this.photoLayer = new PhotoLayer(this.photoCanvas);
+      this.photoLayer.onLoaded = () => this.queueOverlay();
+      this.photoLayer.resize(Math.max(1, r.width || 800), Math.max(1, r.height || 600));
       new ResizeObserver(() => this.resize()).observe(this.element);
       return plot;
     } catch (e) {
@@ -273,4 +352,16 @@ function anchors(map: ExploreMap, x: number[], y: number[]): Map<number, number>
     }
   });
   return new Map([...best].map(([c, [i]]) => [c, i]));
+}
+
+/** Indices of the points with the smallest and largest x, then y. */
+function extremes(x: number[], y: number[]): [number, number, number, number] {
+  const out: [number, number, number, number] = [0, 0, 0, 0];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] < x[out[0]]) out[0] = i;
+    if (x[i] > x[out[1]]) out[1] = i;
+    if (y[i] < y[out[2]]) out[2] = i;
+    if (y[i] > y[out[3]]) out[3] = i;
+  }
+  return out;
 }

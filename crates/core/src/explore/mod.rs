@@ -127,7 +127,58 @@ pub struct Map {
     pub explained: [f32; 2],
     /// True when the map was laid out now, false when the cached one served.
     pub refitted: bool,
+    /// True while a new layout is being made: this is the old map (new
+    /// photos placed on it) or, before the first layout, an empty one.
+    pub pending: bool,
     pub millis: f64,
+}
+
+impl Map {
+    /// No points yet: the first layout is being made.
+    pub fn pending(model: &str, layout: Layout) -> Map {
+        Map {
+            model: model.to_string(),
+            layout,
+            points: Vec::new(),
+            clusters: Vec::new(),
+            unclustered: 0,
+            explained: [0.0; 2],
+            refitted: false,
+            pending: true,
+            millis: 0.0,
+        }
+    }
+}
+
+/// What a library's map needs (`Explorer::plan`).
+pub enum Plan {
+    /// The cached map serves, brought up to date.
+    Current(Map),
+    /// A new layout is due: there is none yet, or the library changed by
+    /// more than `refit_change` since the last one. `stale` is the old map
+    /// brought up to date, to show until the new one is ready.
+    Due { stale: Option<Map> },
+}
+
+/// A layout to be made away from the library's thread: it reads the
+/// catalog through a connection of its own, so the library goes on
+/// answering (and indexing) meanwhile.
+pub struct MapJob {
+    pub catalog: PathBuf,
+    pub spec: ModelSpec,
+    pub options: ExploreOptions,
+}
+
+impl MapJob {
+    pub fn run(&self, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
+        let catalog = Catalog::open(&self.catalog)?;
+        lay_out(&catalog, &self.spec, &self.options, sink, cancel)
+    }
+}
+
+/// Lay out `spec`'s vectors in `catalog` anew.
+pub fn lay_out(catalog: &Catalog, spec: &ModelSpec, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
+    make(&CatalogVectors { catalog, model: &spec.name, dim: spec.dim }, options, sink, cancel)
 }
 
 /// The catalog's vectors of one model.
@@ -183,6 +234,9 @@ pub struct LaidOut {
     /// Kept in a file of its own, as raw floats.
     #[serde(skip)]
     coords: Vec<f32>,
+    /// How long the layout took (not kept).
+    #[serde(skip)]
+    millis: f64,
 }
 
 impl LaidOut {
@@ -221,39 +275,56 @@ pub struct Explorer<'a> {
 
 impl Explorer<'_> {
     /// The map of `spec`'s vectors, from the cached one when it still
-    /// describes the library. Progress goes to `sink`.
+    /// describes the library, else laid out now. Progress goes to `sink`.
     pub fn explore(&self, spec: &ModelSpec, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<Map> {
+        match self.plan(spec, options)? {
+            Plan::Current(map) => Ok(map),
+            Plan::Due { .. } => {
+                let laid = lay_out(self.catalog, spec, options, sink, cancel)?;
+                self.adopt(spec, laid, options)
+            }
+        }
+    }
+
+    /// What the map needs now, without laying anything out: the cached map
+    /// brought up to date, or word that a new layout is due (with the old
+    /// map, new photos placed on it, to show meanwhile).
+    pub fn plan(&self, spec: &ModelSpec, options: &ExploreOptions) -> Result<Plan> {
         let started = Instant::now();
         let source = CatalogVectors { catalog: self.catalog, model: &spec.name, dim: spec.dim };
         let count = self.catalog.embedded_ids(&spec.name)?.len();
         let (json, coords) = cache_paths(self.dir, &spec.name, options.layout);
-        let usable = LaidOut::read(&json, &coords).filter(|c| {
-            c.layout == options.layout
-                && c.fit.dim == spec.dim
-                && c.laid_out_on > 0
-                && (count as f64 - c.laid_out_on as f64).abs() <= options.refit_change * c.laid_out_on as f64
-        });
-        let refitted = usable.is_none();
-        let map = match usable {
-            Some(c) => {
-                let before = c.ids.clone();
-                let map = update(c, &source, options)?;
-                if map.ids != before {
-                    map.write(&json, &coords)?;
-                }
-                map
-            }
-            None => {
-                let made = make(&source, options, sink, cancel)?;
-                made.write(&json, &coords)?;
-                made
-            }
-        };
-        let explained = [map.fit.explained.first().copied().unwrap_or(0.0), map.fit.explained.get(1).copied().unwrap_or(0.0)];
+        let cached = LaidOut::read(&json, &coords).filter(|c| c.layout == options.layout && c.fit.dim == spec.dim);
+        let Some(cached) = cached else { return Ok(Plan::Due { stale: None }) };
+        let current = cached.laid_out_on > 0
+            && (count as f64 - cached.laid_out_on as f64).abs() <= options.refit_change * cached.laid_out_on as f64;
+        let before = cached.ids.clone();
+        let map = update(cached, &source, options)?;
         let mut out = self.describe(&spec.name, &map)?;
-        out.explained = explained;
-        out.refitted = refitted;
         out.millis = started.elapsed().as_secs_f64() * 1000.0;
+        if !current {
+            out.pending = true;
+            return Ok(Plan::Due { stale: Some(out) });
+        }
+        if map.ids != before {
+            map.write(&json, &coords)?;
+        }
+        Ok(Plan::Current(out))
+    }
+
+    /// Take a map laid out by `lay_out` (perhaps on another thread, while
+    /// the library went on changing): photos indexed or removed since are
+    /// placed or dropped, and it becomes the cached map.
+    pub fn adopt(&self, spec: &ModelSpec, laid: LaidOut, options: &ExploreOptions) -> Result<Map> {
+        let started = Instant::now();
+        let source = CatalogVectors { catalog: self.catalog, model: &spec.name, dim: spec.dim };
+        let took = laid.millis;
+        let map = update(laid, &source, options)?;
+        let (json, coords) = cache_paths(self.dir, &spec.name, map.layout);
+        map.write(&json, &coords)?;
+        let mut out = self.describe(&spec.name, &map)?;
+        out.refitted = true;
+        out.millis = took + started.elapsed().as_secs_f64() * 1000.0;
         Ok(out)
     }
 
@@ -332,7 +403,8 @@ impl Explorer<'_> {
             };
         }
         let unclustered = points.iter().filter(|p| p.cluster.is_none()).count();
-        Ok(Map { model: model.to_string(), layout: map.layout, points, clusters, unclustered, explained: [0.0; 2], refitted: false, millis: 0.0 })
+        let explained = [map.fit.explained.first().copied().unwrap_or(0.0), map.fit.explained.get(1).copied().unwrap_or(0.0)];
+        Ok(Map { model: model.to_string(), layout: map.layout, points, clusters, unclustered, explained, refitted: false, pending: false, millis: 0.0 })
     }
 }
 
@@ -349,6 +421,7 @@ fn particular(counts: HashMap<String, usize>, overall: &HashMap<String, usize>) 
 
 /// Lay out every vector of `source` anew.
 pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
+    let started = Instant::now();
     let mut meter = Meter::new(Phase::Mapping, 100);
     sink(meter.event(None));
     let (fit, _) = pca::fit(source, options.sample, options.components, options.seed)?;
@@ -377,7 +450,8 @@ pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, can
     meter.done = meter.total;
     sink(meter.event(None));
     let laid_out_on = ids.len();
-    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, coords })
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, coords, millis })
 }
 
 /// The cached map brought up to date: photos gone are dropped, new ones
