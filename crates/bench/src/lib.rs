@@ -21,6 +21,7 @@ pub mod variants;
 
 use std::path::PathBuf;
 
+use photofinder_core::TextMethod;
 use anyhow::Result;
 use photofinder_core::ModelDir;
 
@@ -175,7 +176,10 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
         &format!("Retrieval quality on {name} ({} photos, {} labels)", set.photos.len(), set.labels().len()),
         &["model", "queries", "precision@10", "mAP@10", "mAP@10 (notebook's)", "text search P@10 (mean over classes)", "near-duplicate recall@6"],
     );
-    let mut per_class = Table::new("Text search precision@10 per class", &["class", "model", "method", "precision@10"]);
+    let mut per_class = Table::new(
+        "Text search precision@10 per class and phrasing",
+        &["class", "phrasing", "query", "model", "labels, word for word", "labels, words and meaning", "CLIP"],
+    );
     let mut grouping_columns = vec!["model", "max cosine distance", "precision", "recall"];
     let kind_columns: Vec<String> = variants::KINDS.iter().map(|k| format!("{k} grouped")).collect();
     grouping_columns.extend(kind_columns.iter().map(String::as_str));
@@ -199,23 +203,46 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
             continue;
         }
         let q = quality::evaluate(models, set, &model, work)?;
-        let text_mean = (!q.text.is_empty()).then(|| q.text.iter().map(|t| t.1).sum::<f64>() / q.text.len() as f64);
-        let method = match q.text_method {
-            Some(photofinder_core::TextMethod::Clip) => "CLIP \"a photo of a ...\"",
-            Some(photofinder_core::TextMethod::Labels) => "ImageNet labels",
-            None => "-",
+        let mean_of = |method: TextMethod| {
+            let scores: Vec<f64> = q.text.iter().filter(|t| t.method == method).map(|t| t.precision).collect();
+            (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
         };
+        let text_summary: Vec<String> = [(TextMethod::Words, "word labels"), (TextMethod::Labels, "phrase labels"), (TextMethod::Clip, "CLIP")]
+            .into_iter()
+            .filter_map(|(m, name)| mean_of(m).map(|v| format!("{v:.3} ({name})")))
+            .collect();
         summary.row(vec![
             model.clone(),
             q.photos.to_string(),
             format!("{:.3}", q.precision),
             format!("{:.3}", q.map),
             format!("{:.3}", q.map_retrieved),
-            text_mean.map(|m| format!("{m:.3} ({method})")).unwrap_or_else(|| "-".into()),
+            if text_summary.is_empty() { "-".into() } else { text_summary.join(", ") },
             format!("{:.3}", q.near_duplicate_recall),
         ]);
-        for (class, p) in &q.text {
-            per_class.row(vec![class.clone(), model.clone(), method.into(), format!("{p:.1}")]);
+        // One row per class and phrasing, the methods side by side.
+        let mut seen = Vec::new();
+        for t in &q.text {
+            if seen.contains(&(&t.class, t.phrasing)) {
+                continue;
+            }
+            seen.push((&t.class, t.phrasing));
+            let of = |method: TextMethod| {
+                q.text
+                    .iter()
+                    .find(|u| u.method == method && u.class == t.class && u.phrasing == t.phrasing)
+                    .map(|u| format!("{:.1}", u.precision))
+                    .unwrap_or_else(|| "-".into())
+            };
+            per_class.row(vec![
+                t.class.clone(),
+                t.phrasing.into(),
+                format!("\"{}\"", t.query),
+                model.clone(),
+                of(TextMethod::Words),
+                of(TextMethod::Labels),
+                of(TextMethod::Clip),
+            ]);
         }
         for g in &q.grouping {
             let default = if g.threshold == photofinder_core::duplicates::DEFAULT_MAX_DISTANCE { " (default)" } else { "" };

@@ -27,10 +27,9 @@ pub struct Quality {
     pub map: f64,
     /// mAP@10 normalised by the relevant results retrieved.
     pub map_retrieved: f64,
-    /// Per class: precision@10 of text search by the class name, with the
-    /// method the model offers (ImageNet labels, or CLIP's text tower).
-    pub text: Vec<(String, f64)>,
-    pub text_method: Option<TextMethod>,
+    /// Per class, phrasing and method: precision@10 of text search (labels
+    /// word for word, labels by words and meaning, or CLIP's text tower).
+    pub text: Vec<TextScore>,
     pub near_duplicate_recall: f64,
     /// Duplicate grouping at each threshold.
     pub grouping: Vec<Grouping>,
@@ -40,6 +39,18 @@ pub struct Quality {
     pub duplicates_time: DuplicatesTime,
     /// The map, neighbour-preserving and PCA, side by side.
     pub maps: Vec<MapQuality>,
+}
+
+/// Text search for one class, one phrasing, one method.
+#[derive(Debug, Clone)]
+pub struct TextScore {
+    pub class: String,
+    /// "name", "a photo of a ..." or "plain words".
+    pub phrasing: &'static str,
+    pub query: String,
+    pub method: TextMethod,
+    pub precision: f64,
+    pub millis: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -245,19 +256,21 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
         });
     }
 
-    // Text search by class name, within the labelled set.
+    // Text search by each class's three phrasings, within the labelled set.
     let clip = model == "clip-vit-b32";
-    let text_method = if clip {
-        models.status(model)?.text_installed.unwrap_or(false).then_some(TextMethod::Clip)
+    let methods: Vec<TextMethod> = if clip {
+        models.status(model)?.text_installed.unwrap_or(false).then_some(vec![TextMethod::Clip]).unwrap_or_default()
+    } else if models.status(model)?.spec.labels.is_some() {
+        vec![TextMethod::Words, TextMethod::Labels]
     } else {
-        models.status(model)?.spec.labels.is_some().then_some(TextMethod::Labels)
+        Vec::new()
     };
     let mut text = Vec::new();
-    if let Some(method) = text_method {
-        for (label, prompt) in class_prompts(set, clip)? {
-            let results = lib.search_text(&prompt, K, &only_set, Some(method))?;
+    for method in methods {
+        for (label, phrasing, query) in class_queries(set, clip)? {
+            let results = lib.search_text(&query, K, &only_set, Some(method))?;
             let right = results.hits.iter().filter(|h| label_of.get(&h.path) == Some(&label.as_str())).count();
-            text.push((label, right as f64 / K as f64));
+            text.push(TextScore { class: label, phrasing, query, method, precision: right as f64 / K as f64, millis: results.millis });
         }
     }
     let umap = map_quality(&mut lib, model, &label_of, Layout::Umap, None)?;
@@ -271,7 +284,6 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
         map: ap / queries.max(1) as f64,
         map_retrieved: ap_retrieved / queries.max(1) as f64,
         text,
-        text_method,
         near_duplicate_recall: found as f64 / wanted.max(1) as f64,
         grouping,
         duplicates_time,
@@ -295,7 +307,10 @@ pub fn precision_sum(relevant: &[bool]) -> (f64, usize) {
 
 /// (label, query) per class: the label itself, or for CLIP "a photo of a
 /// {name}" with the set's `clip_classname` from `classes.csv` when it has one.
-fn class_prompts(set: &LabelledSet, clip: bool) -> Result<Vec<(String, String)>> {
+/// Each class of `set` in three phrasings: its name, "a photo of a NAME"
+/// (CLIP's own class names where the set gives them), and plain words from
+/// `phrasings/<set folder>.tsv` where there is such a file.
+fn class_queries(set: &LabelledSet, clip: bool) -> Result<Vec<(String, &'static str, String)>> {
     let mut names: HashMap<String, String> = HashMap::new();
     let classes = set.root.join("classes.csv");
     if clip && classes.exists() {
@@ -309,14 +324,24 @@ fn class_prompts(set: &LabelledSet, clip: bool) -> Result<Vec<(String, String)>>
             }
         }
     }
-    Ok(set
-        .labels()
-        .into_iter()
-        .map(|label| {
-            let query = if clip { format!("a photo of a {}", names.get(&label).unwrap_or(&label)) } else { label.clone() };
-            (label, query)
-        })
-        .collect())
+    let folder = set.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let plain_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("phrasings").join(format!("{folder}.tsv"));
+    let plain: HashMap<String, String> = std::fs::read_to_string(&plain_file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(label, query)| (label.to_string(), query.to_string()))
+        .collect();
+    let mut out = Vec::new();
+    for label in set.labels() {
+        let name = names.get(&label).unwrap_or(&label).clone();
+        out.push((label.clone(), "name", name.clone()));
+        out.push((label.clone(), "a photo of a ...", format!("a photo of a {name}")));
+        if let Some(q) = plain.get(&label) {
+            out.push((label.clone(), "plain words", q.clone()));
+        }
+    }
+    Ok(out)
 }
 
 fn make_variants(originals: &[PathBuf], dir: &Path) -> Result<()> {

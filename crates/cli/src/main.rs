@@ -69,10 +69,10 @@ enum Command {
         #[command(flatten)]
         query: QueryArgs,
     },
-    /// Photos matching a text: CLIP when installed, else the photos' ImageNet labels.
+    /// Photos matching a text: CLIP when installed, else the photos' ImageNet labels, matched by words, WordNet kinds and meaning.
     Text {
         query: String,
-        /// Force a method: clip or labels.
+        /// Force a method: clip, labels (words, kinds and meaning) or words (word for word only).
         #[arg(long)]
         method: Option<photofinder_core::TextMethod>,
         #[command(flatten)]

@@ -263,8 +263,13 @@ impl Reporter {
         }
         let how = match r.method {
             TextMethod::Clip => format!("CLIP text search ({})", r.model),
-            TextMethod::Labels if r.matched.is_empty() => "label search: no ImageNet class matches the query".to_string(),
-            TextMethod::Labels => format!("label search ({}), matched: {}", r.model, r.matched.join(", ")),
+            TextMethod::Labels | TextMethod::Words if r.matched.is_empty() => {
+                "label search: no ImageNet class matches the query".to_string()
+            }
+            TextMethod::Labels | TextMethod::Words => {
+                let by = if r.method == TextMethod::Words { "word for word" } else { "words and meaning" };
+                format!("label search ({}, {by}), answered by: {}", r.model, matched_classes(&r.matched, 8))
+            }
         };
         say!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
         if let Some(note) = &r.note {
@@ -479,4 +484,13 @@ fn bytes(n: u64) -> String {
 fn console_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal()
+}
+
+/// "seashore 1.00, lakeside 0.62, ...": the classes that answered a label search, at most `n`.
+fn matched_classes(matched: &[photofinder_core::MatchedClass], n: usize) -> String {
+    let mut out: Vec<String> = matched.iter().take(n).map(|m| format!("{} {:.2}", m.name, m.weight)).collect();
+    if matched.len() > n {
+        out.push(format!("and {} more", matched.len() - n));
+    }
+    out.join(", ")
 }

@@ -49,5 +49,5 @@ pub use progress::{Cancel, Event, Progress};
 pub use refine::{Example, Feedback};
 pub use search::{SearchHit, SearchResults};
 pub use store::{Filter, VectorStore};
-pub use text::{TextMethod, TextResults};
+pub use text::{MatchedClass, TextMethod, TextResults};
 pub use watch::{WatchOptions, Watcher};

@@ -142,11 +142,11 @@ pub fn refine_text(
     }
     let model = match first.method {
         TextMethod::Clip => CLIP_MODEL,
-        TextMethod::Labels => LABEL_MODEL,
+        TextMethod::Labels | TextMethod::Words => LABEL_MODEL,
     };
     let seed = match first.method {
         TextMethod::Clip => s.models.text_vector(text)?,
-        TextMethod::Labels => {
+        TextMethod::Labels | TextMethod::Words => {
             let ids: Vec<FileId> = first.hits.iter().take(PSEUDO_RELEVANT).map(|h| h.id).collect();
             let vectors = vectors_of(s, model, &ids)?;
             mean(&vectors).unwrap_or_else(|| vec![0.0; crate::models::ModelDir::spec(model).map(|s| s.dim).unwrap_or(0)])

@@ -31,14 +31,71 @@ fn label_search_finds_cats_and_coffee_offline() {
     }
     let none = lib.search_text("zebra", 5, &Filter::default(), None).unwrap();
     assert!(none.hits.is_empty(), "nothing in the library is a zebra");
-    let nothing = lib.search_text("qwertyuiop", 5, &Filter::default(), None).unwrap();
-    assert!(nothing.hits.is_empty() && nothing.matched.is_empty());
+    // A phrase that means none of the classes answers nothing, by words or by meaning.
+    for query in ["qwertyuiop", "quantum chromodynamics"] {
+        let nothing = lib.search_text(query, 5, &Filter::default(), Some(TextMethod::Words)).unwrap();
+        assert!(nothing.hits.is_empty() && nothing.matched.is_empty());
+    }
+    let nothing = lib.search_text("quantum chromodynamics", 5, &Filter::default(), None).unwrap();
+    assert!(nothing.hits.is_empty() && nothing.matched.is_empty(), "{:?}", nothing.matched);
 
     let labels = lib.labels_of(&photos.join("cat.jpg")).unwrap();
     assert!(labels[0].0.contains("cat") && labels[0].1 > 0.2, "{labels:?}");
     let outside = tmp.path().join("espresso.jpg");
     save_jpeg(&image::imageops::flip_horizontal(&photo("coffee.png")), &outside, 80);
     assert!(lib.labels_of(&outside).unwrap()[0].0.contains("espresso"));
+}
+
+/// With the real sentence model and WordNet's kinds (both installed by
+/// models/install.sh from registry packages): phrases no class is named by
+/// find photos by what they mean, category words cover their kinds, and the
+/// answer says which classes answered.
+#[test]
+fn label_search_understands_phrases_and_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lib, photos) = library_of_originals(tmp.path(), "efficientnet-lite0");
+    for (query, file) in [
+        ("kitten", "cat.jpg"),
+        ("a hot drink in a cup", "coffee.jpg"),
+        ("something launched into space", "rocket.jpg"),
+        ("an animal", "cat.jpg"),
+        ("a feline", "cat.jpg"),
+    ] {
+        let r = lib.search_text(query, 3, &Filter::default(), None).unwrap();
+        assert_eq!(r.method, TextMethod::Labels);
+        assert_eq!(r.hits.first().map(|h| h.path.clone()), Some(photos.join(file)), "{query:?}: {:?}", r.matched);
+        assert!(r.matched.iter().all(|m| m.weight > 0.0 && m.weight <= 1.0), "{:?}", r.matched);
+    }
+    // By meaning, the classes say how near they are; by kind, a category covers every breed.
+    let r = lib.search_text("kitten", 3, &Filter::default(), None).unwrap();
+    assert!(r.matched.iter().any(|m| m.name == "tabby" && m.similarity.is_some()), "{:?}", r.matched);
+    let dogs = lib.search_text("dog", 3, &Filter::default(), None).unwrap();
+    assert!(dogs.matched.len() > 100, "every breed is a dog: {} classes", dogs.matched.len());
+    assert!(!dogs.matched.iter().any(|m| m.name == "hotdog"), "a class named outright (or by kind) answers alone");
+    // Word for word, as label search first was: the phrase finds nothing.
+    let words = lib.search_text("kitten", 3, &Filter::default(), Some(TextMethod::Words)).unwrap();
+    assert_eq!(words.method, TextMethod::Words);
+    assert!(words.hits.is_empty() && words.matched.is_empty());
+    // The classes' sentence vectors are kept beside the models after the first query.
+    assert!(std::fs::read_dir(models().dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("minilm-l6.") && e.file_name().to_string_lossy().ends_with(".f32")));
+}
+
+/// The sentence model's tokenizer is the Hugging Face one, from the model's
+/// own tokenizer.json: the ids are those the model was trained with.
+#[test]
+fn the_sentence_model_reads_phrases_as_it_was_trained_to() {
+    let sentence = photofinder_core::embed::sentence::SentenceEmbedder::load(&models(), 2);
+    let mut sentence = sentence.unwrap();
+    // Reference ids from the Python `tokenizers` package on the same tokenizer.json.
+    assert_eq!(sentence.token_ids("a beach at sunset").unwrap(), vec![101, 1037, 3509, 2012, 10434, 102]);
+    assert_eq!(sentence.token_ids("Kitten").unwrap(), vec![101, 18401, 102]);
+    let v = sentence.embed(&["a beach at sunset", "the shore of a sea or ocean", "a cup of coffee"]).unwrap();
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    assert!((dot(&v[0], &v[0]) - 1.0).abs() < 1e-4, "unit vectors");
+    assert!(dot(&v[0], &v[1]) > dot(&v[0], &v[2]) + 0.1, "a beach is nearer the shore than coffee");
+    // One phrase alone and within a padded batch: the same vector.
+    let alone = sentence.embed(&["a beach at sunset"]).unwrap();
+    assert!(alone[0].iter().zip(&v[0]).all(|(a, b)| (a - b).abs() < 1e-5));
 }
 
 /// CLIP's towers here have RANDOM weights: this checks that text goes through

@@ -99,7 +99,9 @@ export class ResultsView {
     panel.append(this.marksPanel());
     if ('method' in r) {
       panel.append(text('h3', `“${r.query}”`));
-      panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${r.matched.length ? `: ${r.matched.slice(0, 6).join(', ')}` : ''}.`, 'search-method'));
+      const answered = r.matched.slice(0, 6).map((m) => `${m.name} ${m.weight.toFixed(2)}`).join(', ');
+      const more = r.matched.length > 6 ? ` and ${r.matched.length - 6} more` : '';
+      panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${answered ? `: ${answered}${more}` : ''}.`, 'search-method'));
       if (r.note) panel.append(text('p', r.note, 'muted'));
     } else {
       const img = document.createElement('img');

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::sentence::{SentenceEmbedder, SENTENCE_MODEL};
 use super::{Embedder, Embedding, TextEmbedder};
 use crate::decode::{self, Decoded};
 use crate::error::Result;
@@ -19,13 +20,17 @@ pub struct Models {
     threads: usize,
     images: HashMap<String, Embedder>,
     text: Option<TextEmbedder>,
+    sentence: Option<SentenceEmbedder>,
+    /// The sentence vectors of the texts last asked for by `phrase_vectors`,
+    /// with those texts' fingerprint.
+    phrases: Option<([u8; 32], Vec<Vec<f32>>)>,
 }
 
 impl Models {
     /// `active` must name a known model.
     pub fn new(files: ModelDir, active: &str) -> Result<Models> {
         ModelDir::spec(active)?;
-        Ok(Models { files, active: active.to_string(), threads: super::default_threads(), images: HashMap::new(), text: None })
+        Ok(Models { files, active: active.to_string(), threads: super::default_threads(), images: HashMap::new(), text: None, sentence: None, phrases: None })
     }
 
     /// The installed model files.
@@ -80,6 +85,61 @@ impl Models {
             self.text = Some(TextEmbedder::load(&self.files, &spec, self.threads)?);
         }
         self.text.as_mut().expect("loaded above").embed(text)
+    }
+
+    /// Whether the sentence model for phrases is installed.
+    pub fn has_sentence_model(&self) -> bool {
+        self.files.dir.join(format!("{SENTENCE_MODEL}.onnx")).is_file()
+    }
+
+    fn sentence(&mut self) -> Result<&mut SentenceEmbedder> {
+        if self.sentence.is_none() {
+            self.sentence = Some(SentenceEmbedder::load(&self.files, self.threads)?);
+        }
+        Ok(self.sentence.as_mut().expect("loaded above"))
+    }
+
+    /// The sentence model's vector of a typed phrase.
+    pub fn sentence_vector(&mut self, text: &str) -> Result<Vec<f32>> {
+        let mut v = self.sentence()?.embed(&[text])?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// The sentence vectors of a fixed list of texts (the classes'
+    /// descriptions): made once, then kept in memory and beside the models
+    /// (`minilm-l6.<fingerprint>.f32`), so a query costs one phrase.
+    pub fn phrase_vectors(&mut self, texts: &[String]) -> Result<&[Vec<f32>]> {
+        let mut hasher = blake3::Hasher::new();
+        for t in texts {
+            hasher.update(t.as_bytes()).update(b"\n");
+        }
+        let hash = hasher.finalize();
+        let fingerprint = *hash.as_bytes();
+        if self.phrases.as_ref().is_none_or(|(f, _)| *f != fingerprint) {
+            let cache = self.files.dir.join(format!("{SENTENCE_MODEL}.{}.f32", &hash.to_hex()[..16]));
+            let dim = super::sentence::SENTENCE_DIM;
+            let cached = std::fs::read(&cache).ok().filter(|b| b.len() == texts.len() * dim * 4);
+            let vectors = match cached {
+                Some(bytes) => bytes
+                    .chunks_exact(4 * dim)
+                    .map(|row| row.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+                    .collect(),
+                None => {
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    let vectors = self.sentence()?.embed(&refs)?;
+                    let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+                    // A models folder one cannot write to (installed system-wide) just means no cache.
+                    let tmp = cache.with_extension("tmp");
+                    if std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &cache)).is_err() {
+                        let _ = std::fs::remove_file(&tmp);
+                        log::info!("cannot keep the phrase vectors in {}", cache.display());
+                    }
+                    vectors
+                }
+            };
+            self.phrases = Some((fingerprint, vectors));
+        }
+        Ok(&self.phrases.as_ref().expect("set above").1)
     }
 }
 

@@ -1,10 +1,12 @@
 //! Turning pixels and words into vectors with ONNX Runtime: the image
-//! [`Embedder`], CLIP's text tower ([`text`]) with its tokenizer, and the
+//! [`Embedder`], CLIP's text tower ([`text`]) with its tokenizer, the
+//! sentence model that reads typed phrases for label search ([`sentence`]), and the
 //! [`Models`] part that loads them once and is the one way a photo, a video
 //! frame or a query becomes a vector. Knows model files (`models`), decoded
 //! pixels (`decode`, `preprocess`); knows nothing of catalogs or stores.
 
 mod loaded;
+pub mod sentence;
 pub mod text;
 pub mod tokenizer;
 

@@ -3,7 +3,8 @@
 //!
 //! EfficientNet-Lite0 gives each photo its top classes with probabilities
 //! (from the same inference as its vector). A query is matched against each
-//! class's names ("tabby, tabby cat") and, more weakly, its WordNet
+//! class's names ("tabby, tabby cat"), its WordNet kinds (a tabby is a
+//! domestic cat, a cat, a feline, ...) and, more weakly, its WordNet
 //! definition ("espresso: strong black coffee ..."), word by word, ignoring
 //! case and plurals; photos are ranked by the probability mass of the classes
 //! that match.
@@ -27,6 +28,9 @@ pub struct ImageNetClass {
     /// Names, most common first: "tabby", "tabby cat".
     pub names: Vec<String>,
     pub definition: String,
+    /// The names of its WordNet hypernyms, nearest first ("domestic cat",
+    /// "house cat", "cat", ..., "animal", ...); empty without WordNet.
+    pub kinds: Vec<String>,
 }
 
 impl ImageNetClass {
@@ -36,7 +40,15 @@ impl ImageNetClass {
         ImageNetClass {
             names: names.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
             definition: definition.trim().to_string(),
+            kinds: Vec::new(),
         }
+    }
+
+    /// Its kinds from a line of `<model>.kinds.tsv`: `kind|kind|...`, each
+    /// kind's names joined by ", " (models/wordnet_kinds.py).
+    pub fn with_kinds(mut self, line: &str) -> ImageNetClass {
+        self.kinds = line.split(['|', ',']).map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -77,8 +89,62 @@ pub fn query_words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// How a query's words met a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WordMatch {
+    /// Every word of the query is in its definition.
+    Definition,
+    /// A word of the query is one of its kinds, among other words ("fish"
+    /// in "a fish someone caught" for the tench).
+    KindWord,
+    /// In one of its names, among other words ("beach" in "beach wagon").
+    PartOfName,
+    /// One of its kinds is what the query says ("dog" for a beagle).
+    Kind,
+    /// One of its names is what the query says ("tabby cat").
+    Name,
+}
+
+/// How the query's words meet each class they meet, the best way for each.
+pub fn word_matches(classes: &[ImageNetClass], query: &str) -> Vec<(u32, WordMatch)> {
+    let q = query_words(query);
+    if q.is_empty() {
+        return Vec::new();
+    }
+    let wanted: HashSet<String> = q.iter().cloned().collect();
+    let says = |text: &str| -> Option<bool> {
+        let w = words(text);
+        q.iter().all(|x| w.contains(x)).then(|| w == wanted)
+    };
+    let mut out = Vec::new();
+    for (i, class) in classes.iter().enumerate() {
+        let names: Vec<bool> = class.names.iter().filter_map(|n| says(n)).collect();
+        let how = if names.contains(&true) {
+            Some(WordMatch::Name)
+        } else if class.kinds.iter().any(|k| says(k) == Some(true)) {
+            Some(WordMatch::Kind)
+        } else if !names.is_empty() {
+            Some(WordMatch::PartOfName)
+        } else if class.kinds.iter().any(|k| {
+            let k = words(k);
+            k.len() == 1 && q.iter().any(|x| k.contains(x))
+        }) {
+            Some(WordMatch::KindWord)
+        } else if says(&class.definition).is_some() {
+            Some(WordMatch::Definition)
+        } else {
+            None
+        };
+        if let Some(how) = how {
+            out.push((i as u32, how));
+        }
+    }
+    out
+}
+
 /// Classes the query names, with how strongly: 1 for a match in the names,
-/// `DEFINITION_WEIGHT` for one in the definition only.
+/// `DEFINITION_WEIGHT` for one in the definition only. Word for word, no
+/// kinds: label search as it was before kinds and meanings.
 pub fn matching_classes(classes: &[ImageNetClass], query: &str) -> Vec<(u32, f32)> {
     let q = query_words(query);
     if q.is_empty() {
@@ -129,5 +195,25 @@ mod tests {
         assert_eq!(matching_classes(&classes, "coffee"), vec![(1, DEFINITION_WEIGHT), (2, 1.0)]);
         assert!(matching_classes(&classes, "zebra").is_empty());
         assert!(matching_classes(&classes, "a photo of").is_empty());
+    }
+
+    #[test]
+    fn words_meet_names_kinds_parts_of_names_and_definitions() {
+        let classes: Vec<ImageNetClass> = [
+            ("beagle\ta small short-legged smooth-coated breed of hound", "hound, hound dog|hunting dog|dog, domestic dog, Canis familiaris|canine, canid"),
+            ("hotdog, hot dog, red hot\ta frankfurter served hot on a bun", "sandwich|snack food|dish|nutriment|food"),
+            ("beach wagon, station wagon, wagon\ta car that has a long body", "car, auto, automobile|motor vehicle"),
+            ("seashore, coast\tthe shore of a sea or ocean, where the beach is", "shore|geological formation"),
+        ]
+        .iter()
+        .map(|(l, k)| ImageNetClass::parse(l).with_kinds(k))
+        .collect();
+        assert_eq!(word_matches(&classes, "dogs"), vec![(0, WordMatch::Kind), (1, WordMatch::PartOfName)]);
+        // (the beagle is a dog: at the level of words, that counts too; `text` lets the name win)
+        assert_eq!(word_matches(&classes, "a hot dog"), vec![(0, WordMatch::KindWord), (1, WordMatch::Name)]);
+        assert_eq!(word_matches(&classes, "automobile"), vec![(2, WordMatch::Kind)]);
+        assert_eq!(word_matches(&classes, "beach"), vec![(2, WordMatch::PartOfName), (3, WordMatch::Definition)]);
+        assert!(word_matches(&classes, "a beach at sunset").is_empty());
+        assert_eq!(word_matches(&classes, "a dog with long ears"), vec![(0, WordMatch::KindWord)]);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod labels;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -185,10 +186,25 @@ impl ModelDir {
         let Some(file) = &spec.labels else { return Ok(None) };
         let path = self.dir.join(file);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        // WordNet's kinds of each class, where installed: `<wnid>\tkind|kind...`, same order.
+        let kinds_path = self.dir.join(file.replace(".labels.tsv", ".kinds.tsv"));
+        let kinds: HashMap<String, String> = std::fs::read_to_string(&kinds_path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(id, k)| (id.to_string(), k.to_string()))
+            .collect();
         Ok(Some(
             text.lines()
                 .filter(|l| !l.is_empty())
-                .map(|l| ImageNetClass::parse(l.split_once('\t').map_or(l, |(_, rest)| rest)))
+                .map(|l| {
+                    let (id, rest) = l.split_once('\t').unwrap_or(("", l));
+                    let class = ImageNetClass::parse(rest);
+                    match kinds.get(id) {
+                        Some(k) => class.with_kinds(k),
+                        None => class,
+                    }
+                })
                 .collect(),
         ))
     }

@@ -1,9 +1,14 @@
 //! Finding photos by typing: CLIP's text tower where it is installed, the
-//! photos' ImageNet labels otherwise. Every answer says which one it used.
+//! photos' ImageNet labels otherwise, matched to the query by its words,
+//! WordNet's kinds and the sentence model's sense of meaning (`meaning`).
+//! Every answer says which one it used and, for labels, which classes
+//! answered.
 //! Builds on `search` (the parts a query reads); the text tower itself is
 //! in `embed`.
 //!
 //! Uses `search` for the parts and results; knows nothing of the `Library`.
+
+mod meaning;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -28,8 +33,12 @@ pub use crate::models::labels::LABEL_MODEL;
 pub enum TextMethod {
     /// CLIP: text and photos in one embedding space.
     Clip,
-    /// ImageNet labels from EfficientNet-Lite0, matched by name.
+    /// ImageNet labels from EfficientNet-Lite0, matched by words, kinds and
+    /// (with the sentence model) meaning.
     Labels,
+    /// ImageNet labels matched word for word only (names and definitions):
+    /// label search as it first was, kept for comparison.
+    Words,
 }
 
 impl std::str::FromStr for TextMethod {
@@ -38,7 +47,8 @@ impl std::str::FromStr for TextMethod {
         match s {
             "clip" => Ok(TextMethod::Clip),
             "labels" => Ok(TextMethod::Labels),
-            _ => Err(format!("{s:?}: use clip or labels")),
+            "words" => Ok(TextMethod::Words),
+            _ => Err(format!("{s:?}: use clip, labels or words")),
         }
     }
 }
@@ -48,13 +58,23 @@ pub struct TextResults {
     pub query: String,
     pub method: TextMethod,
     pub model: String,
-    /// For label search: the class names the query matched.
-    pub matched: Vec<String>,
+    /// For label search: the classes that answered, strongest first.
+    pub matched: Vec<MatchedClass>,
     /// Why this method answered when the caller did not choose, e.g. how to
     /// get CLIP text search.
     pub note: Option<String>,
     pub hits: Vec<SearchHit>,
     pub millis: f64,
+}
+
+/// An ImageNet class that answered a label search.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MatchedClass {
+    pub name: String,
+    /// How much its probability counts in a photo's score (0..1).
+    pub weight: f32,
+    /// How near the query it is in meaning, where the sentence model chose it.
+    pub similarity: Option<f32>,
 }
 
 /// Photos matching `query`, by `method` or, without one, by CLIP when
@@ -90,8 +110,16 @@ pub fn search_text(
     };
     let mut results = match method {
         TextMethod::Clip => search_text_clip(searcher, query, k, filter)?,
-        TextMethod::Labels => search_text_labels(searcher, query, k, filter)?,
+        TextMethod::Labels => search_text_labels(searcher, query, k, filter, true)?,
+        TextMethod::Words => search_text_labels(searcher, query, k, filter, false)?,
     };
+    if method == TextMethod::Labels && !searcher.models.has_sentence_model() {
+        let missing = "phrases are matched word for word: the sentence model is not installed (models/install.sh)";
+        note = Some(match note {
+            Some(n) => format!("{n}; {missing}"),
+            None => missing.to_string(),
+        });
+    }
     results.note = note;
     Ok(results)
 }
@@ -119,11 +147,30 @@ fn label_classes(searcher: &Searcher<'_>) -> Result<Vec<ImageNetClass>> {
     })
 }
 
-fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
+/// The classes `query` matches, with their weights: by words, kinds and
+/// (where `by_meaning` and the sentence model is installed) meaning; or
+/// word for word only.
+fn class_matches(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], query: &str, by_meaning: bool) -> Result<Vec<meaning::ClassMatch>> {
+    if !by_meaning {
+        return Ok(labels::matching_classes(classes, query)
+            .into_iter()
+            .map(|(class, weight)| meaning::ClassMatch { class, weight, similarity: None })
+            .collect());
+    }
+    if !searcher.models.has_sentence_model() {
+        return Ok(meaning::matching(classes, query, None));
+    }
+    let texts: Vec<String> = classes.iter().map(meaning::class_text).collect();
+    let q = searcher.models.sentence_vector(query)?;
+    let class_vectors = searcher.models.phrase_vectors(&texts)?;
+    Ok(meaning::matching(classes, query, Some((&q, class_vectors))))
+}
+
+fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter, by_meaning: bool) -> Result<TextResults> {
     let started = Instant::now();
     let classes = label_classes(searcher)?;
-    let matches = labels::matching_classes(&classes, query);
-    let weight: HashMap<u32, f32> = matches.iter().copied().collect();
+    let matches = class_matches(searcher, &classes, query, by_meaning)?;
+    let weight: HashMap<u32, f32> = matches.iter().map(|m| (m.class, m.weight)).collect();
     let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
     for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
         *score.entry(hash).or_default() += prob * weight[&class];
@@ -155,14 +202,15 @@ fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
     let hits = scored.into_iter().take(k).map(|(s, row)| searcher.hit(row, 1.0 - s, s, false)).collect();
-    let mut matched: Vec<(f32, String)> =
-        matches.iter().map(|(c, w)| (*w, classes[*c as usize].name().to_string())).collect();
-    matched.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let matched = matches
+        .iter()
+        .map(|m| MatchedClass { name: classes[m.class as usize].name().to_string(), weight: m.weight, similarity: m.similarity })
+        .collect();
     Ok(TextResults {
         query: query.to_string(),
-        method: TextMethod::Labels,
+        method: if by_meaning { TextMethod::Labels } else { TextMethod::Words },
         model: LABEL_MODEL.into(),
-        matched: matched.into_iter().map(|(_, n)| n).collect(),
+        matched,
         note: None,
         hits,
         millis: started.elapsed().as_secs_f64() * 1000.0,
