@@ -144,6 +144,25 @@ test('typing "cat" finds the cat', async () => {
   await shot('3-search-by-text');
 });
 
+test('typing a phrase finds what it means; one that means nothing says so', async () => {
+  const box = await browser.$('#text-query');
+  const ask = async (q) => {
+    await box.setValue(q);
+    await browser.keys('Enter');
+    await waitFor(`results for ${q}`, async () => browser.execute((h) => document.querySelector('#query-panel h3')?.textContent === h, `“${q}”`));
+  };
+  await ask('kitten -dog landscape');
+  assert.equal((await cellNames())[0].name, 'chelsea.png');
+  const said = await browser.execute(() => [document.querySelector('.search-method')?.textContent ?? '', document.querySelector('.search-understood')?.textContent ?? '']);
+  assert.match(said[0], /tiger cat|tabby/, `the classes that answered are shown: ${said[0]}`);
+  assert.match(said[1], /not: dog · landscape/);
+  await shot('3-search-by-phrase');
+  await ask('quantum chromodynamics');
+  const empty = await browser.execute(() => document.querySelector('section[data-view="results"] .grid-empty')?.textContent ?? '');
+  assert.match(empty, /No photo matched “quantum chromodynamics”\..*try words such as/);
+  await shot('3-search-no-match');
+});
+
 test('the map draws every photo as a point', async () => {
   await (await browser.$('.tabs button[data-view="explore"]')).click();
   try {

@@ -25,7 +25,7 @@ app.innerHTML = `
   <header class="topbar">
     <div class="brand"><img src="/icon.png" alt="" width="24" height="24"> photofinder</div>
     <form class="text-search" role="search">
-      <input id="text-query" type="search" placeholder="Describe a photo: cat, coffee, a beach at sunset…  ( / )" autocomplete="off">
+      <input id="text-query" type="search" placeholder="Describe a photo: a beach at sunset, kitten, dog -grass, flowers 2023…  ( / )" autocomplete="off">
     </form>
     <button id="pick-photo" title="Choose a photo and find similar ones (or drop / paste one anywhere)">Find by photo…</button>
     <nav class="tabs">

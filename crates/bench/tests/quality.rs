@@ -51,8 +51,16 @@ fn evaluation_scores_a_set_of_near_copies_as_nearly_perfect() {
     // with its 6 new variants for the 6 places; a blind guess among the 89
     // other photos would find about 7%.
     assert!(q.near_duplicate_recall >= 0.4, "made variants are found: {}", q.near_duplicate_recall);
-    assert_eq!(q.text.len(), 3, "one text query per label");
-    assert!(q.text.iter().all(|(_, p)| (0.0..=1.0).contains(p)));
+    // Two phrasings a label (this set has no plain-words file), word for word and by meaning.
+    assert_eq!(q.text.len(), 3 * 2 * 2, "{:?}", q.text);
+    assert!(q.text.iter().all(|t| (0.0..=1.0).contains(&t.precision)));
+    let by = |m: photofinder_core::TextMethod| q.text.iter().filter(|t| t.method == m).count();
+    assert_eq!((by(photofinder_core::TextMethod::Words), by(photofinder_core::TextMethod::Labels)), (6, 6));
+    // "a photo of a cat" names the class: by meaning no worse than word for word.
+    for t in q.text.iter().filter(|t| t.method == photofinder_core::TextMethod::Labels) {
+        let words = q.text.iter().find(|u| u.method == photofinder_core::TextMethod::Words && u.query == t.query).unwrap();
+        assert!(t.precision >= words.precision, "{t:?} below {words:?}");
+    }
 }
 
 #[test]

@@ -275,7 +275,7 @@ impl QueryArgs {
             taken_after: self.after,
             taken_before: self.before.map(|d| d + 86_399),
             formats: self.types.iter().map(|t| if t == "jpg" { "jpeg".into() } else { t.to_lowercase() }).collect(),
-            exclude: Vec::new(),
+            ..Default::default()
         }
     }
 }

@@ -272,6 +272,9 @@ impl Reporter {
             }
         };
         say!("{} results for {:?} by {how} ({:.0} ms)", r.hits.len(), r.query, r.millis);
+        if !r.understood.is_empty() {
+            say!("only {}", r.understood.join(", "));
+        }
         if let Some(note) = &r.note {
             say!("note: {note}");
         }

@@ -80,6 +80,36 @@ fn label_search_understands_phrases_and_kinds() {
     assert!(std::fs::read_dir(models().dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("minilm-l6.") && e.file_name().to_string_lossy().ends_with(".f32")));
 }
 
+/// The search box's operators narrow what the meaning finds, with labels
+/// (the CLIP path shares the same narrowing; see the query parser's tests).
+#[test]
+fn the_query_language_narrows_and_excludes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lib, photos) = library_of_originals(tmp.path(), "efficientnet-lite0");
+    let names = |lib: &mut Library, q: &str| -> Vec<String> {
+        let r = lib.search_text(q, 10, &Filter::default(), None).unwrap();
+        r.hits.iter().map(|h| h.path.file_name().unwrap().to_string_lossy().into_owned()).collect()
+    };
+    let cat = vec!["cat.jpg".to_string()];
+    assert_eq!(names(&mut lib, "kitten")[..1], cat[..]);
+    // The cat photo is wider than tall, a JPEG, in the folder "photos", and no video.
+    assert_eq!(names(&mut lib, "kitten landscape")[..1], cat[..]);
+    assert_eq!(names(&mut lib, "kitten type:jpg in:PHOTOS is:photo")[..1], cat[..]);
+    for narrowed in ["kitten portrait", "kitten type:png", "kitten in:Holidays", "kitten is:video", "kitten 2023"] {
+        assert!(!names(&mut lib, narrowed).contains(&cat[0]), "{narrowed:?}");
+    }
+    // Not wanted: what the words mean counts against a photo.
+    assert!(names(&mut lib, "an animal").contains(&cat[0]));
+    assert!(!names(&mut lib, "an animal -cat").contains(&cat[0]));
+    assert!(!names(&mut lib, "an animal NOT kitten").contains(&cat[0]));
+    // Operators alone list the photos they let through; the answer says what it understood.
+    assert_eq!(names(&mut lib, "type:jpg").len(), ORIGINALS.len());
+    let r = lib.search_text("kitten -dog type:jpg", 10, &Filter::default(), None).unwrap();
+    assert_eq!(r.query, "kitten -dog type:jpg");
+    assert_eq!(r.understood, vec!["not: dog".to_string(), "type: jpeg".to_string()]);
+    assert_eq!(r.hits[0].path, photos.join("cat.jpg"));
+}
+
 /// The sentence model's tokenizer is the Hugging Face one, from the model's
 /// own tokenizer.json: the ids are those the model was trained with.
 #[test]

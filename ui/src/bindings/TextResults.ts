@@ -12,4 +12,9 @@ matched: Array<MatchedClass>,
  * Why this method answered when the caller did not choose, e.g. how to
  * get CLIP text search.
  */
-note: string | null, hits: Array<SearchHit>, millis: number, };
+note: string | null, 
+/**
+ * What the query's operators asked for, in words ("not: people",
+ * "taken 2023-01-01 to 2023-12-31", "type: heic"), for the window to show.
+ */
+understood: Array<string>, hits: Array<SearchHit>, millis: number, };

@@ -52,6 +52,7 @@ export class ExploreView {
   private extremes: [number, number, number, number] = [0, 0, 0, 0];
   private zoom = 1;
   private overlayQueued = false;
+  private drawing: Promise<void> = Promise.resolve();
   private plot: Scatterplot | null = null;
   private map: ExploreMap | null = null;
   private index = new Map<number, number>();
@@ -87,7 +88,14 @@ export class ExploreView {
    * `pending` is the old one while a new layout is made (or nothing yet);
    * when the new one comes, points move from their old places.
    */
-  async show(map: ExploreMap): Promise<void> {
+  show(map: ExploreMap): Promise<void> {
+    // One draw at a time (regl-scatterplot ignores a draw while one runs):
+    // a map that comes while another is drawn waits its turn.
+    this.drawing = this.drawing.then(() => this.draw(map)).catch(() => this.draw(map));
+    return this.drawing;
+  }
+
+  private async draw(map: ExploreMap): Promise<void> {
     if (map.pending) this.info.textContent = `${LAYING_OUT}…`;
     else if (this.info.textContent?.startsWith(LAYING_OUT)) this.info.textContent = INFO;
     this.element.dataset.pending = String(map.pending);

@@ -108,6 +108,11 @@ export class Grid {
     return this.options.cellSize() + CAPTION + GAP;
   }
 
+  /** What an empty grid says (a search that found nothing says why). */
+  setEmptyText(text: string): void {
+    this.options.emptyText = text;
+  }
+
   private render(): void {
     const count = this.source.count();
     this.inner.style.height = `${this.virtualizer.getTotalSize()}px`;

@@ -92,6 +92,7 @@ export class ResultsView {
     const r = this.last;
     if (!r) return;
     this.source.items = r.hits.filter((hit) => hit.is_query || hit.similarity >= this.display.minSimilarity);
+    this.grid.setEmptyText('method' in r ? noMatch(r) : 'No photo is that close: lower the minimum similarity.');
     this.grid.clearSelection();
     this.grid.refresh();
     const panel = this.$('#query-panel');
@@ -102,6 +103,7 @@ export class ResultsView {
       const answered = r.matched.slice(0, 6).map((m) => `${m.name} ${m.weight.toFixed(2)}`).join(', ');
       const more = r.matched.length > 6 ? ` and ${r.matched.length - 6} more` : '';
       panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${answered ? `: ${answered}${more}` : ''}.`, 'search-method'));
+      if (r.understood.length) panel.append(text('p', `Only ${r.understood.join(' · ')}.`, 'search-understood'));
       if (r.note) panel.append(text('p', r.note, 'muted'));
     } else {
       const img = document.createElement('img');
@@ -169,4 +171,16 @@ export class ResultsView {
   private async refine(): Promise<void> {
     if (this.seed) await this.run(api.refine(this.seed, this.feedback(), this.display.k), undefined);
   }
+}
+
+/** What a text search that found nothing says: why, and what would work. */
+export function noMatch(r: TextResults): string {
+  const asked = `No photo matched “${r.query}”.`;
+  if (r.hits.length > 0) return 'No photo is that close: lower the minimum similarity.';
+  if (r.method === 'clip') return `${asked} Try other words, or fewer of the limits (dates, types, folders).`;
+  if (r.matched.length > 0) {
+    const names = r.matched.slice(0, 4).map((m) => m.name).join(', ');
+    return `${asked} It means ${names}, but no photo in the library shows ${r.matched.length > 1 ? 'them' : 'it'}${r.understood.length ? ` with ${r.understood.join(', ')}` : ''}.`;
+  }
+  return `${asked} Searching by labels knows the 1000 ImageNet kinds of things and their families: try words such as dog, bird, car, beach, flower or food. Install CLIP (models/install.sh --download) to search by any words.`;
 }

@@ -351,6 +351,9 @@ mod tests {
         assert_eq!(ids(Filter { taken_before: Some(150), ..Default::default() }), vec![1]);
         assert_eq!(ids(Filter { formats: vec!["PNG".into()], ..Default::default() }), vec![2]);
         assert_eq!(ids(Filter { exclude: vec![1, 2], ..Default::default() }), vec![4, 3]);
+        // A folder by its name, any case; a file's own name is not a folder.
+        assert_eq!(ids(Filter { folder_names: vec!["B".into()], ..Default::default() }), vec![4, 3]);
+        assert!(ids(Filter { folder_names: vec!["3.jpg".into()], ..Default::default() }).is_empty());
     }
 
     #[test]

@@ -181,6 +181,13 @@ fn filter_expr(filter: &Filter) -> String {
         let list: Vec<String> = filter.formats.iter().map(|f| quoted(&f.to_lowercase())).collect();
         parts.push(format!("{FORMAT} in [{}]", list.join(", ")));
     }
+    if !filter.folder_names.is_empty() {
+        // Milvus' `like` is case-sensitive and knows no escapes: this finds
+        // the name as typed (and a few look-alikes, which `search` drops by
+        // the exact path afterwards).
+        let any: Vec<String> = filter.folder_names.iter().map(|n| format!("{PATH} like {}", quoted(&format!("%/{n}/%")))).collect();
+        parts.push(format!("({})", any.join(" or ")));
+    }
     if !filter.exclude.is_empty() {
         let list: Vec<String> = filter.exclude.iter().map(|i| i.to_string()).collect();
         parts.push(format!("{ID} not in [{}]", list.join(", ")));
@@ -453,7 +460,7 @@ impl VectorStore for MilvusStore {
         let expr = filter_expr(filter);
         // Folder filters may let through paths that only look alike to `like`;
         // those are checked here, asking for more until k remain.
-        let check_paths = !filter.folders.is_empty();
+        let check_paths = !filter.folders.is_empty() || !filter.folder_names.is_empty();
         let mut limit = k;
         loop {
             let mut builder = SearchRequest::builder()
@@ -482,7 +489,7 @@ impl VectorStore for MilvusStore {
                     returned += 1;
                     if check_paths {
                         let path = paths.and_then(|p| p.get(i)).map(std::path::Path::new);
-                        if !path.is_some_and(|p| filter.folders.iter().any(|f| p.starts_with(f))) {
+                        if !path.is_some_and(|p| filter.in_folders(p)) {
                             continue;
                         }
                     }
@@ -582,5 +589,7 @@ mod tests {
             r#"(path like "/a/my_photos/%") and taken_at != -4611686018427387904 and taken_at >= 10 and format in ["png"] and id not in [3, 4]"#
         );
         assert_eq!(filter_expr(&Filter::default()), "");
+        let named = Filter { folder_names: vec!["Holidays".into()], ..Default::default() };
+        assert_eq!(filter_expr(&named), r#"(path like "%/Holidays/%")"#);
     }
 }

@@ -54,6 +54,8 @@ pub struct Filter {
     pub taken_before: Option<i64>,
     /// Only these formats (`jpeg`, `png`, ...).
     pub formats: Vec<String>,
+    /// Only photos in a folder of one of these names (any level, any case).
+    pub folder_names: Vec<String>,
     /// Never return these ids.
     pub exclude: Vec<FileId>,
 }
@@ -64,11 +66,27 @@ impl Filter {
             && self.taken_after.is_none()
             && self.taken_before.is_none()
             && self.formats.is_empty()
+            && self.folder_names.is_empty()
             && self.exclude.is_empty()
     }
 
+    /// Whether `path` is in the folders (and folder names) asked for.
+    pub fn in_folders(&self, path: &std::path::Path) -> bool {
+        if !self.folders.is_empty() && !self.folders.iter().any(|f| path.starts_with(f)) {
+            return false;
+        }
+        if !self.folder_names.is_empty() {
+            let parent = path.parent().unwrap_or(path);
+            let named = |n: &String| parent.components().any(|c| c.as_os_str().to_string_lossy().eq_ignore_ascii_case(n));
+            if !self.folder_names.iter().any(named) {
+                return false;
+            }
+        }
+        true
+    }
+
     pub fn accepts(&self, id: FileId, meta: &PointMeta) -> bool {
-        if !self.folders.is_empty() && !self.folders.iter().any(|f| meta.path.starts_with(f)) {
+        if !self.in_folders(&meta.path) {
             return false;
         }
         if self.taken_after.is_some() || self.taken_before.is_some() {

@@ -9,6 +9,7 @@
 //! Uses `search` for the parts and results; knows nothing of the `Library`.
 
 mod meaning;
+pub mod query;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -20,7 +21,9 @@ use crate::error::{Error, Result};
 use crate::models::labels::{self, ImageNetClass};
 use crate::models::ModelDir;
 use crate::search::{SearchHit, Searcher};
+use crate::catalog::{FileId, FileRow};
 use crate::store::{Filter, PointMeta};
+use query::{Kind, Shape};
 use ts_rs::TS;
 
 pub use crate::embed::CLIP_MODEL;
@@ -63,6 +66,9 @@ pub struct TextResults {
     /// Why this method answered when the caller did not choose, e.g. how to
     /// get CLIP text search.
     pub note: Option<String>,
+    /// What the query's operators asked for, in words ("not: people",
+    /// "taken 2023-01-01 to 2023-12-31", "type: heic"), for the window to show.
+    pub understood: Vec<String>,
     pub hits: Vec<SearchHit>,
     pub millis: f64,
 }
@@ -77,15 +83,19 @@ pub struct MatchedClass {
     pub similarity: Option<f32>,
 }
 
-/// Photos matching `query`, by `method` or, without one, by CLIP when
-/// the library has CLIP vectors and the text tower is installed, else by labels.
+/// Photos matching `input` (see `query` for its operators), by `method` or,
+/// without one, by CLIP when the library has CLIP vectors and the text tower
+/// is installed, else by labels.
 pub fn search_text(
     searcher: &mut Searcher<'_>,
-    query: &str,
+    input: &str,
     k: usize,
     filter: &Filter,
     method: Option<TextMethod>,
 ) -> Result<TextResults> {
+    let started = Instant::now();
+    let parsed = query::parse(input);
+    let narrowing = Narrowing::new(filter, &parsed);
     let mut note = None;
     let method = match method {
         Some(m) => m,
@@ -108,10 +118,14 @@ pub fn search_text(
             }
         }
     };
-    let mut results = match method {
-        TextMethod::Clip => search_text_clip(searcher, query, k, filter)?,
-        TextMethod::Labels => search_text_labels(searcher, query, k, filter, true)?,
-        TextMethod::Words => search_text_labels(searcher, query, k, filter, false)?,
+    let mut results = if !parsed.has_meaning() {
+        only_narrowed(searcher, k, &narrowing, method)?
+    } else {
+        match method {
+            TextMethod::Clip => search_text_clip(searcher, &parsed, k, &narrowing)?,
+            TextMethod::Labels => search_text_labels(searcher, &parsed, k, &narrowing, true)?,
+            TextMethod::Words => search_text_labels(searcher, &parsed, k, &narrowing, false)?,
+        }
     };
     if method == TextMethod::Labels && !searcher.models.has_sentence_model() {
         let missing = "phrases are matched word for word: the sentence model is not installed (models/install.sh)";
@@ -120,22 +134,137 @@ pub fn search_text(
             None => missing.to_string(),
         });
     }
+    results.query = input.to_string();
     results.note = note;
+    results.understood = understood(&parsed);
+    results.millis = started.elapsed().as_secs_f64() * 1000.0;
     Ok(results)
 }
 
-fn search_text_clip(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter) -> Result<TextResults> {
-    let started = Instant::now();
-    let vector = searcher.models.text_vector(query)?;
-    let results = searcher.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, k, filter, started)?;
+/// What a query asks of a photo beside its meaning: the store's filter
+/// (dates, types, folders) and what only the catalog row says (shape, video).
+struct Narrowing {
+    filter: Filter,
+    shape: Option<Shape>,
+    kind: Option<Kind>,
+}
+
+impl Narrowing {
+    fn new(base: &Filter, q: &query::Query) -> Narrowing {
+        let mut filter = base.clone();
+        filter.taken_after = [filter.taken_after, q.after].into_iter().flatten().max();
+        filter.taken_before = [filter.taken_before, q.before].into_iter().flatten().min();
+        filter.formats.extend(q.formats.iter().cloned());
+        filter.folder_names.extend(q.folders.iter().cloned());
+        Narrowing { filter, shape: q.shape, kind: q.kind }
+    }
+
+    /// True when some of it is checked on the results (so more are asked for).
+    fn checks_results(&self) -> bool {
+        self.shape.is_some() || self.kind.is_some()
+    }
+
+    fn keeps_shape_and_kind(&self, id: FileId, width: Option<u32>, height: Option<u32>) -> bool {
+        let shape_ok = self.shape.is_none_or(|s| matches!((width, height), (Some(w), Some(h)) if Shape::of(w, h) == s));
+        let kind_ok = self.kind.is_none_or(|k| (k == Kind::Video) == crate::catalog::is_frame_id(id));
+        shape_ok && kind_ok
+    }
+
+    fn keeps(&self, row: &FileRow) -> bool {
+        let meta = PointMeta { path: row.path.clone(), taken_at: row.taken_at, format: row.format.clone().unwrap_or_default() };
+        row.state == FileState::Indexed
+            && self.filter.accepts(row.id, &meta)
+            && self.keeps_shape_and_kind(row.id, row.width, row.height)
+    }
+}
+
+/// The operators of `q`, in words.
+fn understood(q: &query::Query) -> Vec<String> {
+    let day = query::day;
+    let mut out = Vec::new();
+    if !q.not.is_empty() {
+        out.push(format!("not: {}", q.not.join(", ")));
+    }
+    match (q.after, q.before) {
+        (Some(a), Some(b)) => out.push(format!("taken {} to {}", day(a), day(b))),
+        (Some(a), None) => out.push(format!("taken from {}", day(a))),
+        (None, Some(b)) => out.push(format!("taken until {}", day(b))),
+        (None, None) => {}
+    }
+    if !q.formats.is_empty() {
+        out.push(format!("type: {}", q.formats.join(", ")));
+    }
+    if !q.folders.is_empty() {
+        out.push(format!("in a folder named {}", q.folders.join(" or ")));
+    }
+    match q.shape {
+        Some(Shape::Portrait) => out.push("portrait".into()),
+        Some(Shape::Landscape) => out.push("landscape".into()),
+        Some(Shape::Square) => out.push("square".into()),
+        None => {}
+    }
+    match q.kind {
+        Some(Kind::Video) => out.push("moments of videos".into()),
+        Some(Kind::Photo) => out.push("photos, not videos".into()),
+        None => {}
+    }
+    out
+}
+
+/// A query of operators only ("2023 type:heic"): the photos it lets
+/// through, newest first.
+fn only_narrowed(searcher: &mut Searcher<'_>, k: usize, narrowing: &Narrowing, method: TextMethod) -> Result<TextResults> {
+    let mut kept = Vec::new();
+    let mut offset = 0;
+    const PAGE: usize = 10_000;
+    loop {
+        let page = searcher.catalog.indexed_page(offset, PAGE)?;
+        let n = page.len();
+        kept.extend(page.into_iter().filter(|r| narrowing.keeps(r)));
+        if n < PAGE {
+            break;
+        }
+        offset += n;
+    }
+    kept.sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then(a.path.cmp(&b.path)));
+    let hits = kept.into_iter().take(k).map(|row| searcher.hit(row, 0.0, 1.0, false)).collect();
     Ok(TextResults {
-        query: query.to_string(),
+        query: String::new(),
+        method,
+        model: String::new(),
+        matched: Vec::new(),
+        note: None,
+        understood: Vec::new(),
+        hits,
+        millis: 0.0,
+    })
+}
+
+fn search_text_clip(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, narrowing: &Narrowing) -> Result<TextResults> {
+    let started = Instant::now();
+    let mut vector = searcher.models.text_vector(&q.meaning())?;
+    // "-people": away from what the words not wanted mean (Rocchio's way, as for marked results).
+    if !q.not.is_empty() {
+        let mut away = vec![0.0f32; vector.len()];
+        for term in &q.not {
+            for (a, x) in away.iter_mut().zip(searcher.models.text_vector(term)?) {
+                *a += x / q.not.len() as f32;
+            }
+        }
+        vector = crate::embed::normalised(&vector.iter().zip(&away).map(|(v, a)| v - 0.5 * a).collect::<Vec<_>>());
+    }
+    let wanted = if narrowing.checks_results() { k * 5 } else { k };
+    let results = searcher.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, wanted, &narrowing.filter, started)?;
+    let hits = results.hits.into_iter().filter(|h| narrowing.keeps_shape_and_kind(h.id, h.width, h.height)).take(k).collect();
+    Ok(TextResults {
+        query: String::new(),
         method: TextMethod::Clip,
         model: CLIP_MODEL.into(),
         matched: Vec::new(),
         note: None,
-        hits: results.hits,
-        millis: started.elapsed().as_secs_f64() * 1000.0,
+        understood: Vec::new(),
+        hits,
+        millis: 0.0,
     })
 }
 
@@ -166,14 +295,51 @@ fn class_matches(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], query: 
     Ok(meaning::matching(classes, query, Some((&q, class_vectors))))
 }
 
-fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter: &Filter, by_meaning: bool) -> Result<TextResults> {
-    let started = Instant::now();
+/// The classes a parsed query means: its free words by words, kinds and
+/// meaning, its quoted phrases word for word (names and kinds), the
+/// strongest reason kept for a class met twice.
+fn query_classes(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], q: &query::Query, by_meaning: bool) -> Result<Vec<meaning::ClassMatch>> {
+    let mut all = if q.text.is_empty() { Vec::new() } else { class_matches(searcher, classes, &q.text, by_meaning)? };
+    for phrase in &q.exact {
+        all.extend(meaning::matching(classes, phrase, None));
+    }
+    let mut best: HashMap<u32, meaning::ClassMatch> = HashMap::new();
+    for m in all {
+        let keep = best.get(&m.class).is_none_or(|b| b.weight < m.weight);
+        if keep {
+            best.insert(m.class, m);
+        }
+    }
+    let mut out: Vec<meaning::ClassMatch> = best.into_values().collect();
+    out.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.class.cmp(&b.class)));
+    Ok(out)
+}
+
+fn search_text_labels(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, narrowing: &Narrowing, by_meaning: bool) -> Result<TextResults> {
     let classes = label_classes(searcher)?;
-    let matches = class_matches(searcher, &classes, query, by_meaning)?;
+    let matches = query_classes(searcher, &classes, q, by_meaning)?;
     let weight: HashMap<u32, f32> = matches.iter().map(|m| (m.class, m.weight)).collect();
     let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
     for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
         *score.entry(hash).or_default() += prob * weight[&class];
+    }
+    // "-people": a photo that shows what is not wanted (that much of its
+    // label mass, weighted) is left out; one that barely does ranks lower.
+    const SHOWS_IT: f32 = 0.2;
+    let mut against: HashMap<crate::catalog::Hash, f32> = HashMap::new();
+    for term in &q.not {
+        let matches = class_matches(searcher, &classes, term, by_meaning)?;
+        let weight: HashMap<u32, f32> = matches.iter().map(|m| (m.class, m.weight)).collect();
+        for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
+            *against.entry(hash).or_default() += prob * weight[&class];
+        }
+    }
+    for (hash, not_wanted) in against {
+        if not_wanted >= SHOWS_IT {
+            score.remove(&hash);
+        } else if let Some(s) = score.get_mut(&hash) {
+            *s -= not_wanted;
+        }
     }
     // Below this the match is noise: a class that barely registered.
     const MIN_SCORE: f32 = 0.005;
@@ -189,16 +355,7 @@ fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter
             break;
         }
         let rows = searcher.catalog.files_with_hash(&hash)?.into_iter().chain(searcher.catalog.frames_with_hash(&hash)?);
-        for row in rows {
-            let meta = PointMeta {
-                path: row.path.clone(),
-                taken_at: row.taken_at,
-                format: row.format.clone().unwrap_or_default(),
-            };
-            if row.state == FileState::Indexed && filter.accepts(row.id, &meta) {
-                scored.push((s, row));
-            }
-        }
+        scored.extend(rows.filter(|row| narrowing.keeps(row)).map(|row| (s, row)));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
     let hits = scored.into_iter().take(k).map(|(s, row)| searcher.hit(row, 1.0 - s, s, false)).collect();
@@ -207,13 +364,14 @@ fn search_text_labels(searcher: &mut Searcher<'_>, query: &str, k: usize, filter
         .map(|m| MatchedClass { name: classes[m.class as usize].name().to_string(), weight: m.weight, similarity: m.similarity })
         .collect();
     Ok(TextResults {
-        query: query.to_string(),
+        query: String::new(),
         method: if by_meaning { TextMethod::Labels } else { TextMethod::Words },
         model: LABEL_MODEL.into(),
         matched,
         note: None,
+        understood: Vec::new(),
         hits,
-        millis: started.elapsed().as_secs_f64() * 1000.0,
+        millis: 0.0,
     })
 }
 
