@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use photofinder_core::duplicates::{Duplicates, TrashReport};
+use photofinder_core::embed::Region;
 use photofinder_core::explore::{ExploreOptions, Map};
 use photofinder_core::video::VideoOptions;
 use photofinder_core::library::StoreChoice;
@@ -130,13 +131,17 @@ pub fn rescan(shell: State<'_, Shell>) {
     shell.engine.rescan()
 }
 
-/// Search with an image file that was dropped onto the window or is in the library.
+/// Search with an image file that was dropped onto the window or is in the
+/// library; with `region`, with that part of it only.
 #[tauri::command]
-pub async fn search_path(shell: State<'_, Shell>, path: PathBuf, k: usize) -> Answer<SearchResults> {
+pub async fn search_path(shell: State<'_, Shell>, path: PathBuf, k: usize, region: Option<Region>) -> Answer<SearchResults> {
     let access = shell.access.clone();
     on_engine(&shell, move |lib| {
         access.check(lib.catalog(), &path)?;
-        lib.search_file(&path, k, &Filter::default())
+        match region {
+            Some(region) => lib.search_region(&path, region, k, &Filter::default()),
+            None => lib.search_file(&path, k, &Filter::default()),
+        }
     })
     .await
 }

@@ -59,6 +59,7 @@ import type { Photo } from './bindings/Photo';
 import type { Progress } from './bindings/Progress';
 import type { Refined } from './bindings/Refined';
 import type { SearchHit } from './bindings/SearchHit';
+import type { Region } from './bindings/Region';
 import type { SearchResults } from './bindings/SearchResults';
 import type { Seed } from './bindings/Seed';
 import type { StoreChoice } from './bindings/StoreChoice';
@@ -84,6 +85,7 @@ export type {
   Photo,
   Progress,
   Refined,
+  Region,
   SearchResults,
   Seed,
   StoreChoice,
@@ -119,7 +121,7 @@ export const api = {
   resume: () => invoke<void>('resume'),
   stop: () => invoke<void>('stop'),
   rescan: () => invoke<void>('rescan'),
-  searchPath: (path: string, k: number) => invoke<SearchResults>('search_path', { path, k }),
+  searchPath: (path: string, k: number, region: Region | null = null) => invoke<SearchResults>('search_path', { path, k, region }),
   searchPhoto: (id: number, k: number) => invoke<SearchResults>('search_photo', { id, k }),
   searchPasted: (bytes: Uint8Array, k: number) =>
     invoke<SearchResults>('search_pasted', bytes, { headers: { k: String(k) } }),

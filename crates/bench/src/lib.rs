@@ -344,9 +344,14 @@ fn queries(o: &Options) -> Result<Table> {
         table.row(vec!["store search alone (k = 10)".into(), model.to_string(), ms(store.p50_ms), ms(store.p95_ms)]);
     }
     let words = ["dog", "golden retriever", "church", "parachute", "a red sports car"];
+    let phrases = ["a beach at sunset", "kitten", "a machine that plays tapes", "dog -grass landscape", "where you fill up the car with petrol"];
     if installed(o, "efficientnet-lite0") {
+        let t = queries::text(&library, &o.models, "efficientnet-lite0", photofinder_core::TextMethod::Words, &words, repeat)?;
+        table.row(vec!["text, labels word for word (class names)".into(), "efficientnet-lite0".into(), ms(t.p50_ms), ms(t.p95_ms)]);
         let t = queries::text(&library, &o.models, "efficientnet-lite0", photofinder_core::TextMethod::Labels, &words, repeat)?;
-        table.row(vec!["text, by ImageNet labels".into(), "efficientnet-lite0".into(), ms(t.p50_ms), ms(t.p95_ms)]);
+        table.row(vec!["text, labels by words and meaning (class names)".into(), "efficientnet-lite0".into(), ms(t.p50_ms), ms(t.p95_ms)]);
+        let t = queries::text(&library, &o.models, "efficientnet-lite0", photofinder_core::TextMethod::Labels, &phrases, repeat)?;
+        table.row(vec!["text, labels by words and meaning (phrases, operators)".into(), "efficientnet-lite0".into(), ms(t.p50_ms), ms(t.p95_ms)]);
     }
     if o.models.status("clip-vit-b32").is_ok_and(|s| s.installed && s.text_installed == Some(true)) {
         let t = queries::text(&library, &o.models, "clip-vit-b32", photofinder_core::TextMethod::Clip, &words, repeat)?;

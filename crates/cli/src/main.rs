@@ -47,6 +47,9 @@ enum Command {
     /// Photos most like an image file (which need not be in the library).
     Search {
         image: PathBuf,
+        /// Search with a part of the image only: x,y,width,height as fractions of the upright image ("find this mug").
+        #[arg(long, conflicts_with = "and_text")]
+        region: Option<photofinder_core::embed::Region>,
         /// And like this text ("at night"): photo and text combined with CLIP.
         #[arg(long)]
         and_text: Option<String>,
@@ -348,7 +351,12 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             Ok(())
         }
         Command::Watch => watch(lib, &out),
-        Command::Search { image, and_text, text_weight, marks, query } => search(lib, image, and_text, text_weight, &marks, &query, &out),
+        Command::Search { image, region: Some(region), query, .. } => {
+            let results = lib.search_region(&image, region, query.k, &query.filter())?;
+            out.reporter.results(&results);
+            Ok(())
+        }
+        Command::Search { image, region: None, and_text, text_weight, marks, query } => search(lib, image, and_text, text_weight, &marks, &query, &out),
         Command::Similar { photos, unlike, query } => similar(lib, &photos, &unlike, &query, &out),
         Command::Text { query, method, marks, filters } => {
             let feedback = marks.feedback(lib)?;

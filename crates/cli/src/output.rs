@@ -183,6 +183,9 @@ impl Reporter {
             r.store,
             r.millis
         );
+        if let Some(p) = r.region {
+            say!("searched with a part of it: x {:.2}, y {:.2}, {:.2} wide, {:.2} high", p.x, p.y, p.width, p.height);
+        }
         for (i, h) in r.hits.iter().enumerate() {
             let tag = if h.is_query { "  (query)" } else { "" };
             say!("{:>3}. similarity {:.3}  distance {:.4}  {}{}{tag}", i + 1, h.similarity, h.distance, h.path.display(), moment(h));

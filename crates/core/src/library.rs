@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Counts, FileId, FileRow, FileState, Folder};
 use crate::duplicates::{self, Duplicates, Finder, TrashReport};
-use crate::embed::Models;
+use crate::embed::{Models, Region};
 use crate::error::{Error, Result};
 use crate::explore::{ExploreOptions, Explorer, LaidOut, Map, MapJob, Plan};
 use crate::index::{videos, IndexStats, Indexer, PipelineOptions, Syncer};
@@ -433,6 +433,11 @@ impl Library {
     /// The photos most like the image at `path`, which need not be in the library.
     pub fn search_file(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
         self.searcher().search_file(path, k, filter)
+    }
+
+    /// The photos most like a part of the image at `path` (see `Region`).
+    pub fn search_region(&mut self, path: &Path, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        self.searcher().search_region(path, region, k, filter)
     }
 
     /// The photos most like a photo of the library.

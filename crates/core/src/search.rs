@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash};
-use crate::embed::Models;
+use crate::embed::{Models, Region};
 use crate::error::{Error, Result};
 use crate::store::{Filter, Stores};
 use crate::thumbs::Thumbnails;
@@ -53,6 +53,8 @@ pub struct SearchResults {
     /// Content hash (hex) of the query photo: names its thumbnail, which is
     /// cached for outside photos too.
     pub query_hash: Option<String>,
+    /// The part of the query photo searched with, where only a part was.
+    pub region: Option<Region>,
     pub hits: Vec<SearchHit>,
     pub millis: f64,
 }
@@ -77,6 +79,22 @@ impl Searcher<'_> {
         let (vector, hash) = self.vector_of(path)?;
         let model = self.models.active().to_string();
         self.search_vector(&model, path, &[hash], &vector, k, filter, started)
+    }
+
+    /// The photos most like a part of the image at `path` ("find this mug").
+    pub fn search_region(&mut self, path: &Path, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let model = self.models.active().to_string();
+        let vector = self.models.embed_region(&model, &bytes, region)?.vector;
+        // The whole photo's thumbnail, for the window to draw the part on.
+        if self.catalog.embedding(&hash, &model)?.is_none() {
+            self.embed_image(&model, &bytes, Some(&hash))?;
+        }
+        let mut results = self.search_vector(&model, path, &[hash], &vector, k, filter, started)?;
+        results.region = Some(region);
+        Ok(results)
     }
 
     /// The photos most like a photo of the library.
@@ -256,6 +274,7 @@ impl Searcher<'_> {
             }
         }
         Ok(SearchResults {
+            region: None,
             model: model.to_string(),
             metric,
             store: kind,

@@ -4,7 +4,7 @@
 // It owns the results section of the page (`#query-panel`, `.results-grid`,
 // `#results-info`, `#more-like`); what to search comes from outside.
 
-import { api, thumbUrl, type Feedback, type Item, type SearchResults, type Seed, type TextResults } from '../api';
+import { api, thumbUrl, type Feedback, type Item, type Region, type SearchResults, type Seed, type TextResults } from '../api';
 import { text } from '../dom';
 import { basename } from '../format';
 import { Grid, ListSource, type Mark } from './grid';
@@ -106,17 +106,71 @@ export class ResultsView {
       if (r.understood.length) panel.append(text('p', `Only ${r.understood.join(' · ')}.`, 'search-understood'));
       if (r.note) panel.append(text('p', r.note, 'muted'));
     } else {
-      const img = document.createElement('img');
-      img.className = 'query-photo';
-      img.src = thumbUrl(r.query_hash);
-      img.alt = basename(r.query);
-      panel.append(img, text('h3', basename(r.query)), text('p', r.query, 'muted path'));
+      panel.append(this.queryPhoto(r), text('h3', basename(r.query)), text('p', r.query, 'muted path'));
+      if (r.region) {
+        const whole = document.createElement('button');
+        whole.textContent = 'Search with the whole photo';
+        whole.addEventListener('click', () => void this.run(api.searchPath(r.query, this.display.k), undefined));
+        panel.append(text('p', 'Searched with the marked part.', 'muted'), whole);
+      } else if (this.seed?.kind === 'photo' && 'path' in this.seed) {
+        panel.append(text('p', 'Drag on the photo to search with a part of it.', 'muted hint'));
+      }
       panel.append(text('p', `${r.model} · ${r.store} store · ${r.metric}`, 'muted'));
       if (this.seed && this.seed.kind !== 'text') panel.append(this.combineForm(this.seed));
     }
     this.$('#results-info').textContent = `${this.source.items.length} of ${r.hits.length} shown · ${r.millis.toFixed(0)} ms`;
     document.body.dataset.results = String(this.source.items.length);
     this.h.highlight([...('query_id' in r && r.query_id != null ? [r.query_id] : []), ...r.hits.map((hit) => hit.id)]);
+  }
+
+  /**
+   * The query photo, with the part searched with marked on it; where the
+   * query is a file (dropped, chosen or of the library), dragging a
+   * rectangle on it searches with that part only.
+   */
+  private queryPhoto(r: SearchResults): HTMLElement {
+    const frame = document.createElement('div');
+    frame.className = 'query-frame';
+    const img = document.createElement('img');
+    img.className = 'query-photo';
+    img.src = thumbUrl(r.query_hash);
+    img.alt = basename(r.query);
+    img.draggable = false;
+    const box = document.createElement('div');
+    box.className = 'region-box hidden';
+    frame.append(img, box);
+    const place = (p: Region) => {
+      Object.assign(box.style, { left: `${p.x * 100}%`, top: `${p.y * 100}%`, width: `${p.width * 100}%`, height: `${p.height * 100}%` });
+      box.classList.remove('hidden');
+    };
+    if (r.region) place(r.region);
+    const seed = this.seed;
+    if (seed?.kind !== 'photo' || !('path' in seed)) return frame;
+    frame.classList.add('can-mark');
+    const at = (e: MouseEvent) => {
+      const b = img.getBoundingClientRect();
+      return { x: Math.min(1, Math.max(0, (e.clientX - b.left) / b.width)), y: Math.min(1, Math.max(0, (e.clientY - b.top) / b.height)) };
+    };
+    frame.addEventListener('mousedown', (down) => {
+      down.preventDefault();
+      const from = at(down);
+      let part: Region | null = null;
+      const move = (e: MouseEvent) => {
+        const to = at(e);
+        part = { x: Math.min(from.x, to.x), y: Math.min(from.y, to.y), width: Math.abs(to.x - from.x), height: Math.abs(to.y - from.y) };
+        place(part);
+      };
+      const up = () => {
+        window.removeEventListener('mousemove', move);
+        window.removeEventListener('mouseup', up);
+        // A click, not a drag: nothing to search with.
+        if (part && part.width > 0.03 && part.height > 0.03) void this.run(api.searchPath(r.query, this.display.k, part), undefined);
+        else if (!r.region) box.classList.add('hidden');
+      };
+      window.addEventListener('mousemove', move);
+      window.addEventListener('mouseup', up);
+    });
+    return frame;
   }
 
   /** "Learning from your marks": what is marked, and a way to start over. */

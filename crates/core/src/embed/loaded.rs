@@ -13,6 +13,51 @@ use crate::models::{ModelDir, ModelSpec, ModelStatus};
 /// The model whose text tower answers text queries.
 pub const CLIP_MODEL: &str = "clip-vit-b32";
 
+/// The largest side a photo is decoded at for a search by a part of it.
+const MAX_REGION_DECODE: u32 = 4096;
+
+/// A part of an image: (x, y, width, height) in fractions of the upright
+/// image, from its top left corner.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct Region {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl Region {
+    /// The region if it lies within the image and is not empty.
+    pub fn checked(self) -> Result<Region> {
+        let Region { x, y, width, height } = self;
+        let inside = [x, y, width, height].iter().all(|v| v.is_finite())
+            && x >= 0.0
+            && y >= 0.0
+            && width > 0.0
+            && height > 0.0
+            && x + width <= 1.0 + 1e-4
+            && y + height <= 1.0 + 1e-4;
+        if !inside {
+            return Err(crate::Error::BadQuery(format!(
+                "the region {x},{y},{width},{height} is not a part of the image: x, y, width and height are fractions of it (0 to 1), and x + width and y + height at most 1"
+            )));
+        }
+        Ok(self)
+    }
+}
+
+impl std::str::FromStr for Region {
+    type Err = String;
+    /// "x,y,w,h", fractions of the image.
+    fn from_str(s: &str) -> std::result::Result<Region, String> {
+        let v: Vec<f32> = s.split(',').map(|p| p.trim().parse::<f32>()).collect::<std::result::Result<_, _>>().map_err(|_| format!("{s:?}: give x,y,width,height as fractions, e.g. 0.25,0.1,0.5,0.5"))?;
+        match v[..] {
+            [x, y, width, height] => Region { x, y, width, height }.checked().map_err(|e| e.to_string()),
+            _ => Err(format!("{s:?}: give four numbers, x,y,width,height")),
+        }
+    }
+}
+
 pub struct Models {
     files: ModelDir,
     active: String,
@@ -76,6 +121,23 @@ impl Models {
         let decoded = decode::decode(bytes, spec.resize.max(min_side))?;
         let embedding = self.embedder(model)?.embed_image(&decoded.pixels)?;
         Ok((decoded, embedding))
+    }
+
+    /// Like `embed_file`, for a part of the image only: `region` is
+    /// (x, y, width, height) in fractions of the upright image. The image is
+    /// decoded large enough that the part still fills the model's input.
+    pub fn embed_region(&mut self, model: &str, bytes: &[u8], region: Region) -> Result<Embedding> {
+        let spec = ModelDir::spec(model)?;
+        let Region { x, y, width, height } = region.checked()?;
+        // A part a quarter as wide needs the photo decoded four times larger.
+        let side = (spec.resize as f32 / width.min(height)).ceil().min(MAX_REGION_DECODE as f32) as u32;
+        let decoded = decode::decode(bytes, side)?;
+        let (w, h) = decoded.pixels.dimensions();
+        let (left, top) = ((x * w as f32) as u32, (y * h as f32) as u32);
+        let cw = ((width * w as f32).round() as u32).clamp(1, w - left.min(w - 1));
+        let ch = ((height * h as f32).round() as u32).clamp(1, h - top.min(h - 1));
+        let part = image::imageops::crop_imm(&decoded.pixels, left.min(w - 1), top.min(h - 1), cw, ch).to_image();
+        self.embedder(model)?.embed_image(&part)
     }
 
     /// The CLIP text vector of `text` (the text tower is loaded on first use).

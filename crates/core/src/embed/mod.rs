@@ -10,7 +10,7 @@ pub mod sentence;
 pub mod text;
 pub mod tokenizer;
 
-pub use loaded::{Models, CLIP_MODEL};
+pub use loaded::{Models, Region, CLIP_MODEL};
 pub use text::TextEmbedder;
 
 use std::sync::OnceLock;

@@ -1,0 +1,51 @@
+//! Searching with a part of a photo ("find this mug"): what is in that part
+//! comes first, whatever else the photo shows.
+
+mod common;
+
+use common::*;
+use image::RgbImage;
+use photofinder_core::embed::Region;
+use photofinder_core::{Cancel, Error, Filter};
+
+/// Two photos side by side, each `h` high: the region of each.
+fn side_by_side(a: &RgbImage, b: &RgbImage, h: u32) -> (RgbImage, Region, Region) {
+    let scale = |img: &RgbImage| image::imageops::resize(img, img.width() * h / img.height(), h, image::imageops::FilterType::Triangle);
+    let (a, b) = (scale(a), scale(b));
+    let mut out = RgbImage::new(a.width() + b.width(), h);
+    image::imageops::replace(&mut out, &a, 0, 0);
+    image::imageops::replace(&mut out, &b, a.width() as i64, 0);
+    let split = a.width() as f32 / out.width() as f32;
+    (out, Region { x: 0.0, y: 0.0, width: split, height: 1.0 }, Region { x: split, y: 0.0, width: 1.0 - split, height: 1.0 })
+}
+
+#[test]
+fn a_part_of_a_photo_finds_what_is_in_that_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write_originals(&photos, ORIGINALS.len());
+    let mut lib = library(tmp.path());
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    let photos = std::fs::canonicalize(&photos).unwrap();
+
+    let (pair, left, right) = side_by_side(&photo("chelsea.png"), &photo("rocket.jpg"), 400);
+    let query = tmp.path().join("cat and rocket.jpg");
+    save_jpeg(&pair, &query, 90);
+    for (region, wanted) in [(left, "cat.jpg"), (right, "rocket.jpg")] {
+        let r = lib.search_region(&query, region, 3, &Filter::default()).unwrap();
+        assert_eq!(r.hits[0].path, photos.join(wanted), "{region:?}");
+        assert_eq!(r.region, Some(region), "the answer says which part");
+        assert!(r.query_hash.is_some(), "the whole photo's thumbnail is there to draw the part on");
+    }
+    // A part that is not inside the photo is refused, and says why.
+    for bad in [Region { x: 0.8, y: 0.0, width: 0.5, height: 1.0 }, Region { x: 0.1, y: 0.1, width: 0.0, height: 0.5 }] {
+        match lib.search_region(&query, bad, 3, &Filter::default()) {
+            Err(Error::BadQuery(m)) => assert!(m.contains("fractions"), "{m}"),
+            other => panic!("expected a bad query, got {:?}", other.map(|r| r.hits.len())),
+        }
+    }
+    // As the command line writes it.
+    assert_eq!("0.5,0,0.5,1".parse::<Region>(), Ok(Region { x: 0.5, y: 0.0, width: 0.5, height: 1.0 }));
+    assert!("0.5,0.5".parse::<Region>().is_err() && "0.5,0.5,0.8,0.1".parse::<Region>().is_err());
+}
