@@ -167,11 +167,12 @@ fi
 
 # Each ImageNet class's kinds from WordNet 3.0 (its hypernyms' lemmas, nearest
 # first; ImageNet's ids are WordNet noun offsets): "dog" finds every breed.
-kinds="$dir/efficientnet-lite0.kinds.tsv"
-if [ ! -s "$kinds" ]; then
+kinds="$dir/efficientnet-lite0.kinds.tsv" related="$dir/efficientnet-lite0.related.tsv"
+if [ ! -s "$kinds" ] || [ ! -s "$related" ]; then
   if [ -r "$WORDNET_NOUNS" ]; then
     log "installing the ImageNet classes' WordNet kinds ($WORDNET_NOUNS)"
-    "$py" "$here/wordnet_kinds.py" "$WORDNET_NOUNS" "$labels" "$kinds.tmp"
+    "$py" "$here/wordnet_kinds.py" "$WORDNET_NOUNS" "$labels" "$kinds.tmp" "$related.tmp"
+    mv "$related.tmp" "$related"
     mv "$kinds.tmp" "$kinds"
   else
     log "WordNet is not installed ($WORDNET_NOUNS; Debian: wordnet-base): category words such as \"dog\" will match only classes named so"

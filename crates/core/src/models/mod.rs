@@ -209,6 +209,19 @@ impl ModelDir {
         ))
     }
 
+    /// For a classifying model: nouns no class is a kind of, each with the
+    /// nearest kind above it that has classes ("deer" -> "ruminant";
+    /// `<model>.related.tsv`, from WordNet); empty where not installed.
+    pub fn related_kinds(&self, spec: &ModelSpec) -> HashMap<String, String> {
+        let Some(file) = &spec.labels else { return HashMap::new() };
+        std::fs::read_to_string(self.dir.join(file.replace(".labels.tsv", ".related.tsv")))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(noun, kind)| (noun.to_string(), kind.to_string()))
+            .collect()
+    }
+
     /// The text tower of `spec` and its vocabulary, or how to install them.
     pub fn require_text(&self, spec: &ModelSpec) -> Result<(PathBuf, PathBuf)> {
         let (Some(model), Some(vocab)) = (&spec.text_model, &spec.vocab) else {

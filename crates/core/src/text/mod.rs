@@ -286,13 +286,14 @@ fn class_matches(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], query: 
             .map(|(class, weight)| meaning::ClassMatch { class, weight, similarity: None })
             .collect());
     }
+    let related = searcher.models.files().related_kinds(&ModelDir::spec(LABEL_MODEL)?);
     if !searcher.models.has_sentence_model() {
-        return Ok(meaning::matching(classes, query, None));
+        return Ok(meaning::matching(classes, query, None, &related));
     }
     let texts: Vec<String> = classes.iter().map(meaning::class_text).collect();
     let q = searcher.models.sentence_vector(query)?;
     let class_vectors = searcher.models.phrase_vectors(&texts)?;
-    Ok(meaning::matching(classes, query, Some((&q, class_vectors))))
+    Ok(meaning::matching(classes, query, Some((&q, class_vectors)), &related))
 }
 
 /// The classes a parsed query means: its free words by words, kinds and
@@ -301,7 +302,7 @@ fn class_matches(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], query: 
 fn query_classes(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], q: &query::Query, by_meaning: bool) -> Result<Vec<meaning::ClassMatch>> {
     let mut all = if q.text.is_empty() { Vec::new() } else { class_matches(searcher, classes, &q.text, by_meaning)? };
     for phrase in &q.exact {
-        all.extend(meaning::matching(classes, phrase, None));
+        all.extend(meaning::matching(classes, phrase, None, &HashMap::new()));
     }
     let mut best: HashMap<u32, meaning::ClassMatch> = HashMap::new();
     for m in all {
