@@ -1,16 +1,22 @@
-//! CLIP's byte-pair tokenizer.
+//! CLIP's byte-pair tokenizer, run by Hugging Face's `tokenizers`.
 //!
-//! Text is cleaned (HTML entities, whitespace), lower-cased and split by
-//! CLIP's pattern; each piece becomes bytes mapped to printable characters,
-//! merged by the vocabulary's ranked byte pairs, and looked up. A query is
-//! `<start>` + tokens + `<end>`, cut to 77 with `<end>` kept last, padded with 0.
+//! Text is cleaned here as CLIP's own tokenizer does (HTML entities twice,
+//! whitespace, lower case); `tokenizers` then splits it by CLIP's pattern,
+//! maps each piece's bytes to printable characters (byte level) and merges
+//! them by the vocabulary's ranked byte pairs, each word ending in `</w>`.
+//! A query is `<start>` + tokens + `<end>`, cut to 77 with `<end>` kept last,
+//! padded with 0. The vocabulary and merges are built from CLIP's own
+//! `bpe_simple_vocab_16e6.txt.gz`, so the ids are CLIP's (tested against
+//! OpenAI's reference tokenizer).
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Mutex;
 
-use regex::Regex;
+use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{SplitDelimiterBehavior, Tokenizer};
 
 use crate::error::{Error, Result};
 
@@ -19,33 +25,32 @@ pub const START: u32 = 49406;
 pub const END: u32 = 49407;
 /// Merges used from the vocabulary file: 49152 - 256 - 2 lines after its header.
 const MERGES: usize = 49152 - 256 - 2;
+/// CLIP's pre-split pattern (clip/simple_tokenizer.py), on lower-cased text.
+const PATTERN: &str = r"(?i)<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
 
 pub struct ClipTokenizer {
-    encoder: HashMap<String, u32>,
-    ranks: HashMap<(String, String), u32>,
-    byte_encoder: [char; 256],
-    pattern: Regex,
-    cache: Mutex<HashMap<String, Vec<u32>>>,
+    tokenizer: Tokenizer,
 }
 
-/// GPT-2's reversible map from bytes to printable characters, and the byte
-/// order the vocabulary lists them in (printable bytes first).
-fn bytes_to_unicode() -> ([char; 256], Vec<u8>) {
+/// GPT-2's reversible map from bytes to printable characters, in the order
+/// CLIP's vocabulary lists them (printable bytes first).
+fn bytes_to_unicode() -> Vec<char> {
     let mut order: Vec<u32> = (b'!' as u32..=b'~' as u32).collect();
     order.extend(0xA1..=0xAC);
     order.extend(0xAE..=0xFF);
     let printable = order.len();
-    let mut map = ['\0'; 256];
-    for &b in &order {
-        map[b as usize] = char::from_u32(b).expect("valid code point");
-    }
+    let mut chars: Vec<char> = order.iter().map(|&b| char::from_u32(b).expect("valid code point")).collect();
     for b in 0..256u32 {
         if !order[..printable].contains(&b) {
-            map[b as usize] = char::from_u32(256 + (order.len() - printable) as u32).expect("valid code point");
+            chars.push(char::from_u32(256 + (order.len() - printable) as u32).expect("valid code point"));
             order.push(b);
         }
     }
-    (map, order.into_iter().map(|b| b as u8).collect())
+    chars
+}
+
+fn model_error(e: impl std::fmt::Display) -> Error {
+    Error::Model { name: "clip-vit-b32-text".into(), message: format!("the CLIP tokenizer: {e}") }
 }
 
 impl ClipTokenizer {
@@ -54,29 +59,30 @@ impl ClipTokenizer {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut text = String::new();
         flate2::read::GzDecoder::new(file).read_to_string(&mut text).map_err(|e| Error::io(path, e))?;
-        Ok(Self::from_merges(&text))
+        Self::from_merges(&text)
     }
 
-    pub fn from_merges(text: &str) -> ClipTokenizer {
+    pub fn from_merges(text: &str) -> Result<ClipTokenizer> {
         let merges: Vec<(String, String)> = text
             .lines()
             .skip(1)
             .take(MERGES)
             .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
             .collect();
-        let (byte_encoder, order) = bytes_to_unicode();
-        let mut vocab: Vec<String> = order.iter().map(|&b| byte_encoder[b as usize].to_string()).collect();
-        vocab.extend(order.iter().map(|&b| format!("{}</w>", byte_encoder[b as usize])));
-        vocab.extend(merges.iter().map(|(a, b)| format!("{a}{b}")));
-        vocab.push("<|startoftext|>".into());
-        vocab.push("<|endoftext|>".into());
-        let encoder = vocab.into_iter().enumerate().map(|(i, t)| (t, i as u32)).collect();
-        let ranks = merges.into_iter().enumerate().map(|(i, m)| (m, i as u32)).collect();
-        let pattern = Regex::new(
-            r"(?i)<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+",
-        )
-        .expect("CLIP's pattern compiles");
-        ClipTokenizer { encoder, ranks, byte_encoder, pattern, cache: Mutex::new(HashMap::new()) }
+        // The vocabulary as CLIP builds it: the bytes, the bytes ending a
+        // word, every merge, then the two special tokens.
+        let bytes = bytes_to_unicode();
+        let mut tokens: Vec<String> = bytes.iter().map(|c| c.to_string()).collect();
+        tokens.extend(bytes.iter().map(|c| format!("{c}</w>")));
+        tokens.extend(merges.iter().map(|(a, b)| format!("{a}{b}")));
+        tokens.push("<|startoftext|>".into());
+        tokens.push("<|endoftext|>".into());
+        let vocab: Vocab = tokens.into_iter().enumerate().map(|(i, t)| (t, i as u32)).collect();
+        let bpe = BPE::builder().vocab_and_merges(vocab, merges).end_of_word_suffix("</w>".into()).build().map_err(model_error)?;
+        let split = Split::new(SplitPattern::Regex(PATTERN.into()), SplitDelimiterBehavior::Removed, true).map_err(model_error)?;
+        let mut tokenizer = Tokenizer::new(bpe);
+        tokenizer.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
+        Ok(ClipTokenizer { tokenizer })
     }
 
     /// Token ids of `text`, without start, end or padding.
@@ -84,12 +90,8 @@ impl ClipTokenizer {
         let once = html_escape::decode_html_entities(text);
         let twice = html_escape::decode_html_entities(&once);
         let clean = twice.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-        let mut ids = Vec::new();
-        for piece in self.pattern.find_iter(&clean) {
-            let mapped: String = piece.as_str().bytes().map(|b| self.byte_encoder[b as usize]).collect();
-            ids.extend(self.bpe(&mapped));
-        }
-        ids
+        // Byte-level BPE over a vocabulary holding every byte cannot fail on any text.
+        self.tokenizer.encode(clean, false).map(|e| e.get_ids().to_vec()).unwrap_or_default()
     }
 
     /// The model's input: 77 ids, start and end included, zero padded; long
@@ -104,44 +106,6 @@ impl ClipTokenizer {
             *o = id as i64;
         }
         out
-    }
-
-    fn bpe(&self, token: &str) -> Vec<u32> {
-        if let Some(ids) = self.cache.lock().unwrap().get(token) {
-            return ids.clone();
-        }
-        let chars: Vec<char> = token.chars().collect();
-        let mut word: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
-        if let Some(last) = word.last_mut() {
-            last.push_str("</w>");
-        }
-        while word.len() > 1 {
-            let best = word
-                .windows(2)
-                .enumerate()
-                .filter_map(|(i, w)| self.ranks.get(&(w[0].clone(), w[1].clone())).map(|r| (*r, i)))
-                .min();
-            let Some((_, _)) = best else { break };
-            let (first, second) = {
-                let i = best.unwrap().1;
-                (word[i].clone(), word[i + 1].clone())
-            };
-            let mut merged = Vec::with_capacity(word.len());
-            let mut i = 0;
-            while i < word.len() {
-                if i + 1 < word.len() && word[i] == first && word[i + 1] == second {
-                    merged.push(format!("{first}{second}"));
-                    i += 2;
-                } else {
-                    merged.push(std::mem::take(&mut word[i]));
-                    i += 1;
-                }
-            }
-            word = merged;
-        }
-        let ids: Vec<u32> = word.iter().filter_map(|t| self.encoder.get(t).copied()).collect();
-        self.cache.lock().unwrap().insert(token.to_string(), ids.clone());
-        ids
     }
 }
 
