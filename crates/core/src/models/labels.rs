@@ -20,7 +20,7 @@ const DEFINITION_WEIGHT: f32 = 0.3;
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "the", "of", "in", "on", "at", "with", "and", "or", "to", "for", "by", "from", "my", "some",
-    "photo", "photos", "picture", "pictures", "image", "images", "shot", "shots", "showing", "is", "are",
+    "photo", "photos", "picture", "pictures", "image", "images", "shot", "shots", "showing", "is", "are", "not", "no",
 ];
 
 #[derive(Debug, Clone)]

@@ -119,6 +119,8 @@ pub fn search_text(
         }
     };
     let mut results = if !parsed.has_meaning() {
+        // Operators alone list what they let through; an empty query, nothing.
+        let k = if parsed.narrows() { k } else { 0 };
         only_narrowed(searcher, k, &narrowing, method)?
     } else {
         match method {
@@ -217,7 +219,7 @@ fn only_narrowed(searcher: &mut Searcher<'_>, k: usize, narrowing: &Narrowing, m
     let mut kept = Vec::new();
     let mut offset = 0;
     const PAGE: usize = 10_000;
-    loop {
+    while k > 0 {
         let page = searcher.catalog.indexed_page(offset, PAGE)?;
         let n = page.len();
         kept.extend(page.into_iter().filter(|r| narrowing.keeps(r)));

@@ -1,7 +1,8 @@
 //! The search box's query language: the operators people know from web and
 //! photo search, taken out of a query before its meaning is read.
 //!
-//! - `-word`, `NOT word`, `-"two words"`: photos showing it are pushed away;
+//! - `-word`, `NOT word`, `without word`, `-"two words"`: photos showing it
+//!   are left out;
 //! - `"exact phrase"`: matched word for word (a class's name or kind);
 //! - dates: `2023`, `2023-07`, `2023-07-14`, `summer 2022` (also spring,
 //!   autumn/fall, winter: northern seasons), `after:2021`, `before:2020-06`;
@@ -65,6 +66,16 @@ impl Query {
         !self.text.is_empty() || !self.exact.is_empty()
     }
 
+    /// True when the query narrows the photos (dates, types, folders, shape, kind).
+    pub fn narrows(&self) -> bool {
+        self.after.is_some()
+            || self.before.is_some()
+            || !self.formats.is_empty()
+            || !self.folders.is_empty()
+            || self.shape.is_some()
+            || self.kind.is_some()
+    }
+
     /// The text to read for meaning: the free words and the exact phrases.
     pub fn meaning(&self) -> String {
         let mut parts = vec![self.text.clone()];
@@ -88,7 +99,7 @@ pub fn parse(input: &str) -> Query {
             q.exact.push(token.clone());
             continue;
         }
-        if lower == "not" && i < tokens.len() {
+        if (lower == "not" || lower == "without") && i < tokens.len() {
             q.not.push(tokens[i].0.clone());
             i += 1;
             continue;
@@ -297,6 +308,9 @@ mod tests {
         assert_eq!(q.formats, vec!["heic", "heif"]);
         assert_eq!((q.shape, q.kind), (Some(Shape::Portrait), Some(Kind::Video)));
 
+        let q = parse("a beach without people");
+        assert_eq!((q.text.as_str(), q.not.clone()), ("a beach", vec!["people".to_string()]));
+        assert!(!parse("\"\"").has_meaning() && !parse("\"\"").narrows());
         let q = parse(r#"a red car -"parking lot""#);
         assert_eq!((q.text.as_str(), q.not.clone()), ("a red car", vec!["parking lot".to_string()]));
     }
