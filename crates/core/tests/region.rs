@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use image::RgbImage;
 use photofinder_core::embed::Region;
-use photofinder_core::{Cancel, Error, Filter};
+use photofinder_core::{Error, Filter};
 
 /// Two photos side by side, each `h` high: the region of each.
 fn side_by_side(a: &RgbImage, b: &RgbImage, h: u32) -> (RgbImage, Region, Region) {
@@ -22,11 +22,9 @@ fn side_by_side(a: &RgbImage, b: &RgbImage, h: u32) -> (RgbImage, Region, Region
 #[test]
 fn a_part_of_a_photo_finds_what_is_in_that_part() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = tmp.path().join("photos");
-    write_originals(&photos, ORIGINALS.len());
-    let mut lib = library(tmp.path());
-    lib.add_folder(&photos).unwrap();
-    lib.index(&ignore, &Cancel::new()).unwrap();
+    let (mut lib, photos) = indexed_library(tmp.path(), |dir| {
+        write_originals(dir, ORIGINALS.len());
+    });
     let photos = std::fs::canonicalize(&photos).unwrap();
 
     let (pair, left, right) = side_by_side(&photo("chelsea.png"), &photo("rocket.jpg"), 400);
