@@ -103,7 +103,7 @@ export class ResultsView {
       const answered = r.matched.slice(0, 6).map((m) => `${m.name} ${m.weight.toFixed(2)}`).join(', ');
       const more = r.matched.length > 6 ? ` and ${r.matched.length - 6} more` : '';
       panel.append(text('p', r.method === 'clip' ? `Searched with CLIP (${r.model}).` : `Searched by labels (${r.model})${answered ? `: ${answered}${more}` : ''}.`, 'search-method'));
-      if (r.understood.length) panel.append(text('p', `Only ${r.understood.join(' · ')}.`, 'search-understood'));
+      if (r.understood.length) panel.append(text('p', `Also: ${r.understood.join(' · ')}.`, 'search-understood'));
       if (r.note) panel.append(text('p', r.note, 'muted'));
     } else {
       panel.append(this.queryPhoto(r), text('h3', basename(r.query)), text('p', r.query, 'muted path'));
