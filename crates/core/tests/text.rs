@@ -106,7 +106,7 @@ fn the_query_language_narrows_and_excludes() {
     assert_eq!(names(&mut lib, "type:jpg").len(), ORIGINALS.len());
     let r = lib.search_text("kitten -dog type:jpg", 10, &Filter::default(), None).unwrap();
     assert_eq!(r.query, "kitten -dog type:jpg");
-    assert_eq!(r.understood, vec!["not: dog".to_string(), "type: jpeg".to_string()]);
+    assert_eq!(r.understood, vec!["without dog".to_string(), "type: jpeg".to_string()]);
     assert_eq!(r.hits[0].path, photos.join("cat.jpg"));
 }
 

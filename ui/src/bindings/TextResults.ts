@@ -14,7 +14,7 @@ matched: Array<MatchedClass>,
  */
 note: string | null, 
 /**
- * What the query's operators asked for, in words ("not: people",
+ * What the query's operators asked for, in words ("without people",
  * "taken 2023-01-01 to 2023-12-31", "type: heic"), for the window to show.
  */
 understood: Array<string>, hits: Array<SearchHit>, millis: number, };

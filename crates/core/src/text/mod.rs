@@ -66,7 +66,7 @@ pub struct TextResults {
     /// Why this method answered when the caller did not choose, e.g. how to
     /// get CLIP text search.
     pub note: Option<String>,
-    /// What the query's operators asked for, in words ("not: people",
+    /// What the query's operators asked for, in words ("without people",
     /// "taken 2023-01-01 to 2023-12-31", "type: heic"), for the window to show.
     pub understood: Vec<String>,
     pub hits: Vec<SearchHit>,
@@ -185,7 +185,7 @@ fn understood(q: &query::Query) -> Vec<String> {
     let day = query::day;
     let mut out = Vec::new();
     if !q.not.is_empty() {
-        out.push(format!("not: {}", q.not.join(", ")));
+        out.push(format!("without {}", q.not.join(", ")));
     }
     match (q.after, q.before) {
         (Some(a), Some(b)) => out.push(format!("taken {} to {}", day(a), day(b))),
