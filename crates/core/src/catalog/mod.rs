@@ -369,7 +369,7 @@ impl Catalog {
     }
 
     fn files_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<FileRow>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {FILE_COLUMNS} FROM files WHERE {cond}"))?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {FILE_COLUMNS} FROM files WHERE {cond}"))?;
         let rows = stmt.query_map(p, file_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
