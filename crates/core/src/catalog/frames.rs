@@ -76,6 +76,21 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Files and current keyframes holding any of these contents, at most
+    /// 500 hashes a call (label search reads its candidates in blocks).
+    pub fn rows_with_hashes(&self, hashes: &[Hash]) -> Result<Vec<FileRow>> {
+        let marks = vec!["?"; hashes.len()].join(", ");
+        let params = rusqlite::params_from_iter(hashes.iter().map(|h| &h[..]));
+        let mut out = self.files_where(&format!("hash IN ({marks})"), params)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {}, fr.video_id, fr.at_ms FROM {CURRENT} WHERE fr.hash IN ({marks})",
+            frame_columns()
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(hashes.iter().map(|h| &h[..])), |r| frame_row(r, 13))?;
+        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        Ok(out)
+    }
+
     pub(super) fn embedded_frames(&self, model: &str, mut each: impl FnMut(FileRow, Vec<f32>) -> Result<()>) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {}, e.vector, fr.video_id, fr.at_ms FROM {CURRENT}

@@ -351,14 +351,25 @@ fn search_text_labels(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, n
     let mut ranked: Vec<(crate::catalog::Hash, f32)> = score.into_iter().filter(|(_, s)| *s >= MIN_SCORE).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut scored: Vec<(f32, crate::catalog::FileRow)> = Vec::new();
-    for (hash, s) in ranked {
-        // Ties with the k-th are still read, so the order by id below
-        // is the same as if every file had been read.
-        if scored.len() >= k && scored.iter().map(|x| x.0).fold(f32::INFINITY, f32::min) > s {
-            break;
+    // Candidates are read in blocks, best first, until k are certain.
+    'blocks: for block in ranked.chunks(256) {
+        let hashes: Vec<crate::catalog::Hash> = block.iter().map(|(h, _)| *h).collect();
+        let mut rows_of: HashMap<crate::catalog::Hash, Vec<FileRow>> = HashMap::new();
+        for row in searcher.catalog.rows_with_hashes(&hashes)? {
+            if let Some(h) = row.hash {
+                rows_of.entry(h).or_default().push(row);
+            }
         }
-        let rows = searcher.catalog.files_with_hash(&hash)?.into_iter().chain(searcher.catalog.frames_with_hash(&hash)?);
-        scored.extend(rows.filter(|row| narrowing.keeps(row)).map(|row| (s, row)));
+        for (hash, s) in block {
+            // Ties with the k-th are still read, so the order by id below
+            // is the same as if every file had been read. (Scores come in
+            // falling order: the last one kept is the lowest.)
+            if scored.len() >= k && scored.last().is_some_and(|x| x.0 > *s) {
+                break 'blocks;
+            }
+            let rows = rows_of.remove(hash).unwrap_or_default();
+            scored.extend(rows.into_iter().filter(|row| narrowing.keeps(row)).map(|row| (*s, row)));
+        }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
     let hits = scored.into_iter().take(k).map(|(s, row)| searcher.hit(row, 1.0 - s, s, false)).collect();
