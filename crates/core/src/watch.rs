@@ -145,11 +145,13 @@ impl Watcher {
         self.work.rescan.is_some() || !self.work.paths.is_empty() || self.work.embed
     }
 
-    /// Whether a `step` has something to do now: queued work, held files,
-    /// or the periodic check for vanished and returning folders.
+    /// Whether a `step` has something to do now: queued work, held files
+    /// whose grace ran out, or the periodic check for vanished and returning
+    /// folders. Files still within their grace are not work: the caller goes
+    /// on gathering events, which is how their return is seen as a move.
     pub fn has_work(&self) -> bool {
         self.has_queued()
-            || !self.held.is_empty()
+            || self.held.values().any(|(_, since)| since.elapsed() >= self.options.move_grace)
             || self.last_check.elapsed() >= self.options.folder_check
     }
 
