@@ -15,6 +15,13 @@ Usage: python export_onnx.py efficientnet-lite0 --weights FILE.pth --out FILE.on
        python export_onnx.py clip-vit-b32 (--weights ViT-B-32.pt | --random) --out FILE.onnx
        python export_onnx.py clip-vit-b32-text (--weights ViT-B-32.pt | --random) --out FILE.onnx
        python export_onnx.py minilm-l6 --weights model.safetensors --out FILE.onnx
+       python export_onnx.py immich-clip --random --out DIR
+
+* immich-clip: a small CLIP (ViT-B/32 shapes in and out, narrow and shallow
+  inside) with RANDOM weights in the ONNX layout Immich publishes on Hugging
+  Face: DIR/visual/model.onnx (input `image`, float NCHW) and
+  DIR/textual/model.onnx (input `text`, int32 ids), both with output
+  `embedding`. For testing the one-click model download and its plumbing.
 """
 import argparse
 import sys
@@ -290,6 +297,31 @@ def clip_vit_b32_text(sd=None, rng=None, width=512, layers=12, heads=8, context=
     return g.model([inp], [output("embedding", embed)], doc)
 
 
+def immich_layout(model, old_input, new_input, elem_type):
+    """`model` with its input renamed (and cast) as Immich's exports name it."""
+    graph = model.graph
+    old = next(i for i in graph.input if i.name == old_input)
+    dims = [d.dim_param or d.dim_value for d in old.type.tensor_type.shape.dim]
+    graph.input.remove(old)
+    graph.input.append(helper.make_tensor_value_info(new_input, elem_type, dims))
+    to = old.type.tensor_type.elem_type
+    node = (helper.make_node("Cast", [new_input], [old_input], to=to) if to != elem_type
+            else helper.make_node("Identity", [new_input], [old_input]))
+    graph.node.insert(0, node)
+    onnx.checker.check_model(model)
+    return model
+
+
+def immich_clip_test(rng, out_dir):
+    import os
+    for part in ("visual", "textual"):
+        os.makedirs(os.path.join(out_dir, part), exist_ok=True)
+    visual = immich_layout(clip_vit_b32_image(rng=rng, width=64, layers=2, heads=2), "pixels", "image", TensorProto.FLOAT)
+    textual = immich_layout(clip_vit_b32_text(rng=rng, width=64, layers=2, heads=2), "input_ids", "text", TensorProto.INT32)
+    onnx.save(visual, os.path.join(out_dir, "visual", "model.onnx"))
+    onnx.save(textual, os.path.join(out_dir, "textual", "model.onnx"))
+
+
 # --------------------------------------------------------------------------
 # all-MiniLM-L6-v2 (sentence-transformers: BERT, mean pooling, normalised)
 
@@ -351,7 +383,8 @@ def minilm_l6(sd, width=384, layers=6, heads=12, eps=1e-12):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-text", "minilm-l6"])
+    ap.add_argument("model", choices=["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-text", "minilm-l6",
+                                       "immich-clip"])
     ap.add_argument("--weights", help="PyTorch checkpoint (efficientnet-lite0)")
     ap.add_argument("--random", action="store_true", help="architecture with random weights")
     ap.add_argument("--seed", type=int, default=0)
@@ -363,6 +396,12 @@ def main(argv=None):
             ap.error("efficientnet-lite0 needs --weights")
         import pth_reader
         model = efficientnet_lite0(pth_reader.load(args.weights))
+    elif args.model == "immich-clip":
+        if not args.random:
+            ap.error("immich-clip is built with --random only (the real ones come from the hub)")
+        immich_clip_test(rng, args.out)
+        print(f"wrote {args.out}/visual/model.onnx and {args.out}/textual/model.onnx", file=sys.stderr)
+        return
     elif args.model == "minilm-l6":
         if not args.weights:
             ap.error("minilm-l6 needs --weights model.safetensors")

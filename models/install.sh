@@ -20,7 +20,8 @@
 #   --clip-image FILE    the same for CLIP ViT-B/32's image tower (OpenAI .pt or ONNX)
 #   --clip-text FILE     and its text tower (OpenAI .pt, or ONNX taking `input_ids`)
 #   --random-test-models ResNet50 and CLIP with RANDOM weights (right shapes, meaningless
-#                        vectors): for the test suite, never for a real library
+#                        vectors), and a small CLIP in Immich's hub layout (test-hub/): for
+#                        the test suite, never for a real library
 #
 # Safe to run again: what is already installed and verified is kept.
 set -euo pipefail
@@ -239,6 +240,15 @@ if [ "$random" = 1 ]; then
       sidecar "$model" random "export_onnx.py --random" "$(sha256 "$dir/$model.onnx")"
     fi
   done
+fi
+
+if [ "$random" = 1 ] && [ ! -s "$dir/test-hub/immich-clip/textual/model.onnx" ]; then
+  # What the one-click download tests serve from a hub on 127.0.0.1.
+  log "building a small CLIP in Immich's hub layout with RANDOM weights (download tests only)"
+  rm -rf "$dir/test-hub/immich-clip" "$dir/test-hub/immich-clip.tmp"
+  mkdir -p "$dir/test-hub"
+  "$py" "$here/export_onnx.py" immich-clip --random --out "$dir/test-hub/immich-clip.tmp"
+  mv "$dir/test-hub/immich-clip.tmp" "$dir/test-hub/immich-clip"
 fi
 
 log "models in $dir: $(cd "$dir" && ls *.onnx 2>/dev/null | tr '\n' ' ')"

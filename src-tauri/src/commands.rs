@@ -62,6 +62,10 @@ async fn on_engine<R: Send + 'static>(
 pub struct Overview {
     status: Status,
     models: Vec<ModelStatus>,
+    /// Where models download from (Hugging Face, or the mirror set).
+    model_hub: String,
+    /// Whether PHOTOFINDER_MODEL_MIRROR sets it (the setting is then not used).
+    model_hub_from_env: bool,
     store: StoreChoice,
     engine: EngineState,
     videos: VideoOptions,
@@ -74,6 +78,8 @@ pub async fn overview(shell: State<'_, Shell>) -> Answer<Overview> {
         Ok(Overview {
             status: lib.status()?,
             models: lib.models().all(),
+            model_hub: lib.model_hub()?,
+            model_hub_from_env: std::env::var_os(photofinder_core::models::hub::MIRROR_ENV).is_some_and(|v| !v.is_empty()),
             store: lib.store_choice()?.redacted(),
             engine,
             videos: lib.video_options()?,
@@ -244,6 +250,42 @@ pub async fn reveal_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> A
 #[tauri::command]
 pub async fn set_model(shell: State<'_, Shell>, name: String) -> Answer<()> {
     on_engine(&shell, move |lib| lib.use_model(&name)).await
+}
+
+/// Download, verify and install a hub model. It runs beside the engine,
+/// not on it, so searching and indexing go on during a long download;
+/// progress goes to the window as `download` events, `cancel_download`
+/// stops it (the next install resumes).
+#[tauri::command]
+pub async fn install_model(app: AppHandle, shell: State<'_, Shell>, name: String) -> Answer<ModelStatus> {
+    let (models, hub) = on_engine(&shell, |lib| Ok((lib.models().clone(), lib.model_hub()?))).await?;
+    let cancel = Cancel::new();
+    *shell.download.lock().unwrap() = cancel.clone();
+    let install = move || {
+        let progress = |e: Event| {
+            if let Event::Download(p) = e {
+                let _ = app.emit("download", p);
+            }
+        };
+        photofinder_core::models::hub::install(&models, &name, &hub, &progress, &cancel)
+    };
+    Ok(tauri::async_runtime::spawn_blocking(install).await.map_err(|e| e.to_string())??)
+}
+
+#[tauri::command]
+pub fn cancel_download(shell: State<'_, Shell>) {
+    shell.download.lock().unwrap().cancel();
+}
+
+/// Set (or, with an empty string, clear) the mirror models download from;
+/// answers where they download from now.
+#[tauri::command]
+pub async fn set_model_mirror(shell: State<'_, Shell>, url: String) -> Answer<String> {
+    on_engine(&shell, move |lib| {
+        lib.set_model_mirror(Some(&url))?;
+        lib.model_hub()
+    })
+    .await
 }
 
 #[tauri::command]

@@ -32,6 +32,8 @@ pub struct Shell {
     pub access: std::sync::Arc<photofinder_core::access::QueryAccess>,
     /// Cancels the long command running now (finding duplicates).
     pub work: Mutex<Cancel>,
+    /// Cancels the model download running now.
+    pub download: Mutex<Cancel>,
     /// Where the video player gets videos (`media.rs`); empty if the server could not start.
     pub media_base: String,
 }
@@ -92,6 +94,9 @@ fn main() {
             commands::video_options,
             commands::set_video_options,
             commands::media_base,
+            commands::install_model,
+            commands::cancel_download,
+            commands::set_model_mirror,
         ])
         .run(tauri::generate_context!())
         .expect("the photofinder window could not start");
@@ -125,5 +130,6 @@ fn start(handle: tauri::AppHandle, options: &options::Options) -> Result<Shell, 
         library_dir: options.library.clone(),
         access: Default::default(),
         work: Mutex::new(Cancel::new()),
+        download: Mutex::new(Cancel::new()),
     })
 }

@@ -45,6 +45,7 @@ async function invoke<T>(cmd: string, args?: InvokeArgs, options?: InvokeOptions
 // Rust ones (ui/src/bindings, by ts-rs; scripts/bindings writes them, and a
 // test fails when they drift). Only the names the views use are given here.
 import type { CommandError as CommandFailure } from './bindings/CommandError';
+import type { DownloadProgress } from './bindings/DownloadProgress';
 import type { Duplicates } from './bindings/Duplicates';
 import type { Event } from './bindings/Event';
 import type { Feedback } from './bindings/Feedback';
@@ -52,6 +53,7 @@ import type { FileRow } from './bindings/FileRow';
 import type { FolderStatus } from './bindings/FolderStatus';
 import type { IndexConfig } from './bindings/IndexConfig';
 import type { MilvusConfig } from './bindings/MilvusConfig';
+import type { ModelStatus } from './bindings/ModelStatus';
 import type { Map } from './bindings/Map';
 import type { Notice } from './bindings/Notice';
 import type { Overview } from './bindings/Overview';
@@ -71,6 +73,7 @@ export type { ClusterSummary } from './bindings/ClusterSummary';
 export type { DuplicatePhoto } from './bindings/DuplicatePhoto';
 export type { EngineState } from './bindings/EngineState';
 export type { FrameOf } from './bindings/FrameOf';
+export type { DownloadProgress } from './bindings/DownloadProgress';
 export type { MapPoint } from './bindings/MapPoint';
 export type { ModelStatus } from './bindings/ModelStatus';
 export type { Status } from './bindings/Status';
@@ -142,6 +145,9 @@ export const api = {
   videoOptions: () => invoke<VideoOptions>('video_options'),
   setVideoOptions: (options: VideoOptions) => invoke<number>('set_video_options', { options }),
   mediaBase: () => invoke<string>('media_base'),
+  installModel: (name: string) => invoke<ModelStatus>('install_model', { name }),
+  cancelDownload: () => invoke<void>('cancel_download'),
+  setModelMirror: (url: string) => invoke<string>('set_model_mirror', { url }),
 };
 
 // The video player's server (see src-tauri/src/media.rs), asked once.
@@ -150,6 +156,11 @@ let mediaBase: Promise<string> | null = null;
 /** Progress of the long command running now (finding duplicates). */
 export function onWork(handler: (p: Progress) => void): Promise<UnlistenFn> {
   return listen<Progress>('work', (e) => handler(e.payload));
+}
+
+/** How far a model download has come. */
+export function onDownload(handler: (p: DownloadProgress) => void): Promise<UnlistenFn> {
+  return listen<DownloadProgress>('download', (e) => handler(e.payload));
 }
 
 /** A map laid out in the background is in place (`explore` now answers with it), or why there is none. */

@@ -1,6 +1,7 @@
 // Components with the IPC mocked: what they show for what the core answers.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearMocks, mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
 import { Grid, LibrarySource, ListSource, type Mark } from '../src/views/grid';
 import { DuplicatesView } from '../src/views/duplicates';
 import { Preview } from '../src/views/preview';
@@ -219,6 +220,87 @@ describe('settings', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(saved).toEqual([{ interval_secs: 2, scene_threshold: 0.4, max_frames: 1000 }]);
     expect(messages).toEqual(['Saved; 2 videos are indexed again.']);
+  });
+});
+
+describe('settings: models', () => {
+  const hubModel = {
+    name: 'clip-vit-b32-laion2b', title: 'CLIP ViT-B/32 LAION-2B (OpenCLIP)', dim: 512, installed: false, text_installed: false,
+    multilingual: false, note: '68.8% mean recall', hub: { repo: 'immich-app/ViT-B-32__laion2b_s34b_b79k', revision: 'main', size_mb: 605, weights: 'laion2b' },
+    provenance: null,
+  };
+  const overview = (models: unknown[], hub = 'https://huggingface.co', fromEnv = false) => ({
+    status: { model: 'efficientnet-lite0', folders: [] },
+    models, model_hub: hub, model_hub_from_env: fromEnv,
+    store: { kind: 'embedded' }, engine: { state: 'idle' },
+    videos: { interval_secs: 5, scene_threshold: 0.4, max_frames: 1000 },
+  }) as unknown as Overview;
+
+  it('downloads a hub model with a progress bar, then redraws', async () => {
+    let finish: (v: unknown) => void = () => {};
+    mockIPC((cmd) => {
+      if (cmd === 'install_model') return new Promise((r) => { finish = r; });
+    }, { shouldMockEvents: true });
+    const messages: string[] = [];
+    let changed = 0;
+    const view = new SettingsView(loadDisplay(), () => {}, () => { changed += 1; }, (m) => messages.push(m));
+    view.render(overview([hubModel]));
+    const row = view.element.querySelector('[data-model="clip-vit-b32-laion2b"]')!;
+    const button = row.querySelector('.download button') as HTMLButtonElement;
+    expect(button.textContent).toBe('Download (about 605 MB)');
+    expect((row.querySelector('input[type=radio]') as HTMLInputElement).disabled).toBe(true);
+    button.click();
+    await new Promise((r) => setTimeout(r, 0));
+    await emit('download', { model: 'clip-vit-b32-laion2b', file: 'visual/model.onnx', done: 302_500_000, total: 605_000_000 });
+    await new Promise((r) => setTimeout(r, 0));
+    expect((row.querySelector('progress') as HTMLProgressElement).value).toBeCloseTo(0.5);
+    expect(row.querySelector('.download-status')!.textContent).toBe('303 MB of 605 MB');
+    expect(button.disabled).toBe(true);
+    finish({ ...hubModel, installed: true, text_installed: true });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(messages[0]).toContain('installed and verified');
+    expect(changed).toBe(1);
+  });
+
+  it('says what went wrong and offers the download again', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'install_model') return Promise.reject({ kind: 'offline', message: 'cannot reach huggingface.co (dns error)' });
+    }, { shouldMockEvents: true });
+    const view = new SettingsView(loadDisplay(), () => {}, () => {}, () => {});
+    view.render(overview([hubModel]));
+    const button = view.element.querySelector('.download button') as HTMLButtonElement;
+    button.click();
+    await new Promise((r) => setTimeout(r, 10));
+    const status = view.element.querySelector('.download-status')!;
+    expect(status.textContent).toContain('cannot reach huggingface.co');
+    expect(status.classList.contains('error')).toBe(true);
+    expect(button.disabled).toBe(false);
+  });
+
+  it('saves a mirror, and shows when the environment sets one', async () => {
+    const saved: string[] = [];
+    mockIPC((cmd, args: any) => {
+      if (cmd === 'set_model_mirror') {
+        saved.push(args.url);
+        return args.url;
+      }
+    });
+    const messages: string[] = [];
+    const view = new SettingsView(loadDisplay(), () => {}, () => {}, (m) => messages.push(m));
+    view.render(overview([hubModel]));
+    const form = view.element.querySelector('.mirror-form') as HTMLFormElement;
+    const input = form.elements.namedItem('mirror') as HTMLInputElement;
+    expect(input.value).toBe('');
+    input.value = 'https://hf-mirror.example ';
+    form.dispatchEvent(new Event('submit', { cancelable: true }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(saved).toEqual(['https://hf-mirror.example']);
+    expect(messages).toEqual(['Models download from https://hf-mirror.example.']);
+
+    view.render(overview([hubModel], 'http://127.0.0.1:8080', true));
+    const locked = view.element.querySelector('.mirror-form input') as HTMLInputElement;
+    expect(locked.disabled).toBe(true);
+    expect(view.element.querySelector('.mirror-form')!.textContent).toContain('PHOTOFINDER_MODEL_MIRROR sets it to http://127.0.0.1:8080');
   });
 });
 

@@ -122,7 +122,8 @@ enum Command {
         #[arg(long)]
         max_frames: Option<usize>,
     },
-    /// Installed and missing models; `models use NAME` picks the library's model.
+    /// Installed and missing models; `models install NAME` downloads one,
+    /// `models use NAME` picks the library's model.
     Models {
         #[command(subcommand)]
         action: Option<ModelsCommand>,
@@ -223,6 +224,24 @@ enum StoreKind {
 enum ModelsCommand {
     /// Make NAME the library's model (files are embedded with it by the next `index`).
     Use { name: String },
+    /// Download NAME from the model hub (Hugging Face, or a mirror), verify
+    /// it and install it; an interrupted download resumes where it stopped.
+    Install {
+        name: String,
+        /// Download from this mirror (Hugging Face's API) this once; see `models mirror`.
+        #[arg(long)]
+        mirror: Option<String>,
+        /// And make it the library's model.
+        #[arg(long = "use")]
+        and_use: bool,
+    },
+    /// Show, set or (with --clear) forget the mirror models download from.
+    /// PHOTOFINDER_MODEL_MIRROR wins over it.
+    Mirror {
+        url: Option<String>,
+        #[arg(long, conflicts_with = "url")]
+        clear: bool,
+    },
 }
 
 /// Results marked good or bad in an earlier answer: the query moves toward
@@ -299,6 +318,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::ModelMissing { .. } | Error::UnknownModel(_) | Error::Model { .. } | Error::Runtime(_) => 3,
         Error::NotInLibrary(_) | Error::NotAFolder(_) => 4,
         Error::Io { .. } | Error::Decode(_) => 5,
+        Error::Offline { .. } | Error::Download { .. } => 6,
         _ => 1,
     }
 }
@@ -517,6 +537,27 @@ fn models(lib: &mut Library, action: Option<ModelsCommand>, out: &Out) -> photof
             lib.set_model(&name)?;
             lib.models().require(&name)?;
             out.reporter.line(&format!("the library now uses {name}; run `photofinder index` to embed with it"));
+        }
+        Some(ModelsCommand::Install { name, mirror, and_use }) => {
+            let base = match mirror {
+                Some(m) => m.trim_end_matches('/').to_string(),
+                None => lib.model_hub()?,
+            };
+            out.reporter.line(&format!("downloading {name} from {base}"));
+            let status = photofinder_core::models::hub::install(lib.models(), &name, &base, out.sink, out.cancel)?;
+            out.reporter.done();
+            if and_use {
+                lib.set_model(&name)?;
+            }
+            out.reporter.installed(&status, and_use);
+        }
+        Some(ModelsCommand::Mirror { url, clear }) => {
+            if clear {
+                lib.set_model_mirror(None)?;
+            } else if let Some(url) = url {
+                lib.set_model_mirror(Some(&url))?;
+            }
+            out.reporter.line(&format!("models download from {}", lib.model_hub()?));
         }
         None => out.reporter.models(&lib.models().all(), lib.model(), lib.models()),
     }

@@ -97,6 +97,19 @@ impl Reporter {
             Event::FolderMissing { path } => self.line(&format!("folder missing: {}", path.display())),
             Event::FolderBack { path } => self.line(&format!("folder back: {}", path.display())),
             Event::Rescan { reason } => self.line(&format!("rescanning: {reason}")),
+            Event::Download(d) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {prefix}")
+                            .expect("valid template")
+                            .progress_chars("=> "),
+                    );
+                    bar.set_message("downloading");
+                    bar.set_length(d.total);
+                    bar.set_position(d.done);
+                    bar.set_prefix(d.file);
+                }
+            }
             Event::StoreBehind { error } => self.line(&format!("vector store behind (will catch up): {error}")),
             Event::Moved { from, to } => self.verbose(&format!("moved: {} -> {}", from.display(), to.display())),
             Event::Removed { path } => self.verbose(&format!("removed: {}", path.display())),
@@ -365,6 +378,19 @@ impl Reporter {
         }
     }
 
+    pub fn installed(&self, m: &ModelStatus, active: bool) {
+        if self.json {
+            return print_json(m);
+        }
+        let source = m.provenance.as_ref().map(|p| p.source.as_str()).unwrap_or("unknown source");
+        say!("installed {} ({}-d) from {source}", m.spec.name, m.spec.dim);
+        if active {
+            say!("the library now uses {}; run `photofinder index` to embed with it", m.spec.name);
+        } else {
+            say!("use it with `photofinder models use {}`, then `photofinder index`", m.spec.name);
+        }
+    }
+
     pub fn models(&self, models: &[ModelStatus], active: &str, dir: &ModelDir) {
         if self.json {
             #[derive(Serialize)]
@@ -386,7 +412,10 @@ impl Reporter {
         for m in models {
             let mark = if m.spec.name == active { "*" } else { " " };
             let state = if !m.installed {
-                format!("missing: install with {}", m.spec.install)
+                match &m.spec.hub {
+                    Some(hub) => format!("not installed: photofinder models install {} (about {} MB)", m.spec.name, hub.size_mb),
+                    None => format!("missing: install with {}", m.spec.install),
+                }
             } else if m.is_random() {
                 "installed, RANDOM weights (plumbing tests only, results are meaningless)".to_string()
             } else {
@@ -394,6 +423,9 @@ impl Reporter {
                 format!("installed ({source})")
             };
             say!("{mark} {:20} {:5}-d  {}", m.spec.name, m.spec.dim, state);
+            if let Some(note) = &m.spec.note {
+                say!("  {:20}         {note}", "");
+            }
             match m.text_installed {
                 Some(true) => say!("  {:20}         text tower installed (text search)", ""),
                 Some(false) => say!(

@@ -225,14 +225,45 @@ fn models_lists_installed_and_missing_models() {
     let models = env.json(&["models"]);
     let list = models["models"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["efficientnet-lite0", "resnet50", "clip-vit-b32"]);
+    assert_eq!(names, ["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-laion2b", "siglip2-vit-b16", "xlm-roberta-vit-b32"]);
     assert_eq!(models["active"], "efficientnet-lite0");
     assert_eq!(list[0]["installed"], true);
+    assert_eq!(list[4]["hub"]["repo"], "immich-app/ViT-B-16-SigLIP2__webli");
+    assert_eq!(list[4]["context"], 64);
+    assert_eq!(list[5]["multilingual"], true);
 
     let empty = tempfile::tempdir().unwrap();
     let out = env.cmd().args(["models"]).env("PHOTOFINDER_MODELS_DIR", empty.path()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("missing: install with models/install.sh"), "{text}");
+    assert!(text.contains("not installed: photofinder models install siglip2-vit-b16 (about 1500 MB)"), "{text}");
+}
+
+/// The download itself is tested against a hub on 127.0.0.1 in the core
+/// (tests/model_download.rs); here, what the command line says and keeps.
+#[test]
+fn models_install_says_when_no_hub_answers_and_keeps_a_mirror() {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mirror = format!("http://127.0.0.1:{port}");
+    let (code, out, _) = env.run(&["models", "mirror", &mirror]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("models download from {mirror}")), "{out}");
+    let (code, _, err) = env.run(&["models", "install", "clip-vit-b32-laion2b"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("cannot reach 127.0.0.1") && err.contains("PHOTOFINDER_MODEL_MIRROR"), "{err}");
+    // The environment variable wins over the setting.
+    let out = env.cmd().args(["models", "mirror"]).env("PHOTOFINDER_MODEL_MIRROR", "http://127.0.0.1:9/").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("models download from http://127.0.0.1:9\n"), "{out:?}");
+    let (code, out, _) = env.run(&["models", "mirror", "--clear"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("models download from https://huggingface.co"), "{out}");
+    let (code, _, err) = env.run(&["models", "mirror", "ftp://example"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("http:// or https://"), "{err}");
+    let (code, _, err) = env.run(&["models", "install", "resnet50"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("install.sh"), "{err}");
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub enum Error {
     #[error("model {name} is not installed: {hint}")]
     ModelMissing { name: String, hint: String },
 
-    #[error("unknown model {0:?} (known: efficientnet-lite0, resnet50, clip-vit-b32)")]
+    #[error("unknown model {0:?} (known: {known})", known = crate::models::ModelDir::specs().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownModel(String),
 
     #[error("model {name}: {message}")]
@@ -81,6 +81,15 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// No server could be reached for a download (offline, a proxy, DNS).
+    #[error("cannot reach {host} ({message}); check the connection, or set a mirror: {env} or the library's model mirror setting (Settings -> Models)", env = crate::models::hub::MIRROR_ENV)]
+    Offline { host: String, message: String },
+
+    /// A download the server refused, or whose bytes are not what was
+    /// published: nothing was installed.
+    #[error("download {url}: {message}")]
+    Download { url: String, message: String },
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -112,6 +121,8 @@ impl Error {
             Error::Closed(_) => "closed",
             Error::CorruptSetting { .. } => "corrupt_setting",
             Error::Internal(_) => "internal",
+            Error::Offline { .. } => "offline",
+            Error::Download { .. } => "download",
             Error::Cancelled => "cancelled",
         }
     }

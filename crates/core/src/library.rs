@@ -351,6 +351,33 @@ impl Library {
         })
     }
 
+    // ---- models to download
+
+    /// The hub models download from: `PHOTOFINDER_MODEL_MIRROR`, else this
+    /// library's `model_mirror` setting, else Hugging Face.
+    pub fn model_hub(&self) -> Result<String> {
+        Ok(crate::models::hub::hub_base(self.catalog.setting("model_mirror")?.as_deref()))
+    }
+
+    /// Set (or, with `None` or an empty string, clear) the mirror models
+    /// download from: a server with Hugging Face's API, such as a company
+    /// proxy or a local copy.
+    pub fn set_model_mirror(&mut self, url: Option<&str>) -> Result<()> {
+        let url = url.map(str::trim).unwrap_or("");
+        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Config(format!("{url:?}: a mirror is an http:// or https:// address")));
+        }
+        self.catalog.set_setting("model_mirror", url)
+    }
+
+    /// Download, verify and install the hub model `name` (see
+    /// `models::hub`), reporting `Event::Download`. The library's active
+    /// model is not changed.
+    pub fn install_model(&mut self, name: &str, sink: Sink, cancel: &Cancel) -> Result<ModelStatus> {
+        let base = self.model_hub()?;
+        crate::models::hub::install(self.models.files(), name, &base, sink, cancel)
+    }
+
     pub fn video_options(&self) -> Result<VideoOptions> {
         videos::options(&self.catalog)
     }

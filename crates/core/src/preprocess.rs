@@ -6,7 +6,7 @@ use fast_image_resize::{images::Image, images::ImageRef, FilterType, PixelType, 
 use image::RgbImage;
 
 use crate::decode::{self, DecodeError};
-use crate::models::{Filter, ModelSpec};
+use crate::models::{Filter, ModelSpec, ResizeMode};
 
 /// The model input of `pixels` for `spec` (3 x crop x crop, CHW), the way
 /// the model was trained: shorter side resized to `resize`, centre crop of
@@ -23,11 +23,15 @@ pub fn tensor(pixels: &RgbImage, spec: &ModelSpec) -> Vec<f32> {
 pub fn to_tensor(pixels: &RgbImage, spec: &ModelSpec, out: &mut [f32]) {
     let crop = spec.crop;
     let (w, h) = (pixels.width() as f64, pixels.height() as f64);
-    let scale = spec.resize as f64 / w.min(h);
-    let side_w = (crop as f64 / scale).min(w);
-    let side_h = (crop as f64 / scale).min(h);
-    let left = (w - side_w) / 2.0;
-    let top = (h - side_h) / 2.0;
+    let (left, top, side_w, side_h) = match spec.resize_mode {
+        ResizeMode::Shortest => {
+            let scale = spec.resize as f64 / w.min(h);
+            let side_w = (crop as f64 / scale).min(w);
+            let side_h = (crop as f64 / scale).min(h);
+            ((w - side_w) / 2.0, (h - side_h) / 2.0, side_w, side_h)
+        }
+        ResizeMode::Squash => (0.0, 0.0, w, h),
+    };
     let filter = match spec.filter {
         Filter::Bilinear => FilterType::Bilinear,
         Filter::Bicubic => FilterType::CatmullRom,

@@ -83,6 +83,8 @@ pub enum Event {
     WaitingForWriter { holder: String },
     /// The watcher lost track (event queue overflow, say): a rescan follows.
     Rescan { reason: String },
+    /// A model's files coming down from the hub.
+    Download(crate::models::hub::DownloadProgress),
 }
 
 /// Where events go. The CLI draws a progress bar; the app forwards them to its window.

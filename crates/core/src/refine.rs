@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::FileId;
 use crate::embed::normalised;
 use crate::error::{Error, Result};
-use crate::embed::CLIP_MODEL;
 use crate::search::{SearchResults, Searcher};
 use crate::store::Filter;
 use crate::text::{TextMethod, TextResults, LABEL_MODEL};
@@ -141,11 +140,12 @@ pub fn refine_text(
         return Ok(first);
     }
     let model = match first.method {
-        TextMethod::Clip => CLIP_MODEL,
-        TextMethod::Labels | TextMethod::Words => LABEL_MODEL,
+        TextMethod::Clip => first.model.clone(),
+        TextMethod::Labels | TextMethod::Words => LABEL_MODEL.to_string(),
     };
+    let model = model.as_str();
     let seed = match first.method {
-        TextMethod::Clip => s.models.text_vector(text)?,
+        TextMethod::Clip => s.models.text_vector(model, text)?,
         TextMethod::Labels | TextMethod::Words => {
             let ids: Vec<FileId> = first.hits.iter().take(PSEUDO_RELEVANT).map(|h| h.id).collect();
             let vectors = vectors_of(s, model, &ids)?;
@@ -171,16 +171,20 @@ pub fn search_photo_and_text(
     filter: &Filter,
 ) -> Result<SearchResults> {
     let started = Instant::now();
-    if s.catalog.embedded_ids(CLIP_MODEL)?.is_empty() {
-        return Err(Error::BadQuery(format!(
-            "combining a photo with text needs {CLIP_MODEL} vectors: photofinder models use {CLIP_MODEL}, then photofinder index"
-        )));
-    }
-    let (image, hash, path) = example_vector(s, CLIP_MODEL, example)?;
-    let words = s.models.text_vector(text)?;
+    let model = match crate::text::answering_text_model(s)? {
+        Ok(model) => model,
+        Err(why) => {
+            return Err(Error::BadQuery(format!(
+                "combining a photo with text needs a CLIP-style model's vectors: {why}"
+            )))
+        }
+    };
+    let model = model.as_str();
+    let (image, hash, path) = example_vector(s, model, example)?;
+    let words = s.models.text_vector(model, text)?;
     let combined: Vec<f32> = image.iter().zip(&words).map(|(i, t)| i + text_weight * t).collect();
-    let (query, filter) = refined(s, CLIP_MODEL, &normalised(&combined), feedback, filter)?;
-    let mut results = s.search_vector(CLIP_MODEL, &path, &[hash], &query, k, &filter, started)?;
+    let (query, filter) = refined(s, model, &normalised(&combined), feedback, filter)?;
+    let mut results = s.search_vector(model, &path, &[hash], &query, k, &filter, started)?;
     results.query = PathBuf::from(format!("{} + \"{text}\"", path.display()));
     Ok(results)
 }

@@ -5,4 +5,12 @@ import type { Status } from "./Status";
 import type { StoreChoice } from "./StoreChoice";
 import type { VideoOptions } from "./VideoOptions";
 
-export type Overview = { status: Status, models: Array<ModelStatus>, store: StoreChoice, engine: EngineState, videos: VideoOptions, };
+export type Overview = { status: Status, models: Array<ModelStatus>, 
+/**
+ * Where models download from (Hugging Face, or the mirror set).
+ */
+model_hub: string, 
+/**
+ * Whether PHOTOFINDER_MODEL_MIRROR sets it (the setting is then not used).
+ */
+model_hub_from_env: boolean, store: StoreChoice, engine: EngineState, videos: VideoOptions, };

@@ -2,7 +2,11 @@
 // thumbnail size and theme. Library settings live in the catalog (the core
 // keeps them); display settings in the web view's local storage.
 
-import { api, type IndexConfig, type Overview, type StoreInput } from '../api';
+import { api, commandError, onDownload, type IndexConfig, type Overview, type StoreInput } from '../api';
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+}
 
 export interface Display {
   cellSize: number;
@@ -75,10 +79,13 @@ export class SettingsView {
   }
 
   private modelSection(o: Overview): HTMLElement {
-    const s = this.section('Model', 'The image model that embeds your photos. Switching re-embeds the library in the background; vectors of other models are kept.');
+    const s = this.section('Model', 'The image model that embeds your photos. Switching re-embeds the library in the background; vectors of other models are kept. Models with a text tower also answer typed words.');
     for (const m of o.models) {
-      const row = document.createElement('label');
-      row.className = 'radio-row';
+      const row = document.createElement('div');
+      row.className = 'model-row';
+      row.dataset.model = m.name;
+      const label = document.createElement('label');
+      label.className = 'radio-row';
       const radio = document.createElement('input');
       radio.type = 'radio';
       radio.name = 'model';
@@ -96,14 +103,105 @@ export class SettingsView {
       });
       const text = document.createElement('span');
       const notes = [`${m.dim}-d`];
-      if (!m.installed) notes.push('not installed: run models/install.sh (see README)');
+      if (!m.installed && !m.hub) notes.push('not installed: run models/install.sh (see README)');
       if (m.provenance?.weights === 'random') notes.push('random weights: for testing only');
       if (m.text_installed) notes.push('text search');
-      text.textContent = `${m.name} (${notes.join(', ')})`;
-      row.append(radio, text);
+      if (m.multilingual) notes.push('many languages');
+      text.textContent = `${m.title} (${notes.join(', ')})`;
+      label.append(radio, text);
+      row.append(label);
+      if (m.note) {
+        const note = document.createElement('div');
+        note.className = 'muted model-note';
+        note.textContent = m.note;
+        row.append(note);
+      }
+      const needsDownload = m.hub && (!m.installed || m.text_installed === false);
+      if (needsDownload && m.hub) row.append(this.downloadControls(m.name, m.hub.size_mb));
       s.append(row);
     }
+    s.append(this.mirrorForm(o));
     return s;
+  }
+
+  /** Download button, then a progress bar with Cancel; the list is redrawn once installed. */
+  private downloadControls(name: string, sizeMb: number): HTMLElement {
+    const box = document.createElement('div');
+    box.className = 'download';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = `Download (about ${sizeMb >= 1000 ? `${(sizeMb / 1000).toFixed(1)} GB` : `${sizeMb} MB`})`;
+    const bar = document.createElement('progress');
+    bar.max = 1;
+    bar.value = 0;
+    bar.hidden = true;
+    const status = document.createElement('span');
+    status.className = 'muted download-status';
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.textContent = 'Cancel';
+    cancel.hidden = true;
+    cancel.addEventListener('click', () => void api.cancelDownload());
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      bar.hidden = false;
+      cancel.hidden = false;
+      status.textContent = 'connecting…';
+      const stop = await onDownload((p) => {
+        if (p.model !== name) return;
+        bar.value = p.total > 0 ? p.done / p.total : 0;
+        status.textContent = `${megabytes(p.done)} of ${megabytes(p.total)}`;
+      });
+      try {
+        await api.installModel(name);
+        this.report(`${name} is installed and verified. Pick it above to embed your photos with it.`);
+        this.onChanged();
+      } catch (err) {
+        const e = commandError(err);
+        status.textContent = e.kind === 'cancelled' ? 'cancelled: Download resumes where it stopped' : e.message;
+        status.classList.toggle('error', e.kind !== 'cancelled');
+        button.textContent = 'Download';
+        button.disabled = false;
+        cancel.hidden = true;
+      } finally {
+        stop();
+      }
+    });
+    box.append(button, bar, status, cancel);
+    return box;
+  }
+
+  private mirrorForm(o: Overview): HTMLElement {
+    const form = document.createElement('form');
+    form.className = 'mirror-form';
+    const label = document.createElement('label');
+    label.textContent = 'Download models from ';
+    const input = document.createElement('input');
+    input.name = 'mirror';
+    input.placeholder = 'https://huggingface.co';
+    input.value = o.model_hub === 'https://huggingface.co' ? '' : o.model_hub;
+    input.disabled = o.model_hub_from_env;
+    label.append(input);
+    const save = document.createElement('button');
+    save.type = 'submit';
+    save.textContent = 'Save';
+    save.disabled = o.model_hub_from_env;
+    const help = document.createElement('p');
+    help.className = 'muted';
+    help.textContent = o.model_hub_from_env
+      ? `PHOTOFINDER_MODEL_MIRROR sets it to ${o.model_hub}.`
+      : 'Empty for Hugging Face; or a mirror with its API (a company proxy, a local copy).';
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const hub = await api.setModelMirror(input.value.trim());
+        this.report(`Models download from ${hub}.`);
+      } catch (err) {
+        this.report(commandError(err).message, true);
+      }
+    });
+    form.append(label, save, help);
+    return form;
   }
 
   private storeSection(o: Overview): HTMLElement {

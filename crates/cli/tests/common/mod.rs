@@ -43,7 +43,8 @@ impl Env {
         let mut c = Command::cargo_bin("photofinder").unwrap();
         c.env("PHOTOFINDER_LIBRARY", self.tmp.path().join("library"))
             .env("PHOTOFINDER_MODELS_DIR", dir_from_env("PHOTOFINDER_MODELS_DIR", ".cache/models"))
-            .env_remove("ORT_DYLIB_PATH");
+            .env_remove("ORT_DYLIB_PATH")
+            .env_remove("PHOTOFINDER_MODEL_MIRROR");
         c
     }
 

@@ -689,6 +689,20 @@ impl Catalog {
         Ok(ids)
     }
 
+    /// Whether any indexed photo has a vector of `model` (one row read, not all).
+    pub fn has_embeddings(&self, model: &str) -> Result<bool> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM files f JOIN embeddings e INDEXED BY embeddings_by_model ON e.hash = f.hash AND e.model = ?1
+                 WHERE f.state = 'indexed' LIMIT 1",
+                [model],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some() || !self.embedded_frame_ids(model)?.is_empty())
+    }
+
     pub fn counts(&self) -> Result<Counts> {
         let mut c = Counts {
             folders: self.conn.query_row("SELECT count(*) FROM folders", [], |r| r.get::<_, i64>(0))? as u64,

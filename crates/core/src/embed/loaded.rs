@@ -10,7 +10,8 @@ use crate::decode::{self, Decoded};
 use crate::error::Result;
 use crate::models::{ModelDir, ModelSpec, ModelStatus};
 
-/// The model whose text tower answers text queries.
+/// The CLIP model `models/install.sh` converts, and the first choice for
+/// text queries where several text towers are installed.
 pub const CLIP_MODEL: &str = "clip-vit-b32";
 
 /// The largest side a photo is decoded at for a search by a part of it.
@@ -64,7 +65,8 @@ pub struct Models {
     /// ONNX Runtime intra-op threads per model.
     threads: usize,
     images: HashMap<String, Embedder>,
-    text: Option<TextEmbedder>,
+    /// Text towers by image model name.
+    text: HashMap<String, TextEmbedder>,
     sentence: Option<SentenceEmbedder>,
     /// The sentence vectors of the texts last asked for by `phrase_vectors`,
     /// with those texts' fingerprint.
@@ -75,7 +77,7 @@ impl Models {
     /// `active` must name a known model.
     pub fn new(files: ModelDir, active: &str) -> Result<Models> {
         ModelDir::spec(active)?;
-        Ok(Models { files, active: active.to_string(), threads: super::default_threads(), images: HashMap::new(), text: None, sentence: None, phrases: None })
+        Ok(Models { files, active: active.to_string(), threads: super::default_threads(), images: HashMap::new(), text: HashMap::new(), sentence: None, phrases: None })
     }
 
     /// The installed model files.
@@ -140,13 +142,26 @@ impl Models {
         self.embedder(model)?.embed_image(&part)
     }
 
-    /// The CLIP text vector of `text` (the text tower is loaded on first use).
-    pub fn text_vector(&mut self, text: &str) -> Result<Vec<f32>> {
-        if self.text.is_none() {
-            let spec = ModelDir::spec(CLIP_MODEL)?;
-            self.text = Some(TextEmbedder::load(&self.files, &spec, self.threads)?);
+    /// The vector of `text` in `model`'s space, by its text tower (loaded
+    /// on first use).
+    pub fn text_vector(&mut self, model: &str, text: &str) -> Result<Vec<f32>> {
+        if !self.text.contains_key(model) {
+            let spec = self.files.status(model)?.spec;
+            self.text.insert(model.to_string(), TextEmbedder::load(&self.files, &spec, self.threads)?);
         }
-        self.text.as_mut().expect("loaded above").embed(text)
+        self.text.get_mut(model).expect("loaded above").embed(text)
+    }
+
+    /// The models whose text towers are installed, the active one first if
+    /// it is one of them, then CLIP_MODEL, then the manifest's order.
+    pub fn text_models(&self) -> Vec<String> {
+        let mut names: Vec<String> = ModelDir::specs()
+            .into_iter()
+            .filter(|s| s.text_model.is_some() && self.files.require_text(s).is_ok())
+            .map(|s| s.name)
+            .collect();
+        names.sort_by_key(|n| (n != &self.active, n != CLIP_MODEL));
+        names
     }
 
     /// Whether the sentence model for phrases is installed.

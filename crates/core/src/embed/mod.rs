@@ -5,6 +5,7 @@
 //! frame or a query becomes a vector. Knows model files (`models`), decoded
 //! pixels (`decode`, `preprocess`); knows nothing of catalogs or stores.
 
+mod hub_tokenizer;
 mod loaded;
 pub mod sentence;
 pub mod text;
@@ -67,13 +68,23 @@ pub struct Embedding {
 pub struct Embedder {
     pub status: ModelStatus,
     session: Session,
+    /// The pixels' input and the vector's output, as the file names them.
+    input: String,
+    output: String,
 }
 
 impl Embedder {
     pub fn load(models: &ModelDir, name: &str, threads: usize) -> Result<Embedder> {
         let status = models.require(name)?;
         let session = load_session(models, name, &status.path, threads)?;
-        let embedder = Embedder { status, session };
+        // The manifest's names; a file with one input (or one output) may
+        // call it otherwise: the same model installed from the hub reads `image`.
+        let pick = |names: Vec<&str>, wanted: &str| {
+            if names.len() == 1 && !names.contains(&wanted) { names[0].to_string() } else { wanted.to_string() }
+        };
+        let input = pick(session.inputs().iter().map(|i| i.name()).collect(), &status.spec.input);
+        let output = pick(session.outputs().iter().map(|o| o.name()).collect(), &status.spec.output);
+        let embedder = Embedder { status, session, input, output };
         embedder.check_outputs()?;
         Ok(embedder)
     }
@@ -90,7 +101,7 @@ impl Embedder {
     fn check_outputs(&self) -> Result<()> {
         let spec = self.spec();
         let names: Vec<&str> = self.session.outputs().iter().map(|o| o.name()).collect();
-        for wanted in std::iter::once(&spec.output).chain(spec.logits.iter()) {
+        for wanted in std::iter::once(&self.output).chain(spec.logits.iter()) {
             if !names.contains(&wanted.as_str()) {
                 return Err(Error::Model {
                     name: spec.name.clone(),
@@ -118,13 +129,13 @@ impl Embedder {
         }
         let side = spec.crop as usize;
         let input = Tensor::from_array(([n, 3, side, side], pixels))?;
-        let outputs = self.session.run(ort::inputs![spec.input.as_str() => input])?;
-        let (shape, data) = outputs[spec.output.as_str()].try_extract_tensor::<f32>()?;
+        let outputs = self.session.run(ort::inputs![self.input.as_str() => input])?;
+        let (shape, data) = outputs[self.output.as_str()].try_extract_tensor::<f32>()?;
         let dim = *shape.last().unwrap_or(&0) as usize;
         if dim != spec.dim || data.len() != n * dim {
             return Err(Error::Model {
                 name: spec.name.clone(),
-                message: format!("output {:?} has shape {shape:?}, expected [{n}, {}]", spec.output, spec.dim),
+                message: format!("output {:?} has shape {shape:?}, expected [{n}, {}]", self.output, spec.dim),
             });
         }
         let mut result: Vec<Embedding> = data

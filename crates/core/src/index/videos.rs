@@ -7,7 +7,7 @@ use super::IndexStats;
 use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash, NewFrame};
 use crate::embed::{self, Embedder, Models};
 use crate::error::{Error, Result};
-use crate::models::{ModelDir, ModelSpec};
+use crate::models::ModelSpec;
 use crate::preprocess;
 use crate::progress::{Cancel, Event, Meter, Phase, Sink};
 use crate::store::{self, Point, Stores};
@@ -76,7 +76,8 @@ pub(super) fn run(
         return Ok(stats);
     }
     let options = options(catalog)?;
-    let spec = ModelDir::spec(model)?;
+    // The installed model's own preprocessing (a hub model's may differ from the manifest's).
+    let spec = models.embedder(model)?.spec().clone();
     let mut meter = Meter::new(Phase::Embedding, videos.len() as u64);
     sink(meter.event(None));
     for row in videos {

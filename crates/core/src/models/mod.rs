@@ -4,8 +4,11 @@
 //! model; the models directory holds the ONNX files `models/install.sh` put
 //! there, each with a sidecar saying where its weights came from.
 //!
-//! Files and facts only: loading a model is `embed`'s.
+//! Files and facts only: loading a model is `embed`'s; `hub` installs the
+//! models offered for download.
 
+pub mod download;
+pub mod hub;
 pub mod labels;
 
 use std::collections::HashMap;
@@ -38,6 +41,18 @@ pub enum Filter {
     Bicubic,
 }
 
+/// How a photo is fitted to the model's square input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(rename_all = "lowercase")]
+pub enum ResizeMode {
+    /// Shorter side to `resize`, then the centre `crop` x `crop`.
+    #[default]
+    Shortest,
+    /// The whole photo to `crop` x `crop`, whatever its shape (SigLIP).
+    Squash,
+}
+
 /// One model as the manifest describes it.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ModelSpec {
@@ -53,6 +68,8 @@ pub struct ModelSpec {
     pub resize: u32,
     pub crop: u32,
     pub filter: Filter,
+    #[serde(default)]
+    pub resize_mode: ResizeMode,
     pub mean: [f32; 3],
     pub std: [f32; 3],
     pub metric: Metric,
@@ -60,9 +77,81 @@ pub struct ModelSpec {
     pub install: String,
     /// The text tower that maps text into this model's space (CLIP), by file stem.
     pub text_model: Option<String>,
-    /// The text tower's tokenizer vocabulary.
+    /// The text tower's tokenizer: CLIP's byte-pair merges (`vocab`), or a
+    /// Hugging Face `tokenizer.json` (`tokenizer`).
     pub vocab: Option<String>,
+    pub tokenizer: Option<String>,
+    /// Token ids the text tower reads.
+    #[serde(default = "default_context")]
+    pub context: usize,
     pub text_install: Option<String>,
+    /// Whether its text tower reads many languages.
+    #[serde(default)]
+    pub multilingual: bool,
+    /// What sets it apart, for the model list.
+    pub note: Option<String>,
+    /// Where it downloads from in one click, if it does.
+    pub hub: Option<hub::HubSource>,
+}
+
+fn default_context() -> usize {
+    77
+}
+
+/// The image preprocessing a hub model ships (`visual/preprocess_cfg.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstalledPreprocess {
+    pub size: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub filter: Filter,
+    pub resize_mode: ResizeMode,
+}
+
+impl InstalledPreprocess {
+    /// Read OpenCLIP's preprocessing config: `size` (a number or
+    /// `[h, w]`, square only), `mean`, `std`, `interpolation`, `resize_mode`.
+    pub fn from_json(v: &serde_json::Value) -> std::result::Result<InstalledPreprocess, String> {
+        let size = match &v["size"] {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].as_u64(),
+            _ => None,
+        }
+        .filter(|&s| (16..=4096).contains(&s))
+        .ok_or_else(|| format!("preprocess_cfg.json: a square input size is needed, found {}", v["size"]))? as u32;
+        let triple = |key: &str| -> std::result::Result<[f32; 3], String> {
+            let a = v[key].as_array().filter(|a| a.len() == 3).ok_or_else(|| format!("preprocess_cfg.json: {key} needs three numbers"))?;
+            let mut out = [0.0f32; 3];
+            for (o, x) in out.iter_mut().zip(a) {
+                *o = x.as_f64().ok_or_else(|| format!("preprocess_cfg.json: {key} needs three numbers"))? as f32;
+            }
+            Ok(out)
+        };
+        let (mean, std) = (triple("mean")?, triple("std")?);
+        if std.iter().any(|&s| s <= 0.0) {
+            return Err("preprocess_cfg.json: std must be positive".into());
+        }
+        let filter = match v["interpolation"].as_str().unwrap_or("bicubic") {
+            "bicubic" => Filter::Bicubic,
+            "bilinear" => Filter::Bilinear,
+            other => return Err(format!("preprocess_cfg.json: interpolation {other:?} is not one photofinder resamples with")),
+        };
+        let resize_mode = match v["resize_mode"].as_str().unwrap_or("shortest") {
+            "shortest" => ResizeMode::Shortest,
+            "squash" => ResizeMode::Squash,
+            other => return Err(format!("preprocess_cfg.json: resize_mode {other:?} is not supported")),
+        };
+        Ok(InstalledPreprocess { size, mean, std, filter, resize_mode })
+    }
+
+    fn apply(&self, spec: &mut ModelSpec) {
+        spec.resize = self.size;
+        spec.crop = self.size;
+        spec.mean = self.mean;
+        spec.std = self.std;
+        spec.filter = self.filter;
+        spec.resize_mode = self.resize_mode;
+    }
 }
 
 #[derive(Deserialize)]
@@ -135,16 +224,22 @@ impl ModelDir {
             .ok_or_else(|| Error::UnknownModel(name.to_string()))
     }
 
+    /// What is installed for `name`. A model installed from the hub is
+    /// described by the preprocessing it came with.
     pub fn status(&self, name: &str) -> Result<ModelStatus> {
-        let spec = Self::spec(name)?;
+        let mut spec = Self::spec(name)?;
         let path = self.dir.join(format!("{name}.onnx"));
         let provenance = std::fs::read(self.dir.join(format!("{name}.json")))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        let text_installed = spec.text_model.as_ref().map(|t| {
-            self.dir.join(format!("{t}.onnx")).is_file()
-                && spec.vocab.as_ref().is_some_and(|v| self.dir.join(v).is_file())
-        });
+        let preprocess = self.dir.join(format!("{name}.preprocess.json"));
+        if let Ok(bytes) = std::fs::read(&preprocess) {
+            match serde_json::from_slice(&bytes).map_err(|e| e.to_string()).and_then(|v| InstalledPreprocess::from_json(&v)) {
+                Ok(p) => p.apply(&mut spec),
+                Err(e) => log::warn!("{}: {e}; using the manifest's preprocessing", preprocess.display()),
+            }
+        }
+        let text_installed = spec.text_model.is_some().then(|| self.text_files(&spec).is_ok());
         Ok(ModelStatus { installed: path.is_file(), path, provenance, text_installed, spec })
     }
 
@@ -222,24 +317,52 @@ impl ModelDir {
             .collect()
     }
 
-    /// The text tower of `spec` and its vocabulary, or how to install them.
-    pub fn require_text(&self, spec: &ModelSpec) -> Result<(PathBuf, PathBuf)> {
-        let (Some(model), Some(vocab)) = (&spec.text_model, &spec.vocab) else {
+    /// The text tower of `spec` and its tokenizer, or how to install them.
+    pub fn require_text(&self, spec: &ModelSpec) -> Result<TextFiles> {
+        self.text_files(spec)
+    }
+
+    fn text_files(&self, spec: &ModelSpec) -> Result<TextFiles> {
+        let Some(model) = &spec.text_model else {
             return Err(Error::Model { name: spec.name.clone(), message: "has no text tower".into() });
         };
-        let (model_path, vocab_path) = (self.dir.join(format!("{model}.onnx")), self.dir.join(vocab));
-        for p in [&model_path, &vocab_path] {
-            if !p.is_file() {
-                return Err(Error::ModelMissing {
-                    name: model.clone(),
-                    hint: format!(
-                        "no {} ; install it with {}",
-                        p.display(),
-                        spec.text_install.as_deref().unwrap_or("models/install.sh")
-                    ),
-                });
-            }
+        let missing = |p: &std::path::Path| Error::ModelMissing {
+            name: model.clone(),
+            hint: format!("no {} ; install it with {}", p.display(), spec.text_install.as_deref().unwrap_or("models/install.sh")),
+        };
+        let tower = self.dir.join(format!("{model}.onnx"));
+        if !tower.is_file() {
+            return Err(missing(&tower));
         }
-        Ok((model_path, vocab_path))
+        // The hub's tokenizer.json where one was installed, else CLIP's merges.
+        let json = self.dir.join(spec.tokenizer.clone().unwrap_or_else(|| format!("{model}.tokenizer.json")));
+        let tokenizer = if json.is_file() {
+            TextTokenizerFile::Json {
+                config: self.dir.join(format!("{model}.tokenizer_config.json")),
+                model_config: self.dir.join(format!("{}.config.json", spec.name)),
+                tokenizer: json,
+            }
+        } else if let Some(v) = spec.vocab.as_ref().map(|v| self.dir.join(v)).filter(|v| v.is_file()) {
+            TextTokenizerFile::ClipMerges(v)
+        } else {
+            return Err(missing(&json));
+        };
+        Ok(TextFiles { tower, tokenizer })
     }
+}
+
+/// The files of an installed text tower.
+#[derive(Debug, Clone)]
+pub struct TextFiles {
+    pub tower: PathBuf,
+    pub tokenizer: TextTokenizerFile,
+}
+
+#[derive(Debug, Clone)]
+pub enum TextTokenizerFile {
+    /// CLIP's `bpe_simple_vocab_16e6.txt.gz`.
+    ClipMerges(PathBuf),
+    /// A Hugging Face `tokenizer.json`, its `tokenizer_config.json` and the
+    /// model's `config.json`.
+    Json { tokenizer: PathBuf, config: PathBuf, model_config: PathBuf },
 }

@@ -97,26 +97,23 @@ pub fn search_text(
     let parsed = query::parse(input);
     let narrowing = Narrowing::new(filter, &parsed);
     let mut note = None;
+    let mut clip = None;
     let method = match method {
-        Some(m) => m,
-        None => {
-            let clip = ModelDir::spec(CLIP_MODEL)?;
-            let has_vectors = !searcher.catalog.embedded_ids(CLIP_MODEL)?.is_empty();
-            match searcher.models.files().require_text(&clip) {
-                Ok(_) if has_vectors => TextMethod::Clip,
-                Ok(_) => {
-                    note = Some(format!(
-                        "answered by labels: the library has no {CLIP_MODEL} vectors yet \
-                         (photofinder models use {CLIP_MODEL}, then photofinder index)"
-                    ));
-                    TextMethod::Labels
-                }
-                Err(e) => {
-                    note = Some(format!("answered by labels: CLIP text search is not available: {e}"));
-                    TextMethod::Labels
-                }
-            }
+        Some(TextMethod::Clip) => {
+            clip = Some(clip_model(searcher)?);
+            TextMethod::Clip
         }
+        Some(m) => m,
+        None => match answering_text_model(searcher)? {
+            Ok(name) => {
+                clip = Some(name);
+                TextMethod::Clip
+            }
+            Err(why) => {
+                note = Some(format!("answered by labels: {why}"));
+                TextMethod::Labels
+            }
+        },
     };
     let mut results = if !parsed.has_meaning() {
         // Operators alone list what they let through; an empty query, nothing.
@@ -124,7 +121,10 @@ pub fn search_text(
         only_narrowed(searcher, k, &narrowing, method)?
     } else {
         match method {
-            TextMethod::Clip => search_text_clip(searcher, &parsed, k, &narrowing)?,
+            TextMethod::Clip => {
+                let model = clip.clone().expect("chosen with the method");
+                search_text_clip(searcher, &model, &parsed, k, &narrowing)?
+            }
             TextMethod::Labels => search_text_labels(searcher, &parsed, k, &narrowing, true)?,
             TextMethod::Words => search_text_labels(searcher, &parsed, k, &narrowing, false)?,
         }
@@ -242,26 +242,62 @@ fn only_narrowed(searcher: &mut Searcher<'_>, k: usize, narrowing: &Narrowing, m
     })
 }
 
-fn search_text_clip(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, narrowing: &Narrowing) -> Result<TextResults> {
+/// The model whose text tower answers a CLIP-style query here: the first
+/// installed text tower (the active model's first) whose photos' vectors
+/// the library holds. `Err` says, for the answer's note, why none can.
+pub(crate) fn answering_text_model(searcher: &Searcher<'_>) -> Result<std::result::Result<String, String>> {
+    let installed = searcher.models.text_models();
+    let Some(first) = installed.first() else {
+        let why = match searcher.models.files().require_text(&ModelDir::spec(CLIP_MODEL)?) {
+            Err(e) => e.to_string(),
+            Ok(_) => "no text tower is installed".to_string(),
+        };
+        return Ok(Err(format!("CLIP text search is not available: {why}")));
+    };
+    for name in &installed {
+        if searcher.catalog.has_embeddings(name)? {
+            return Ok(Ok(name.clone()));
+        }
+    }
+    Ok(Err(format!("the library has no {first} vectors yet (photofinder models use {first}, then photofinder index)")))
+}
+
+/// The text model to use when CLIP-style search is asked for by name: the
+/// answering one, else the first installed (it finds nothing until the
+/// library is embedded with it), else an error saying how to install one.
+pub(crate) fn clip_model(searcher: &Searcher<'_>) -> Result<String> {
+    if let Ok(name) = answering_text_model(searcher)? {
+        return Ok(name);
+    }
+    match searcher.models.text_models().into_iter().next() {
+        Some(name) => Ok(name),
+        None => {
+            searcher.models.files().require_text(&ModelDir::spec(CLIP_MODEL)?)?;
+            Ok(CLIP_MODEL.to_string())
+        }
+    }
+}
+
+fn search_text_clip(searcher: &mut Searcher<'_>, model: &str, q: &query::Query, k: usize, narrowing: &Narrowing) -> Result<TextResults> {
     let started = Instant::now();
-    let mut vector = searcher.models.text_vector(&q.meaning())?;
+    let mut vector = searcher.models.text_vector(model, &q.meaning())?;
     // "-people": away from what the words not wanted mean (Rocchio's way, as for marked results).
     if !q.not.is_empty() {
         let mut away = vec![0.0f32; vector.len()];
         for term in &q.not {
-            for (a, x) in away.iter_mut().zip(searcher.models.text_vector(term)?) {
+            for (a, x) in away.iter_mut().zip(searcher.models.text_vector(model, term)?) {
                 *a += x / q.not.len() as f32;
             }
         }
         vector = crate::embed::normalised(&vector.iter().zip(&away).map(|(v, a)| v - 0.5 * a).collect::<Vec<_>>());
     }
     let wanted = if narrowing.checks_results() { k * 5 } else { k };
-    let results = searcher.search_vector(CLIP_MODEL, std::path::Path::new(""), &[], &vector, wanted, &narrowing.filter, started)?;
+    let results = searcher.search_vector(model, std::path::Path::new(""), &[], &vector, wanted, &narrowing.filter, started)?;
     let hits = results.hits.into_iter().filter(|h| narrowing.keeps_shape_and_kind(h.id, h.width, h.height)).take(k).collect();
     Ok(TextResults {
         query: String::new(),
         method: TextMethod::Clip,
-        model: CLIP_MODEL.into(),
+        model: model.into(),
         matched: Vec::new(),
         note: None,
         understood: Vec::new(),
