@@ -249,7 +249,10 @@ fn models_install_says_when_no_hub_answers_and_keeps_a_mirror() {
     let (code, out, _) = env.run(&["models", "mirror", &mirror]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("models download from {mirror}")), "{out}");
-    let (code, _, err) = env.run(&["models", "install", "clip-vit-b32-laion2b"]);
+    // Into an empty models folder: the shared one stays as it is.
+    let models = tempfile::tempdir().unwrap();
+    let out = env.cmd().args(["models", "install", "clip-vit-b32-laion2b"]).env("PHOTOFINDER_MODELS_DIR", models.path()).output().unwrap();
+    let (code, err) = (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned());
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("cannot reach 127.0.0.1") && err.contains("PHOTOFINDER_MODEL_MIRROR"), "{err}");
     // The environment variable wins over the setting.

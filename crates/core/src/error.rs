@@ -29,7 +29,7 @@ pub enum Error {
     #[error("model {name} is not installed: {hint}")]
     ModelMissing { name: String, hint: String },
 
-    #[error("unknown model {0:?} (known: {known})", known = crate::models::ModelDir::specs().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))]
+    #[error("unknown model {0:?} (`photofinder models` lists the known ones)")]
     UnknownModel(String),
 
     #[error("model {name}: {message}")]
@@ -82,7 +82,8 @@ pub enum Error {
     Internal(String),
 
     /// No server could be reached for a download (offline, a proxy, DNS).
-    #[error("cannot reach {host} ({message}); check the connection, or set a mirror: {env} or the library's model mirror setting (Settings -> Models)", env = crate::models::hub::MIRROR_ENV)]
+    /// (The variable is `models::hub::MIRROR_ENV`; spelled out here, as errors sit below models.)
+    #[error("cannot reach {host} ({message}); check the connection, or set a mirror: PHOTOFINDER_MODEL_MIRROR or the library's model mirror setting (Settings -> Models)")]
     Offline { host: String, message: String },
 
     /// A download the server refused, or whose bytes are not what was

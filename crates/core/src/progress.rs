@@ -53,6 +53,19 @@ pub struct Progress {
     pub eta_secs: Option<f64>,
 }
 
+/// How far a model install has come, for a progress bar.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DownloadProgress {
+    pub model: String,
+    /// The file being fetched (its path on the hub).
+    pub file: String,
+    /// Bytes of all the model's files fetched so far, and in all.
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
 /// What happens while indexing and watching, for a progress bar or an app.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -84,7 +97,7 @@ pub enum Event {
     /// The watcher lost track (event queue overflow, say): a rescan follows.
     Rescan { reason: String },
     /// A model's files coming down from the hub.
-    Download(crate::models::hub::DownloadProgress),
+    Download(DownloadProgress),
 }
 
 /// Where events go. The CLI draws a progress bar; the app forwards them to its window.

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use photofinder_core::models::hub::{self, DownloadProgress};
+use photofinder_core::models::hub;
+use photofinder_core::progress::DownloadProgress;
 use photofinder_core::{Cancel, Error, Event, ModelDir};
 
 /// The manifest's model the hub serves in these tests.
@@ -192,7 +193,8 @@ fn models_copy(tmp: &Path) -> ModelDir {
     for entry in std::fs::read_dir(models().dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with(MODEL) || name == "test-hub" {
+        // Not the hub model (the test installs it), nor another run's downloads.
+        if name.to_string_lossy().starts_with(MODEL) || name == "test-hub" || name.to_string_lossy().starts_with('.') {
             continue;
         }
         std::os::unix::fs::symlink(entry.path(), dir.join(&name)).unwrap();

@@ -22,7 +22,7 @@ use ts_rs::TS;
 use super::download::{self, Digest, Expected};
 use super::{ModelDir, ModelSpec, ModelStatus, Provenance};
 use crate::error::{Error, Result};
-use crate::progress::{Cancel, Event, Sink};
+use crate::progress::{Cancel, DownloadProgress, Event, Sink};
 
 pub const DEFAULT_HUB: &str = "https://huggingface.co";
 /// The environment variable naming a mirror; it wins over the setting.
@@ -52,19 +52,6 @@ pub fn hub_base(setting: Option<&str>) -> String {
     let env = std::env::var(MIRROR_ENV).ok().filter(|s| !s.trim().is_empty());
     let base = env.as_deref().or(setting.filter(|s| !s.trim().is_empty())).unwrap_or(DEFAULT_HUB);
     base.trim().trim_end_matches('/').to_string()
-}
-
-/// How far an install has come, for a progress bar.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct DownloadProgress {
-    pub model: String,
-    /// The file being fetched (its path on the hub).
-    pub file: String,
-    /// Bytes of all the model's files fetched so far, and in all.
-    #[ts(type = "number")]
-    pub done: u64,
-    #[ts(type = "number")]
-    pub total: u64,
 }
 
 /// One file of the hub layout and where it goes in the models folder.
