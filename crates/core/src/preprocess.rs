@@ -99,3 +99,26 @@ fn resize_region(
     Resizer::new().resize(&src, &mut dst, &options).expect("resize between RGB8 images");
     dst.into_vec()
 }
+
+#[cfg(test)]
+mod resize_mode_tests {
+    use super::*;
+    use crate::models::ModelDir;
+
+    #[test]
+    fn squash_keeps_the_whole_photo_and_shortest_crops_its_centre() {
+        let mut spec = ModelDir::spec("clip-vit-b32-laion2b").unwrap();
+        (spec.mean, spec.std) = ([0.0; 3], [1.0; 3]);
+        let side = spec.crop as usize;
+        // 4:1, its left quarter white, the rest black.
+        let img = RgbImage::from_fn(896, 224, |x, _| if x < 224 { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) });
+        let left_column = |t: &[f32]| (0..side).map(|y| t[y * side]).sum::<f32>() / side as f32;
+        assert!(left_column(&tensor(&img, &spec)) < 0.01, "the centre crop holds none of the white quarter");
+        spec.resize_mode = ResizeMode::Squash;
+        let squashed = tensor(&img, &spec);
+        assert_eq!(squashed.len(), 3 * side * side);
+        assert!(left_column(&squashed) > 0.99, "the squash keeps the whole width");
+        let white = (0..side).take_while(|&x| squashed[x] > 0.5).count();
+        assert!((side / 4 - 1..=side / 4 + 1).contains(&white), "a quarter of the input is white: {white} of {side}");
+    }
+}

@@ -87,3 +87,53 @@ impl HubTokenizer {
         Ok(Tokens { ids, mask })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real tokenizer.json from a registry (all-MiniLM-L6-v2's BERT
+    /// WordPiece, installed by models/install.sh) with configs as the hub
+    /// ships them.
+    fn tokenizer(dir: &Path, config: serde_json::Value, pad: &str) -> HubTokenizer {
+        let models = std::env::var_os("PHOTOFINDER_MODELS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models"));
+        let json = models.join("minilm-l6.tokenizer.json");
+        assert!(json.is_file(), "run scripts/test: models/install.sh installs {}", json.display());
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        std::fs::write(dir.join("tokenizer_config.json"), serde_json::json!({ "pad_token": pad }).to_string()).unwrap();
+        HubTokenizer::open(&json, &dir.join("tokenizer_config.json"), &dir.join("config.json"), 77, "test").unwrap()
+    }
+
+    #[test]
+    fn the_configs_context_and_padding_token_shape_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        // SigLIP 2's layout: 64 tokens, text canonicalised.
+        let t = tokenizer(dir.path(), serde_json::json!({"text_cfg": {"context_length": 64, "tokenizer_kwargs": {"clean": "canonicalize"}}}), "[PAD]");
+        let a = t.tokenize("A photo of a CAT!").unwrap();
+        assert_eq!(a.ids.len(), 64);
+        assert_eq!(a.mask.len(), 64);
+        let pad = t.tokenizer.token_to_id("[PAD]").unwrap() as i64;
+        let used = a.mask.iter().filter(|&&m| m == 1).count();
+        // [CLS] a photo of a cat [SEP]
+        assert_eq!(used, 7, "{:?}", a.ids);
+        assert!(a.ids[used..].iter().all(|&i| i == pad), "padded with the config's token");
+        assert_eq!(a.ids, t.tokenize("a   photo of a cat").unwrap().ids, "canonical: case, punctuation and spaces do not matter");
+
+        // Long text is cut to the context.
+        let long = t.tokenize(&"many words ".repeat(100)).unwrap();
+        assert_eq!(long.ids.len(), 64);
+        assert!(long.mask.iter().all(|&m| m == 1));
+    }
+
+    #[test]
+    fn without_a_context_in_the_config_the_manifests_is_used_and_text_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = tokenizer(dir.path(), serde_json::json!({"text_cfg": {}}), "[PAD]");
+        let a = t.tokenize("A photo of a CAT!").unwrap();
+        assert_eq!(a.ids.len(), 77);
+        // Punctuation kept: one more token than the canonical form.
+        assert_eq!(a.mask.iter().filter(|&&m| m == 1).count(), 8, "{:?}", a.ids);
+    }
+}

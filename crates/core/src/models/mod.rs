@@ -366,3 +366,57 @@ pub enum TextTokenizerFile {
     /// model's `config.json`.
     Json { tokenizer: PathBuf, config: PathBuf, model_config: PathBuf },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hub_models_preprocessing_is_read_and_checked() {
+        let siglip = serde_json::json!({"size": [256, 256], "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bilinear", "resize_mode": "squash"});
+        let p = InstalledPreprocess::from_json(&siglip).unwrap();
+        assert_eq!((p.size, p.filter, p.resize_mode), (256, Filter::Bilinear, ResizeMode::Squash));
+        let older = serde_json::json!({"size": 224, "mean": [0.1, 0.2, 0.3], "std": [1, 1, 1]});
+        let p = InstalledPreprocess::from_json(&older).unwrap();
+        assert_eq!((p.size, p.filter, p.resize_mode, p.mean), (224, Filter::Bicubic, ResizeMode::Shortest, [0.1, 0.2, 0.3]));
+        for (bad, says) in [
+            (serde_json::json!({"size": [224, 320], "mean": [0, 0, 0], "std": [1, 1, 1]}), "square"),
+            (serde_json::json!({"size": 224, "mean": [0, 0], "std": [1, 1, 1]}), "mean"),
+            (serde_json::json!({"size": 224, "mean": [0, 0, 0], "std": [1, 0, 1]}), "positive"),
+            (serde_json::json!({"size": 224, "mean": [0, 0, 0], "std": [1, 1, 1], "resize_mode": "longest"}), "resize_mode"),
+            (serde_json::json!({"size": 224, "mean": [0, 0, 0], "std": [1, 1, 1], "interpolation": "lanczos"}), "interpolation"),
+        ] {
+            let e = InstalledPreprocess::from_json(&bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_installed_preprocess_config_wins_over_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = ModelDir::new(dir.path());
+        assert_eq!(models.status("siglip2-vit-b16").unwrap().spec.resize_mode, ResizeMode::Squash);
+        std::fs::write(
+            dir.path().join("siglip2-vit-b16.preprocess.json"),
+            r#"{"size": 384, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bicubic", "resize_mode": "squash"}"#,
+        )
+        .unwrap();
+        let spec = models.status("siglip2-vit-b16").unwrap().spec;
+        assert_eq!((spec.resize, spec.crop), (384, 384));
+        // A broken file is ignored (with a warning), not fatal.
+        std::fs::write(dir.path().join("siglip2-vit-b16.preprocess.json"), "{").unwrap();
+        assert_eq!(models.status("siglip2-vit-b16").unwrap().spec.crop, 224);
+    }
+
+    #[test]
+    fn every_hub_model_describes_its_text_tower() {
+        let hub: Vec<ModelSpec> = ModelDir::specs().into_iter().filter(|s| s.hub.is_some()).collect();
+        assert!(hub.len() >= 4);
+        assert!(hub.iter().any(|s| s.name.starts_with("siglip2") && s.context == 64 && s.resize_mode == ResizeMode::Squash));
+        assert!(hub.iter().any(|s| s.multilingual));
+        for s in &hub {
+            assert!(s.text_model.is_some() && s.metric == Metric::Cosine, "{}", s.name);
+            assert!(s.install.contains("photofinder models install"), "{}", s.name);
+        }
+    }
+}
