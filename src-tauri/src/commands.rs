@@ -158,7 +158,14 @@ pub async fn search_photo(shell: State<'_, Shell>, id: i64, k: usize) -> Answer<
     on_engine(&shell, move |lib| lib.refine_photo(&Example::Id(id), &Feedback::default(), k, &Filter::default())).await
 }
 
-/// An image pasted into the window: the raw bytes are the request body.
+/// A part of a library photo (dragged on its preview, or on it as the query).
+#[tauri::command]
+pub async fn search_photo_region(shell: State<'_, Shell>, id: i64, k: usize, region: Region) -> Answer<SearchResults> {
+    on_engine(&shell, move |lib| lib.search_photo_region(id, region, k, &Filter::default())).await
+}
+
+/// An image pasted into the window: the raw bytes are the request body;
+/// a `region` header ("x,y,w,h", fractions) searches with that part of it.
 #[tauri::command]
 pub async fn search_pasted(shell: State<'_, Shell>, request: Request<'_>) -> Answer<SearchResults> {
     let InvokeBody::Raw(bytes) = request.body() else {
@@ -166,7 +173,15 @@ pub async fn search_pasted(shell: State<'_, Shell>, request: Request<'_>) -> Ans
     };
     let bytes = bytes.clone();
     let k = request.headers().get("k").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(24);
-    on_engine(&shell, move |lib| lib.search_bytes(&bytes, "pasted image", k, &Filter::default())).await
+    let region = match request.headers().get("region").and_then(|v| v.to_str().ok()) {
+        Some(r) => Some(r.parse::<Region>().map_err(|e| CommandError { kind: "bad_query", message: e })?),
+        None => None,
+    };
+    on_engine(&shell, move |lib| match region {
+        Some(region) => lib.search_bytes_region(&bytes, "pasted image", region, k, &Filter::default()),
+        None => lib.search_bytes(&bytes, "pasted image", k, &Filter::default()),
+    })
+    .await
 }
 
 /// The native file picker for a query photo, then the search.

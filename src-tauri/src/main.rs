@@ -77,6 +77,7 @@ fn main() {
             commands::search_path,
             commands::search_photo,
             commands::search_pasted,
+            commands::search_photo_region,
             commands::pick_and_search,
             commands::search_text,
             commands::search_many,

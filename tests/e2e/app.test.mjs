@@ -323,6 +323,38 @@ test('dragging on the query photo searches with that part of it', async () => {
   await shot('13-search-by-part');
 });
 
+test('dragging on a library photo\'s preview searches with that part of it', async () => {
+  // The pair is in the library by now (the watched folder): find it among
+  // its own results, open its preview and mark its right half there.
+  const pair = path.join(folder, 'side by side.png');
+  await waitFor('the pair indexed, among its own results', async () => {
+    if ((await cellNames()).some((c) => c.name === 'side by side.png')) return true;
+    await browser.execute((p) => window.photofinder.searchDropped([p]), pair);
+    return false;
+  }, 60_000);
+  const index = await browser.execute(() =>
+    Number([...document.querySelectorAll('section[data-view="results"] .cell')].find((c) => c.querySelector('.name')?.textContent === 'side by side.png').dataset.index));
+  await browser.execute((i) => document.querySelector(`section[data-view="results"] .cell[data-index="${i}"] img`).click(), index);
+  await waitFor('the preview, markable', async () =>
+    browser.execute(() => !!document.querySelector('.preview .preview-frame.can-mark img')?.complete && document.querySelector('.preview .preview-frame img').naturalWidth > 0));
+  const box = await browser.execute(() => {
+    const r = document.querySelector('.preview .preview-frame img').getBoundingClientRect();
+    return { x: r.left, y: r.top, w: r.width, h: r.height };
+  });
+  await shot('14-preview-before-marking');
+  const from = { x: Math.round(box.x + box.w * 0.55), y: Math.round(box.y + box.h * 0.05) };
+  const to = { x: Math.round(box.x + box.w * 0.95), y: Math.round(box.y + box.h * 0.95) };
+  await browser.action('pointer').move({ ...from, origin: 'viewport' }).down().move({ ...to, origin: 'viewport', duration: 200 }).up().perform();
+  await waitFor('results for the part of the library photo', async () =>
+    browser.execute(() => document.querySelector('.preview')?.classList.contains('hidden') && (document.querySelector('#query-panel')?.textContent ?? '').includes('Searched with the marked part')));
+  const cells = (await cellNames()).filter((c) => c.name !== 'side by side.png');
+  assert.equal(cells[0].name, 'camera.png', JSON.stringify(cells.slice(0, 3)));
+  // The query panel offers the whole photo again, and it is a library photo's query.
+  const whole = await browser.execute(() => [...document.querySelectorAll('#query-panel button')].some((b) => b.textContent === 'Search with the whole photo'));
+  assert.ok(whole, 'a way back to the whole photo');
+  await shot('15-search-by-part-from-preview');
+});
+
 test('the map with 100,000 points: frame times while zooming (reported, not asserted)', async () => {
   await (await browser.$('.tabs button[data-view="explore"]')).click();
   // The library's own map first (the library grew since the map was drawn), so it does not replace this one.

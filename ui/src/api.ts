@@ -126,8 +126,11 @@ export const api = {
   rescan: () => invoke<void>('rescan'),
   searchPath: (path: string, k: number, region: Region | null = null) => invoke<SearchResults>('search_path', { path, k, region }),
   searchPhoto: (id: number, k: number) => invoke<SearchResults>('search_photo', { id, k }),
-  searchPasted: (bytes: Uint8Array, k: number) =>
-    invoke<SearchResults>('search_pasted', bytes, { headers: { k: String(k) } }),
+  searchPasted: (bytes: Uint8Array, k: number, region: Region | null = null) =>
+    invoke<SearchResults>('search_pasted', bytes, {
+      headers: region ? { k: String(k), region: `${region.x},${region.y},${region.width},${region.height}` } : { k: String(k) },
+    }),
+  searchPhotoRegion: (id: number, k: number, region: Region) => invoke<SearchResults>('search_photo_region', { id, k, region }),
   pickAndSearch: (k: number) => invoke<SearchResults | null>('pick_and_search', { k }),
   searchText: (query: string, k: number) => invoke<TextResults>('search_text', { query, k }),
   searchMany: (ids: number[], k: number) => invoke<SearchResults>('search_many', { ids, k }),

@@ -88,6 +88,7 @@ const preview = new Preview({
   open: (id) => api.openPhoto(id).catch((e) => report(String(e), true)),
   reveal: (id) => api.revealPhoto(id).catch((e) => report(String(e), true)),
   similar: (id) => resultsView.run(api.searchPhoto(id, display.k), { kind: 'photo', id }),
+  similarPart: (id, part) => resultsView.run(api.searchPhotoRegion(id, display.k, part), { kind: 'photo', id }),
 });
 document.body.append(preview.element);
 
@@ -309,7 +310,7 @@ document.addEventListener('paste', (e) => {
   const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
   if (!file) return;
   e.preventDefault();
-  void resultsView.run(file.arrayBuffer().then((b) => api.searchPasted(new Uint8Array(b), display.k)), null);
+  void file.arrayBuffer().then((b) => resultsView.searchPasted(new Uint8Array(b)));
 });
 
 document.addEventListener('keydown', (e) => {

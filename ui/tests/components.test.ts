@@ -174,7 +174,7 @@ describe('duplicates', () => {
 describe('preview', () => {
   it('shows a search result, a photo of a duplicate group and a video of one', () => {
     mockIPC(() => 'http://127.0.0.1:1/token');
-    const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {} });
+    const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {}, similarPart: () => {} });
     document.body.append(preview.element);
     const hit = { ...photo(1), distance: 0.1234, similarity: 0.8766, is_query: false } as unknown as Hit;
     const copy = { ...photo(2), modified: 1_700_000_000, distance: 0.05, exact: false, hash_bits: 3 };
@@ -188,6 +188,35 @@ describe('preview', () => {
     expect(preview.element.querySelector('video')).not.toBeNull();
     expect(preview.element.querySelector('.video-note')!.textContent).toBe('A video, 0:12 long.');
     expect([...preview.element.querySelectorAll('button')].map((b) => b.textContent)).toContain('Open in video player');
+    preview.close();
+    preview.element.remove();
+  });
+
+  it('searches with the part of a photo dragged on it', () => {
+    const parts: Array<[number, unknown]> = [];
+    const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {}, similarPart: (id, part) => parts.push([id, part]) });
+    document.body.append(preview.element);
+    preview.open([{ ...photo(7), distance: 0.1, similarity: 0.9, is_query: false } as unknown as Hit], 0);
+    expect(preview.element.textContent).toContain('Drag on the photo to search with a part of it.');
+    const frame = preview.element.querySelector('.preview-frame.can-mark') as HTMLElement;
+    const img = frame.querySelector('img') as HTMLImageElement;
+    sized(img, 400, 200);
+    sized(frame, 400, 200);
+    const mouse = (type: string, x: number, y: number, target: EventTarget) =>
+      target.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, button: 0, bubbles: true }));
+    mouse('mousedown', 200, 50, frame);
+    mouse('mousemove', 400, 150, window);
+    expect((frame.querySelector('.region-box') as HTMLElement).classList.contains('hidden')).toBe(false);
+    mouse('mouseup', 400, 150, window);
+    expect(parts).toEqual([[7, { x: 0.5, y: 0.25, width: 0.5, height: 0.5 }]]);
+    expect(preview.element.classList.contains('hidden')).toBe(true);
+    // A click is not a part.
+    preview.open([{ ...photo(7), distance: 0.1, similarity: 0.9, is_query: false } as unknown as Hit], 0);
+    const again = preview.element.querySelector('.preview-frame') as HTMLElement;
+    sized(again.querySelector('img') as HTMLElement, 400, 200);
+    mouse('mousedown', 100, 100, again);
+    mouse('mouseup', 101, 101, window);
+    expect(parts.length).toBe(1);
     preview.close();
     preview.element.remove();
   });

@@ -467,6 +467,21 @@ impl Library {
         self.searcher().search_region(path, region, k, filter)
     }
 
+    /// The photos most like a part of a library photo, by id (its preview,
+    /// its place as a query).
+    pub fn search_photo_region(&mut self, id: FileId, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let row = self.catalog.file(id)?.ok_or(Error::NoSuchPhoto(id))?;
+        if row.duration_ms.is_some() {
+            return Err(Error::NotAPhoto(format!("{} is a video: a part of it is searched from one of its moments", row.path.display())));
+        }
+        self.search_region(&row.path, region, k, filter)
+    }
+
+    /// The photos most like a part of an image given as bytes (pasted).
+    pub fn search_bytes_region(&mut self, bytes: &[u8], name: &str, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        self.searcher().search_bytes_region(bytes, name, region, k, filter)
+    }
+
     /// The photos most like a photo of the library.
     pub fn search_library(&mut self, path: &Path, k: usize, filter: &Filter) -> Result<SearchResults> {
         self.searcher().search_library(path, k, filter)

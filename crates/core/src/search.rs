@@ -83,16 +83,25 @@ impl Searcher<'_> {
 
     /// The photos most like a part of the image at `path` ("find this mug").
     pub fn search_region(&mut self, path: &Path, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
-        let started = Instant::now();
         let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
-        let hash = *blake3::hash(&bytes).as_bytes();
+        self.search_region_of(&bytes, path, region, k, filter)
+    }
+
+    /// `search_region` for an image given as bytes (pasted), named `name`.
+    pub fn search_bytes_region(&mut self, bytes: &[u8], name: &str, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        self.search_region_of(bytes, Path::new(name), region, k, filter)
+    }
+
+    fn search_region_of(&mut self, bytes: &[u8], query: &Path, region: Region, k: usize, filter: &Filter) -> Result<SearchResults> {
+        let started = Instant::now();
+        let hash = *blake3::hash(bytes).as_bytes();
         let model = self.models.active().to_string();
-        let vector = self.models.embed_region(&model, &bytes, region)?.vector;
+        let vector = self.models.embed_region(&model, bytes, region)?.vector;
         // The whole photo's thumbnail, for the window to draw the part on.
         if self.catalog.embedding(&hash, &model)?.is_none() {
-            self.embed_image(&model, &bytes, Some(&hash))?;
+            self.embed_image(&model, bytes, Some(&hash))?;
         }
-        let mut results = self.search_vector(&model, path, &[hash], &vector, k, filter, started)?;
+        let mut results = self.search_vector(&model, query, &[hash], &vector, k, filter, started)?;
         results.region = Some(region);
         Ok(results)
     }

@@ -1,13 +1,16 @@
 // A larger view of one photo with what can be done with it; a video (or a
 // moment found in one) plays in place, from that moment.
 
-import { photoUrl, thumbUrl, videoUrl, type Item } from '../api';
+import { photoUrl, thumbUrl, videoUrl, type Item, type Region } from '../api';
 import { basename, clock, formatBytes } from '../format';
+import { markableRegion } from './region';
 
 export interface PreviewHandlers {
   open: (id: number) => void;
   reveal: (id: number) => void;
   similar: (id: number) => void;
+  /** A part of the photo, dragged on it. */
+  similarPart: (id: number, part: Region) => void;
 }
 
 export class Preview {
@@ -85,7 +88,15 @@ export class Preview {
       const image = document.createElement('img');
       image.src = photoUrl(item.id);
       image.alt = basename(item.path);
-      img = image;
+      image.draggable = false;
+      const frame = document.createElement('div');
+      frame.className = 'preview-frame';
+      frame.append(image);
+      markableRegion(frame, image, (part) => {
+        this.close();
+        this.h.similarPart(item.id, part);
+      });
+      img = frame;
     }
     const meta = document.createElement('div');
     meta.className = 'preview-meta';
@@ -96,6 +107,12 @@ export class Preview {
     path.className = 'muted';
     path.textContent = [item.path, item.width && item.height ? `${item.width}×${item.height}` : '', 'size' in item ? formatBytes(item.size) : ''].filter(Boolean).join(' · ');
     meta.append(title, path);
+    if (videoId == null) {
+      const hint = document.createElement('div');
+      hint.className = 'muted hint';
+      hint.textContent = 'Drag on the photo to search with a part of it.';
+      meta.append(hint);
+    }
     if (videoId != null) {
       const when = document.createElement('div');
       when.className = 'video-note';

@@ -9,9 +9,10 @@ const MIN_PART = 0.03;
 /**
  * Make `img` (inside `frame`, which gets the rectangle) markable: a drag
  * draws a rectangle and, on release, calls `onPart` with it in fractions of
- * the picture. `shown` is a part to draw from the start (the one searched with).
+ * the picture. `shown` is a part to draw from the start (the one searched
+ * with); with `onPart` null, that is all.
  */
-export function markableRegion(frame: HTMLElement, img: HTMLImageElement, onPart: (part: Region) => void, shown: Region | null = null): void {
+export function markableRegion(frame: HTMLElement, img: HTMLImageElement, onPart: ((part: Region) => void) | null, shown: Region | null = null): void {
   let box = frame.querySelector<HTMLElement>('.region-box');
   if (!box) {
     box = document.createElement('div');
@@ -33,6 +34,8 @@ export function markableRegion(frame: HTMLElement, img: HTMLImageElement, onPart
     if (img.complete && img.naturalWidth > 0) place(shown);
     else img.addEventListener('load', () => place(shown), { once: true });
   }
+  if (!onPart) return;
+  const chosen = onPart;
   frame.classList.add('can-mark');
   const at = (e: MouseEvent) => {
     const b = img.getBoundingClientRect();
@@ -51,7 +54,7 @@ export function markableRegion(frame: HTMLElement, img: HTMLImageElement, onPart
     const up = () => {
       window.removeEventListener('mousemove', move);
       window.removeEventListener('mouseup', up);
-      if (part && part.width > MIN_PART && part.height > MIN_PART) onPart(part);
+      if (part && part.width > MIN_PART && part.height > MIN_PART) chosen(part);
       else if (shown) place(shown);
       else rect.classList.add('hidden');
     };

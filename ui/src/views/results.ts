@@ -8,6 +8,7 @@ import { api, thumbUrl, type Feedback, type Item, type Region, type SearchResult
 import { text } from '../dom';
 import { basename } from '../format';
 import { Grid, ListSource, type Mark } from './grid';
+import { markableRegion } from './region';
 import type { Display } from './settings';
 
 export interface ResultsHandlers {
@@ -27,6 +28,8 @@ export class ResultsView {
   private last: SearchResults | TextResults | null = null;
   /** What the results came from: marks refine it. */
   private seed: Seed | null = null;
+  /** The image a pasted query was, to ask again with a part of it. */
+  private pasted: Uint8Array | null = null;
   private readonly marks = new Map<number, Mark>();
 
   constructor(
@@ -62,14 +65,24 @@ export class ResultsView {
     return this.section.querySelector(sel) as T;
   }
 
-  /** Show what `search` answers; a new `from` starts a new query (marks cleared), `undefined` keeps the current one. */
-  async run(search: Promise<SearchResults | TextResults | null>, from?: Seed | null): Promise<void> {
+  /** An image pasted into the window: searched with, and kept to search with a part of it. */
+  searchPasted(bytes: Uint8Array): Promise<void> {
+    return this.run(api.searchPasted(bytes, this.display.k), null, bytes);
+  }
+
+  /**
+   * Show what `search` answers; a new `from` starts a new query (marks
+   * cleared), `undefined` keeps the current one. `pasted` is the image a
+   * new query was pasted as.
+   */
+  async run(search: Promise<SearchResults | TextResults | null>, from?: Seed | null, pasted: Uint8Array | null = null): Promise<void> {
     document.body.classList.add('busy');
     try {
       const r = await search;
       if (!r) return;
       if (from !== undefined) {
         this.seed = from;
+        this.pasted = pasted;
         this.marks.clear();
       }
       this.last = r;
@@ -107,12 +120,13 @@ export class ResultsView {
       if (r.note) panel.append(text('p', r.note, 'muted'));
     } else {
       panel.append(this.queryPhoto(r), text('h3', basename(r.query)), text('p', r.query, 'muted path'));
-      if (r.region) {
+      const search = this.searchWith();
+      if (r.region && search) {
         const whole = document.createElement('button');
         whole.textContent = 'Search with the whole photo';
-        whole.addEventListener('click', () => void this.run(api.searchPath(r.query, this.display.k), undefined));
+        whole.addEventListener('click', () => void this.run(search(null), undefined));
         panel.append(text('p', 'Searched with the marked part.', 'muted'), whole);
-      } else if (this.seed?.kind === 'photo' && 'path' in this.seed) {
+      } else if (search) {
         panel.append(text('p', 'Drag on the photo to search with a part of it.', 'muted hint'));
       }
       panel.append(text('p', `${r.model} · ${r.store} store · ${r.metric}`, 'muted'));
@@ -124,9 +138,33 @@ export class ResultsView {
   }
 
   /**
+   * How the current photo query is asked again, whole (`null`) or for a
+   * part: a dropped or chosen file by its path, a library photo by its id,
+   * a pasted image by its bytes; `null` where there is no photo to go back to.
+   */
+  private searchWith(): ((part: Region | null) => Promise<SearchResults>) | null {
+    const k = this.display.k;
+    const seed = this.seed;
+    if (this.pasted) {
+      const bytes = this.pasted;
+      return (part) => api.searchPasted(bytes, k, part);
+    }
+    if (seed?.kind !== 'photo') return null;
+    if (seed.path) {
+      const path = seed.path;
+      return (part) => api.searchPath(path, k, part);
+    }
+    if (seed.id != null) {
+      const id = seed.id;
+      return (part) => (part ? api.searchPhotoRegion(id, k, part) : api.searchPhoto(id, k));
+    }
+    return null;
+  }
+
+  /**
    * The query photo, with the part searched with marked on it; where the
-   * query is a file (dropped, chosen or of the library), dragging a
-   * rectangle on it searches with that part only.
+   * query can be asked again (a file dropped or chosen, a library photo, a
+   * pasted image), dragging a rectangle on it searches with that part only.
    */
   private queryPhoto(r: SearchResults): HTMLElement {
     const frame = document.createElement('div');
@@ -136,40 +174,9 @@ export class ResultsView {
     img.src = thumbUrl(r.query_hash);
     img.alt = basename(r.query);
     img.draggable = false;
-    const box = document.createElement('div');
-    box.className = 'region-box hidden';
-    frame.append(img, box);
-    const place = (p: Region) => {
-      Object.assign(box.style, { left: `${p.x * 100}%`, top: `${p.y * 100}%`, width: `${p.width * 100}%`, height: `${p.height * 100}%` });
-      box.classList.remove('hidden');
-    };
-    if (r.region) place(r.region);
-    const seed = this.seed;
-    if (seed?.kind !== 'photo' || !('path' in seed)) return frame;
-    frame.classList.add('can-mark');
-    const at = (e: MouseEvent) => {
-      const b = img.getBoundingClientRect();
-      return { x: Math.min(1, Math.max(0, (e.clientX - b.left) / b.width)), y: Math.min(1, Math.max(0, (e.clientY - b.top) / b.height)) };
-    };
-    frame.addEventListener('mousedown', (down) => {
-      down.preventDefault();
-      const from = at(down);
-      let part: Region | null = null;
-      const move = (e: MouseEvent) => {
-        const to = at(e);
-        part = { x: Math.min(from.x, to.x), y: Math.min(from.y, to.y), width: Math.abs(to.x - from.x), height: Math.abs(to.y - from.y) };
-        place(part);
-      };
-      const up = () => {
-        window.removeEventListener('mousemove', move);
-        window.removeEventListener('mouseup', up);
-        // A click, not a drag: nothing to search with.
-        if (part && part.width > 0.03 && part.height > 0.03) void this.run(api.searchPath(r.query, this.display.k, part), undefined);
-        else if (!r.region) box.classList.add('hidden');
-      };
-      window.addEventListener('mousemove', move);
-      window.addEventListener('mouseup', up);
-    });
+    frame.append(img);
+    const search = this.searchWith();
+    markableRegion(frame, img, search ? (part) => void this.run(search(part), undefined) : null, r.region);
     return frame;
   }
 
