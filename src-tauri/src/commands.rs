@@ -262,9 +262,17 @@ pub async fn reveal_photo(app: AppHandle, shell: State<'_, Shell>, id: i64) -> A
     Ok(app.opener().reveal_item_in_dir(path).map_err(|e| e.to_string())?)
 }
 
+/// Make `name` the library's model (kept for the next start) and embed the
+/// library with it in the background; other models' vectors are kept.
 #[tauri::command]
 pub async fn set_model(shell: State<'_, Shell>, name: String) -> Answer<()> {
-    on_engine(&shell, move |lib| lib.use_model(&name)).await
+    on_engine(&shell, move |lib| {
+        lib.models().require(&name)?;
+        lib.set_model(&name)
+    })
+    .await?;
+    shell.engine.rescan();
+    Ok(())
 }
 
 /// Download, verify and install a hub model. It runs beside the engine,

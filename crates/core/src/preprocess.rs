@@ -10,7 +10,8 @@ use crate::models::{Filter, ModelSpec, ResizeMode};
 
 /// The model input of `pixels` for `spec` (3 x crop x crop, CHW), the way
 /// the model was trained: shorter side resized to `resize`, centre crop of
-/// `crop`, then mean/std normalisation. Resize and crop happen in one
+/// `crop` (or, for `ResizeMode::Squash`, the whole picture resized to
+/// `crop` x `crop`), then mean/std normalisation. Resize and crop happen in one
 /// resampling pass over the source region that the crop would keep. Every
 /// photo, keyframe and query goes into a model through here.
 pub fn tensor(pixels: &RgbImage, spec: &ModelSpec) -> Vec<f32> {
