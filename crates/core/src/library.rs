@@ -591,7 +591,7 @@ impl Library {
     pub fn plan_map(&mut self, options: &ExploreOptions) -> Result<(Plan, MapJob)> {
         let spec = self.models.active_spec();
         let plan = self.explorer().plan(&spec, options)?;
-        Ok((plan, MapJob { catalog: self.dir.join("catalog.db"), spec, options: options.clone() }))
+        Ok((plan, MapJob { catalog: self.dir.join("catalog.db"), models: self.models.files().clone(), spec, options: options.clone() }))
     }
 
     /// Make the map `job` laid out the library's map.

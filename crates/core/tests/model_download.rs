@@ -251,6 +251,18 @@ fn a_model_downloads_with_progress_is_verified_and_then_answers_text_queries() {
     let results = lib.search_text("a cat", 3, &Default::default(), None).unwrap();
     assert_eq!(results.model, MODEL, "answered by the downloaded model's text tower");
     assert_eq!(results.hits.len(), 3);
+
+    // Its map's clusters are named in its own words (the ImageNet class
+    // names through its text tower; random weights: which names is
+    // meaningless here), and the words are kept for the next map.
+    let map = lib.explore(&Default::default()).unwrap();
+    assert!(!map.clusters.is_empty());
+    for c in map.clusters.iter().filter(|c| c.size > 0) {
+        assert!(!c.name.starts_with("cluster ") && !c.name.is_empty(), "{:?}", c.name);
+    }
+    let kept: Vec<PathBuf> = walk(&models.dir).into_iter().filter(|p| p.to_string_lossy().contains(".classwords.")).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::metadata(&kept[0]).unwrap().len(), 1000 * 512 * 4);
 }
 
 #[test]

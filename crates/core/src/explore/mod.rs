@@ -7,7 +7,8 @@
 //! UMAP's way), started from the PCA map; the tutorial's PCA map (the first
 //! two axes) stays available. Clusters are found on the map (`clusters`):
 //! islands, their parts, and points between islands left unclustered; each
-//! is named by the ImageNet labels most particular to it.
+//! is named by the ImageNet labels most particular to it, or, for a model
+//! with a text tower, in its own words (`words`).
 //!
 //! The map is cached per model and layout. While the library has changed by
 //! less than `refit_change`, new photos are placed among their neighbours
@@ -20,6 +21,7 @@ pub mod clusters;
 pub mod layout;
 mod pca;
 pub mod quality;
+mod words;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -165,6 +167,8 @@ pub enum Plan {
 /// answering (and indexing) meanwhile.
 pub struct MapJob {
     pub catalog: PathBuf,
+    /// For the class words clusters are named by (CLIP-style models).
+    pub models: ModelDir,
     pub spec: ModelSpec,
     pub options: ExploreOptions,
 }
@@ -172,13 +176,25 @@ pub struct MapJob {
 impl MapJob {
     pub fn run(&self, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
         let catalog = Catalog::open(&self.catalog)?;
-        lay_out(&catalog, &self.spec, &self.options, sink, cancel)
+        lay_out(&catalog, &self.models, &self.spec, &self.options, sink, cancel)
     }
 }
 
 /// Lay out `spec`'s vectors in `catalog` anew.
-pub fn lay_out(catalog: &Catalog, spec: &ModelSpec, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
-    make(&CatalogVectors { catalog, model: &spec.name, dim: spec.dim }, options, sink, cancel)
+pub fn lay_out(catalog: &Catalog, models: &ModelDir, spec: &ModelSpec, options: &ExploreOptions, sink: Sink, cancel: &Cancel) -> Result<LaidOut> {
+    let source = CatalogVectors { catalog, model: &spec.name, dim: spec.dim };
+    let mut laid = make(&source, options, sink, cancel)?;
+    // A model with a text tower names its clusters in its own words.
+    if let Some(words) = words::ClassWords::for_model(models, spec, sink, cancel)? {
+        let index: HashMap<FileId, usize> = laid.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut each = |f: &mut dyn FnMut(usize, &[f32])| source.for_each(&mut |id, v| {
+            if let Some(&i) = index.get(&id) {
+                f(i, v);
+            }
+        });
+        laid.words = words::cluster_names(&words, spec.dim, &mut each, &laid.cluster, &laid.part, &laid.parts)?;
+    }
+    Ok(laid)
 }
 
 /// The catalog's vectors of one model.
@@ -229,6 +245,10 @@ pub struct LaidOut {
     pub parts: Vec<usize>,
     /// How many photos the map had when it was last laid out from scratch.
     laid_out_on: usize,
+    /// Each cluster's name in the model's own words (tops, then parts), for
+    /// models with a text tower; empty otherwise.
+    #[serde(default)]
+    words: Vec<String>,
     /// Each photo's PCA coordinates, in `ids` order: new photos find their
     /// neighbours among them without the library's vectors being read again.
     /// Kept in a file of its own, as raw floats.
@@ -280,7 +300,7 @@ impl Explorer<'_> {
         match self.plan(spec, options)? {
             Plan::Current(map) => Ok(map),
             Plan::Due { .. } => {
-                let laid = lay_out(self.catalog, spec, options, sink, cancel)?;
+                let laid = lay_out(self.catalog, self.models, spec, options, sink, cancel)?;
                 self.adopt(spec, laid, options)
             }
         }
@@ -396,7 +416,9 @@ impl Explorer<'_> {
                 None => overall.clone(),
             };
             s.labels = particular(std::mem::take(&mut label_counts[c]), &against);
-            s.name = if s.labels.is_empty() {
+            s.name = if let Some(word) = map.words.get(c).filter(|w| !w.is_empty() && map.words.len() == total) {
+                word.clone()
+            } else if s.labels.is_empty() {
                 format!("cluster {}", s.label_path)
             } else {
                 s.labels.iter().take(2).map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" / ")
@@ -451,7 +473,7 @@ pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, can
     sink(meter.event(None));
     let laid_out_on = ids.len();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, coords, millis })
+    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, words: Vec::new(), coords, millis })
 }
 
 /// The cached map brought up to date: photos gone are dropped, new ones
