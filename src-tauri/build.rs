@@ -30,6 +30,10 @@ const COMMANDS: &[&str] = &[
     "video_options",
     "set_video_options",
     "media_base",
+    "search_photo_region",
+    "install_model",
+    "cancel_download",
+    "set_model_mirror",
 ];
 
 fn main() {

@@ -342,17 +342,49 @@ test('dragging on a library photo\'s preview searches with that part of it', asy
     return { x: r.left, y: r.top, w: r.width, h: r.height };
   });
   await shot('14-preview-before-marking');
+  // The panel now shows the pair's own results; a marker in it goes when new results are drawn.
+  await browser.execute(() => {
+    const marker = document.createElement('i');
+    marker.id = 'old-results';
+    document.querySelector('#query-panel').append(marker);
+  });
   const from = { x: Math.round(box.x + box.w * 0.55), y: Math.round(box.y + box.h * 0.05) };
   const to = { x: Math.round(box.x + box.w * 0.95), y: Math.round(box.y + box.h * 0.95) };
   await browser.action('pointer').move({ ...from, origin: 'viewport' }).down().move({ ...to, origin: 'viewport', duration: 200 }).up().perform();
   await waitFor('results for the part of the library photo', async () =>
-    browser.execute(() => document.querySelector('.preview')?.classList.contains('hidden') && (document.querySelector('#query-panel')?.textContent ?? '').includes('Searched with the marked part')));
+    browser.execute(() => document.querySelector('.preview')?.classList.contains('hidden') && !document.querySelector('#old-results')
+      && (document.querySelector('#query-panel')?.textContent ?? '').includes('Searched with the marked part')));
+  const error = await browser.execute(() => document.querySelector('#toast.error:not(.hidden)')?.textContent ?? '');
+  assert.equal(error, '', 'no error shown');
   const cells = (await cellNames()).filter((c) => c.name !== 'side by side.png');
   assert.equal(cells[0].name, 'camera.png', JSON.stringify(cells.slice(0, 3)));
   // The query panel offers the whole photo again, and it is a library photo's query.
   const whole = await browser.execute(() => [...document.querySelectorAll('#query-panel button')].some((b) => b.textContent === 'Search with the whole photo'));
   assert.ok(whole, 'a way back to the whole photo');
   await shot('15-search-by-part-from-preview');
+});
+
+test('Settings lists the models to download; with no hub to reach, a download says so', async () => {
+  await (await browser.$('.tabs button[data-view="settings"]')).click();
+  await waitFor('the model list', async () => browser.execute(() => !!document.querySelector('.model-row[data-model="siglip2-vit-b16"] .download button')));
+  const rows = await browser.execute(() => [...document.querySelectorAll('.model-row')].map((r) => ({
+    name: r.dataset.model, download: r.querySelector('.download button')?.textContent ?? null,
+  })));
+  assert.ok(rows.some((r) => r.name === 'siglip2-vit-b16' && r.download === 'Download (about 1.5 GB)'), JSON.stringify(rows));
+  assert.ok(rows.some((r) => r.name === 'efficientnet-lite0' && r.download === null), 'an installed model has no download');
+  // A mirror that refuses connections (nothing listens on port 9 here), saved through the form.
+  await browser.execute(() => {
+    const form = document.querySelector('.mirror-form');
+    form.querySelector('input').value = 'http://127.0.0.1:9';
+    form.dispatchEvent(new Event('submit', { cancelable: true }));
+  });
+  await waitFor('the mirror saved', async () => browser.execute(() => (document.querySelector('#toast')?.textContent ?? '').includes('Models download from http://127.0.0.1:9')));
+  await browser.execute(() => document.querySelector('.model-row[data-model="clip-vit-b32-laion2b"] .download button').click());
+  await waitFor('the download fails and says why', async () => browser.execute(() =>
+    (document.querySelector('.model-row[data-model="clip-vit-b32-laion2b"] .download-status')?.textContent ?? '').includes('cannot reach 127.0.0.1')), 60_000);
+  const again = await browser.execute(() => !document.querySelector('.model-row[data-model="clip-vit-b32-laion2b"] .download button').disabled);
+  assert.ok(again, 'the download can be tried again');
+  await shot('16-settings-models-offline');
 });
 
 test('the map with 100,000 points: frame times while zooming (reported, not asserted)', async () => {

@@ -160,6 +160,7 @@ export class SettingsView {
         const e = commandError(err);
         status.textContent = e.kind === 'cancelled' ? 'cancelled: Download resumes where it stopped' : e.message;
         status.classList.toggle('error', e.kind !== 'cancelled');
+        bar.hidden = e.kind !== 'cancelled';
         button.textContent = 'Download';
         button.disabled = false;
         cancel.hidden = true;

@@ -55,13 +55,13 @@ pub fn client() -> Result<Client> {
 /// The error for a request that never reached a server.
 pub(crate) fn unreachable(url: &str, e: &reqwest::Error) -> Error {
     let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.to_string());
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
+    // The innermost cause says it best ("Connection refused (os error 111)",
+    // "failed to lookup address information"); the layers above it repeat the URL.
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(s) = cause.source() {
+        cause = s;
     }
-    Error::Offline { host, message }
+    Error::Offline { host, message: cause.to_string() }
 }
 
 fn failed(url: &str, message: impl Into<String>) -> Error {
