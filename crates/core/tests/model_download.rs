@@ -238,6 +238,12 @@ fn a_model_downloads_with_progress_is_verified_and_then_answers_text_queries() {
     }
     assert!(!models.dir.join(".downloads").join(MODEL).exists(), "no partial files left");
 
+    // Installing it again asks the hub which commit is current, and fetches nothing.
+    let fetched = hub.requests().len();
+    let (again, _) = install(&models, &hub, &Cancel::new());
+    assert!(again.unwrap().installed);
+    assert_eq!(hub.requests().len(), fetched, "no file downloaded twice");
+
     // The model is then used as any other: index with it, search by words.
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();

@@ -117,6 +117,15 @@ pub fn install(models: &ModelDir, name: &str, base: &str, sink: Sink, cancel: &C
     let _downloading = DownloadLock::take(models, name)?;
     let client = download::client()?;
     let info = revision(&client, base, &hub)?;
+    // Installed from this very commit already (from any mirror): nothing to fetch.
+    let current = models.status(name)?;
+    let same_commit = format!("{}@{}", hub.repo, info.sha);
+    if current.installed
+        && current.text_installed != Some(false)
+        && current.provenance.as_ref().is_some_and(|p| p.source.ends_with(&same_commit))
+    {
+        return Ok(current);
+    }
     // Partial and verified files wait here until all are in; they belong to
     // one commit of the hub, and a newer commit starts afresh.
     let staging = models.dir.join(".downloads").join(name);
