@@ -304,6 +304,7 @@ describe('settings: models', () => {
     expect(status.textContent).toContain('cannot reach huggingface.co');
     expect(status.classList.contains('error')).toBe(true);
     expect(button.disabled).toBe(false);
+    expect(button.textContent).toBe('Download (about 605 MB)');
   });
 
   it('saves a mirror, and shows when the environment sets one', async () => {

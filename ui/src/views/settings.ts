@@ -130,7 +130,8 @@ export class SettingsView {
     box.className = 'download';
     const button = document.createElement('button');
     button.type = 'button';
-    button.textContent = `Download (about ${sizeMb >= 1000 ? `${(sizeMb / 1000).toFixed(1)} GB` : `${sizeMb} MB`})`;
+    const label = `Download (about ${sizeMb >= 1000 ? `${(sizeMb / 1000).toFixed(1)} GB` : `${sizeMb} MB`})`;
+    button.textContent = label;
     const bar = document.createElement('progress');
     bar.max = 1;
     bar.value = 0;
@@ -161,7 +162,7 @@ export class SettingsView {
         status.textContent = e.kind === 'cancelled' ? 'cancelled: Download resumes where it stopped' : e.message;
         status.classList.toggle('error', e.kind !== 'cancelled');
         bar.hidden = e.kind !== 'cancelled';
-        button.textContent = 'Download';
+        button.textContent = e.kind === 'cancelled' ? 'Resume download' : label;
         button.disabled = false;
         cancel.hidden = true;
       } finally {
