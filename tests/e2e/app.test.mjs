@@ -356,6 +356,13 @@ test('dragging on a library photo\'s preview searches with that part of it', asy
       && (document.querySelector('#query-panel')?.textContent ?? '').includes('Searched with the marked part')));
   const error = await browser.execute(() => document.querySelector('#toast.error:not(.hidden)')?.textContent ?? '');
   assert.equal(error, '', 'no error shown');
+  // The part searched with is marked on the query photo, over its right half.
+  const marked = await browser.execute(() => {
+    const box = document.querySelector('.query-frame .region-box:not(.hidden)')?.getBoundingClientRect();
+    const img = document.querySelector('.query-frame img').getBoundingClientRect();
+    return box ? { left: (box.left - img.left) / img.width, width: box.width / img.width } : null;
+  });
+  assert.ok(marked && marked.left > 0.5 && marked.left < 0.6 && marked.width > 0.35, `the part is drawn on the query: ${JSON.stringify(marked)}`);
   const cells = (await cellNames()).filter((c) => c.name !== 'side by side.png');
   assert.equal(cells[0].name, 'camera.png', JSON.stringify(cells.slice(0, 3)));
   // The query panel offers the whole photo again, and it is a library photo's query.

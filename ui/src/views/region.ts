@@ -20,20 +20,14 @@ export function markableRegion(frame: HTMLElement, img: HTMLImageElement, onPart
     frame.append(box);
   }
   const rect = box;
+  // The frame wraps the picture exactly (see .query-frame, .preview-frame),
+  // so fractions of the picture are percentages of the frame: right before
+  // the frame is laid out, and whatever size it is drawn at later.
   const place = (p: Region) => {
-    // The picture may not fill its frame (object-fit, margins): place the
-    // rectangle over the picture itself.
-    const f = frame.getBoundingClientRect();
-    const b = img.getBoundingClientRect();
-    const left = b.left - f.left + p.x * b.width;
-    const top = b.top - f.top + p.y * b.height;
-    Object.assign(rect.style, { left: `${left}px`, top: `${top}px`, width: `${p.width * b.width}px`, height: `${p.height * b.height}px` });
+    Object.assign(rect.style, { left: `${p.x * 100}%`, top: `${p.y * 100}%`, width: `${p.width * 100}%`, height: `${p.height * 100}%` });
     rect.classList.remove('hidden');
   };
-  if (shown) {
-    if (img.complete && img.naturalWidth > 0) place(shown);
-    else img.addEventListener('load', () => place(shown), { once: true });
-  }
+  if (shown) place(shown);
   if (!onPart) return;
   const chosen = onPart;
   frame.classList.add('can-mark');
