@@ -135,6 +135,9 @@ pub struct FileRow {
     pub error: Option<String>,
     /// Videos: their length.
     pub duration_ms: Option<i64>,
+    /// The camera and lens the file names.
+    pub camera: Option<String>,
+    pub lens: Option<String>,
     /// Keyframes of a video: which, and when. `id` is then the frame's point
     /// id, `path` the video's and `hash` the frame's own.
     pub frame: Option<FrameOf>,
@@ -187,7 +190,7 @@ pub struct Catalog {
 }
 
 const FILE_COLUMNS: &str =
-    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error, duration_ms";
+    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error, duration_ms, camera, lens";
 
 fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
@@ -217,6 +220,8 @@ fn file_row(r: &Row) -> rusqlite::Result<FileRow> {
         state: FileState::parse(&r.get::<_, String>(10)?),
         error: r.get(11)?,
         duration_ms: r.get(12)?,
+        camera: r.get(13)?,
+        lens: r.get(14)?,
         frame: None,
     })
 }
@@ -422,7 +427,8 @@ impl Catalog {
     pub fn update_content(&self, id: FileId, size: u64, mtime_ns: i64, hash: &Hash) -> Result<()> {
         self.conn.execute(
             "UPDATE files SET size = ?2, mtime_ns = ?3, hash = ?4, state = 'pending', error = NULL,
-             format = NULL, width = NULL, height = NULL, taken_at = NULL, updated_at = ?5 WHERE id = ?1",
+             format = NULL, width = NULL, height = NULL, taken_at = NULL, camera = NULL, lens = NULL,
+             updated_at = ?5 WHERE id = ?1",
             params![id, size as i64, mtime_ns, &hash[..], now()],
         )?;
         Ok(())
@@ -451,8 +457,8 @@ impl Catalog {
 
     pub fn set_info(&self, id: FileId, info: &ImageInfo) -> Result<()> {
         self.conn.execute(
-            "UPDATE files SET format = ?2, width = ?3, height = ?4, taken_at = ?5 WHERE id = ?1",
-            params![id, info.format.as_str(), info.width, info.height, info.taken_at],
+            "UPDATE files SET format = ?2, width = ?3, height = ?4, taken_at = ?5, camera = ?6, lens = ?7 WHERE id = ?1",
+            params![id, info.format.as_str(), info.width, info.height, info.taken_at, info.camera, info.lens],
         )?;
         Ok(())
     }
@@ -744,6 +750,8 @@ pub struct Photo {
     pub height: Option<u32>,
     pub format: Option<String>,
     pub taken_at: Option<i64>,
+    pub camera: Option<String>,
+    pub lens: Option<String>,
 }
 
 impl From<FileRow> for Photo {
@@ -760,6 +768,8 @@ impl From<FileRow> for Photo {
             height: row.height,
             format: row.format,
             taken_at: row.taken_at,
+            camera: row.camera,
+            lens: row.lens,
         }
     }
 }

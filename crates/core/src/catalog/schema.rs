@@ -98,6 +98,11 @@ const MIGRATIONS: &[&str] = &[
         bits INTEGER NOT NULL                     -- 64-bit dHash, as a signed integer
     ) WITHOUT ROWID;
     "#,
+    // 7: the camera and lens a photo names (EXIF, or LibRaw for RAWs).
+    r#"
+    ALTER TABLE files ADD COLUMN camera TEXT;
+    ALTER TABLE files ADD COLUMN lens TEXT;
+    "#,
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

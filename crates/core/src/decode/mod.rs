@@ -13,19 +13,22 @@ use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
 mod contain;
 mod heif;
 mod jpeg;
+mod jxl;
 mod planar;
+mod raw;
+use raw::RawInfo;
 use serde::{Deserialize, Serialize};
 
 /// Changes whenever this module learns to read files it could not before
 /// (or reads them differently): files recorded as broken or unsupported by an
 /// older version are then tried again by the next index.
-pub const DECODER_VERSION: &str = "2";
+pub const DECODER_VERSION: &str = "3";
 
 /// Images above this many pixels are refused instead of decoded: a
 /// decompression bomb of 50000 x 50000 would need 7.5 GB as RGB.
 pub const MAX_PIXELS: u64 = 200_000_000;
 /// Memory the non-JPEG decoders may allocate for one image.
-const MAX_ALLOC: u64 = 1 << 30;
+pub(crate) const MAX_ALLOC: u64 = 1 << 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +42,10 @@ pub enum Format {
     /// HEIF with HEVC inside: what phones save as `.heic`.
     Heic,
     Avif,
+    /// JPEG XL.
+    Jxl,
+    /// A camera RAW (DNG, CR2, CR3, NEF, ARW, ORF, RAF, RW2, ...), read by LibRaw.
+    Raw,
 }
 
 impl Format {
@@ -52,11 +59,13 @@ impl Format {
             Format::Tiff => "tiff",
             Format::Heic => "heic",
             Format::Avif => "avif",
+            Format::Jxl => "jxl",
+            Format::Raw => "raw",
         }
     }
 
     /// The MIME type of formats that web views show as they are; `None` for
-    /// those (HEIC, AVIF, TIFF) that have to be shown as a JPEG made from them.
+    /// those (HEIC, AVIF, TIFF, JPEG XL) that have to be shown as a JPEG made from them.
     pub fn web_mime(self) -> Option<&'static str> {
         Some(match self {
             Format::Jpeg => "image/jpeg",
@@ -64,7 +73,7 @@ impl Format {
             Format::Webp => "image/webp",
             Format::Gif => "image/gif",
             Format::Bmp => "image/bmp",
-            Format::Tiff | Format::Heic | Format::Avif => return None,
+            Format::Tiff | Format::Heic | Format::Avif | Format::Jxl | Format::Raw => return None,
         })
     }
 
@@ -83,6 +92,8 @@ impl Format {
             "tiff" | "tif" => Format::Tiff,
             "heic" | "heif" => Format::Heic,
             "avif" => Format::Avif,
+            "jxl" => Format::Jxl,
+            "raw" => Format::Raw,
             _ => return None,
         })
     }
@@ -95,7 +106,9 @@ impl Format {
             Format::Gif => ImageFormat::Gif,
             Format::Bmp => ImageFormat::Bmp,
             Format::Tiff => ImageFormat::Tiff,
-            Format::Heic | Format::Avif => unreachable!("libheif formats never reach the image crate"),
+            Format::Heic | Format::Avif | Format::Jxl | Format::Raw => {
+                unreachable!("decoded by libheif, jxl-oxide or LibRaw, never the image crate")
+            }
         }
     }
 }
@@ -103,8 +116,19 @@ impl Format {
 /// File name extensions that announce an image. Files with these are
 /// catalogued even when their content turns out not to be one, so that the
 /// user sees why they were skipped.
-pub const IMAGE_EXTENSIONS: &[&str] =
-    &["jpg", "jpeg", "jpe", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "hif", "avif"];
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "hif", "avif", "jxl",
+    // Camera RAWs, as LibRaw reads them.
+    "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "orf", "raf", "rw2", "rwl", "pef", "srw", "erf",
+    "3fr", "iiq", "mos", "mef", "mrw", "x3f", "kdc", "dcr",
+];
+
+/// The RAW extensions among `IMAGE_EXTENSIONS`: a RAW beside a JPEG of
+/// the same name is one photo taken once.
+pub const RAW_EXTENSIONS: &[&str] = &[
+    "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "orf", "raf", "rw2", "rwl", "pef", "srw", "erf",
+    "3fr", "iiq", "mos", "mef", "mrw", "x3f", "kdc", "dcr",
+];
 
 pub fn has_image_extension(path: &std::path::Path) -> bool {
     path.extension()
@@ -114,8 +138,15 @@ pub fn has_image_extension(path: &std::path::Path) -> bool {
 
 /// The image format the first bytes of a file announce, whatever its name says.
 pub fn sniff(head: &[u8]) -> Option<Format> {
+    // Before HEIF (CR3 is ISO-BMFF) and TIFF (most RAWs are TIFF-structured).
+    if raw::sniff(head) {
+        return Some(Format::Raw);
+    }
     if let Some(format) = heif::sniff(head) {
         return Some(format);
+    }
+    if jxl::sniff(head) {
+        return Some(Format::Jxl);
     }
     // BigTIFF (64-bit offsets, for files over 4 GB and scanners' output):
     // the tiff crate reads it, but the image crate's sniffer knows only classic TIFF.
@@ -173,6 +204,12 @@ pub struct ImageInfo {
     pub taken_at: Option<i64>,
     /// EXIF orientation, 1..=8.
     pub orientation: u8,
+    /// The camera's make and model ("NIKON D850"), as the file names them.
+    #[serde(default)]
+    pub camera: Option<String>,
+    /// The lens, where the file names it.
+    #[serde(default)]
+    pub lens: Option<String>,
 }
 
 /// An image decoded at (at least) the size asked for, upright.
@@ -183,6 +220,27 @@ pub struct Decoded {
     /// 0xd9"): the picture is shown, as other viewers show it, and the
     /// report says what was wrong.
     pub warning: Option<String>,
+    /// The pixels are a preview the file carries (see `Need::preview`),
+    /// not its full picture.
+    pub from_preview: bool,
+}
+
+/// How much of the picture a caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// The shorter side to decode at, at least, where the source allows.
+    pub short_side: u32,
+    /// A preview the file itself carries (a HEIC's thumbnail item) will do
+    /// instead of the full picture when its shorter side is at least this.
+    /// `None`: always the full picture (previews, region searches).
+    pub preview: Option<u32>,
+}
+
+impl Need {
+    /// The full picture, its shorter side at least `short_side`.
+    pub fn full(short_side: u32) -> Need {
+        Need { short_side, preview: None }
+    }
 }
 
 /// Decode `bytes` so that the shorter side of the result is at least
@@ -191,27 +249,47 @@ pub struct Decoded {
 /// Whatever a decoder does on a hostile file (a panic included) ends here as
 /// a `DecodeError` for this one file.
 pub fn decode(bytes: &[u8], min_short_side: u32) -> Result<Decoded, DecodeError> {
+    decode_for(bytes, Need::full(min_short_side))
+}
+
+/// Decode `bytes` for `need`: like `decode`, but a preview the file
+/// carries is taken where `need` allows it.
+pub fn decode_for(bytes: &[u8], need: Need) -> Result<Decoded, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
     let format = sniff(bytes).ok_or_else(|| DecodeError::NotAnImage(describe_non_image(bytes)))?;
-    contain::contained(format, || decode_as(bytes, format, min_short_side))
+    contain::contained(format, || decode_as(bytes, format, need))
 }
 
-fn decode_as(bytes: &[u8], format: Format, min_short_side: u32) -> Result<Decoded, DecodeError> {
-    let exif = read_exif(bytes);
-    let orientation = orientation(format, &exif);
+fn decode_as(bytes: &[u8], format: Format, need: Need) -> Result<Decoded, DecodeError> {
+    let mut exif = read_exif(bytes);
+    let mut orientation = orientation(format, &exif);
 
     let mut warning = None;
     let mut source_size = None;
+    let mut from_preview = false;
     let pixels = match format {
         Format::Jpeg => {
-            let jpeg = decode_jpeg(bytes, min_short_side)?;
+            let jpeg = decode_jpeg(bytes, need.short_side)?;
             warning = jpeg.warning;
             source_size = jpeg.source_size;
             jpeg.pixels
         }
-        Format::Heic | Format::Avif => heif::decode(bytes, format)?,
+        Format::Heic | Format::Avif => {
+            let (pixels, preview) = heif::decode(bytes, format, need.preview)?;
+            from_preview = preview;
+            pixels
+        }
+        Format::Jxl => jxl::decode(bytes)?,
+        Format::Raw => {
+            let (raw, pixels, preview) = raw::decode(bytes, need)?;
+            from_preview = preview;
+            orientation = raw.orientation;
+            source_size = Some(if matches!(raw.orientation, 5..=8) { (raw.height, raw.width) } else { (raw.width, raw.height) });
+            exif.fill_from(&raw);
+            pixels
+        }
         _ => decode_generic(bytes, format)?,
     };
     let (sw, sh) = source_size.or_else(|| dimensions_hint(bytes, format)).unwrap_or((pixels.width(), pixels.height()));
@@ -226,9 +304,10 @@ fn decode_as(bytes: &[u8], format: Format, min_short_side: u32) -> Result<Decode
         return Err(DecodeError::TooSmall { width, height });
     }
     Ok(Decoded {
-        info: ImageInfo { format, width, height, taken_at: exif.taken_at, orientation },
+        info: ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens },
         pixels,
         warning,
+        from_preview,
     })
 }
 
@@ -242,11 +321,17 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
 }
 
 fn probe_as(bytes: &[u8], format: Format) -> Result<ImageInfo, DecodeError> {
+    let mut exif = read_exif(bytes);
+    if format == Format::Raw {
+        let raw = raw::probe(bytes)?;
+        exif.fill_from(&raw);
+        let RawInfo { width, height, orientation, .. } = raw;
+        return Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens });
+    }
     let (w, h) = dimensions_of(bytes, format)?;
-    let exif = read_exif(bytes);
     let orientation = orientation(format, &exif);
     let (width, height) = if matches!(orientation, 5..=8) { (h, w) } else { (w, h) };
-    Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation })
+    Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens })
 }
 
 fn describe_non_image(bytes: &[u8]) -> &'static str {
@@ -270,8 +355,9 @@ pub(crate) fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
 /// their rotation and mirroring as `irot`/`imir` properties, which libheif
 /// applies while decoding and which take precedence over EXIF by the
 /// standard, so their EXIF orientation must not be applied a second time.
+/// JPEG XL's codestream orientation, which jxl-oxide applies, likewise wins.
 fn orientation(format: Format, exif: &Exif) -> u8 {
-    if format.is_heif() {
+    if format.is_heif() || format == Format::Jxl {
         1
     } else {
         exif.orientation.unwrap_or(1)
@@ -282,6 +368,9 @@ fn dimensions_hint(bytes: &[u8], format: Format) -> Option<(u32, u32)> {
     if format.is_heif() {
         return heif::dimensions(bytes);
     }
+    if format == Format::Jxl {
+        return jxl::dimensions(bytes);
+    }
     ImageReader::with_format(Cursor::new(bytes), format.image_format()).into_dimensions().ok()
 }
 
@@ -289,6 +378,9 @@ fn dimensions_hint(bytes: &[u8], format: Format) -> Option<(u32, u32)> {
 fn dimensions_of(bytes: &[u8], format: Format) -> Result<(u32, u32), DecodeError> {
     if format.is_heif() {
         return heif::dimensions(bytes).ok_or_else(|| corrupt(format, "unreadable header"));
+    }
+    if format == Format::Jxl {
+        return jxl::dimensions(bytes).ok_or_else(|| corrupt(format, "unreadable header"));
     }
     ImageReader::with_format(Cursor::new(bytes), format.image_format()).into_dimensions().map_err(|e| match e {
         image::ImageError::Unsupported(_) => image_error(format, e),
@@ -372,10 +464,26 @@ pub(crate) fn flatten_alpha(image: DynamicImage) -> RgbImage {
 struct Exif {
     orientation: Option<u8>,
     taken_at: Option<i64>,
+    camera: Option<String>,
+    lens: Option<String>,
+}
+
+impl Exif {
+    /// What LibRaw read where EXIF said nothing (CR3 and RAF keep no TIFF EXIF).
+    fn fill_from(&mut self, raw: &RawInfo) {
+        self.taken_at = self.taken_at.or(raw.taken_at);
+        self.camera = self.camera.take().or_else(|| raw.camera.clone());
+        self.lens = self.lens.take().or_else(|| raw.lens.clone());
+    }
 }
 
 fn read_exif(bytes: &[u8]) -> Exif {
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+    let read = if jxl::sniff(bytes) {
+        jxl::exif(bytes).ok_or(()).and_then(|raw| exif::Reader::new().read_raw(raw).map_err(|_| ()))
+    } else {
+        exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).map_err(|_| ())
+    };
+    let Ok(exif) = read else {
         return Exif::default();
     };
     let orientation = exif
@@ -391,7 +499,25 @@ fn read_exif(bytes: &[u8]) -> Exif {
             let dt = exif::DateTime::from_ascii(parts.first()?).ok()?;
             epoch_seconds(dt.year as i64, dt.month as i64, dt.day as i64, dt.hour, dt.minute, dt.second)
         });
-    Exif { orientation, taken_at }
+    let text = |tag: exif::Tag, ifd: exif::In| {
+        let field = exif.get_field(tag, ifd)?;
+        let exif::Value::Ascii(ref parts) = field.value else { return None };
+        let s = String::from_utf8_lossy(parts.first()?).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+        (!s.is_empty()).then_some(s)
+    };
+    let camera = camera_name(text(exif::Tag::Make, exif::In::PRIMARY), text(exif::Tag::Model, exif::In::PRIMARY));
+    let lens = text(exif::Tag::LensModel, exif::In::PRIMARY);
+    Exif { orientation, taken_at, camera, lens }
+}
+
+/// "Make Model", or the model alone where it repeats the make ("Canon" /
+/// "Canon EOS R5").
+fn camera_name(make: Option<String>, model: Option<String>) -> Option<String> {
+    match (make, model) {
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => Some(model),
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (make, model) => make.or(model),
+    }
 }
 
 /// Seconds since 1970-01-01 for a civil date and time (proleptic Gregorian).

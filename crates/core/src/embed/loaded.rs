@@ -117,10 +117,12 @@ impl Models {
     /// every single image (a query, a photo's labels) takes into a model,
     /// with the same preprocessing as the batch pipeline. `min_side` is
     /// the shortest side the decoded pixels keep (a thumbnail may want more
-    /// than the model).
+    /// than the model). A preview the file carries is used where the batch
+    /// pipeline uses it, so a library photo given as a query gets its own vector.
     pub fn embed_file(&mut self, model: &str, bytes: &[u8], min_side: u32) -> Result<(Decoded, Embedding)> {
         let spec = ModelDir::spec(model)?;
-        let decoded = decode::decode(bytes, spec.resize.max(min_side))?;
+        let need = decode::Need { short_side: spec.resize.max(min_side), preview: Some(spec.crop) };
+        let decoded = decode::decode_for(bytes, need)?;
         let embedding = self.embedder(model)?.embed_image(&decoded.pixels)?;
         Ok((decoded, embedding))
     }

@@ -15,7 +15,7 @@ use std::thread;
 use crossbeam_channel::bounded;
 
 use crate::catalog::{Catalog, FileId, FileRow, FileState, Hash};
-use crate::decode::{self, DecodeError, ImageInfo};
+use crate::decode::{self, DecodeError, ImageInfo, Need};
 use super::IndexStats;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
@@ -30,12 +30,16 @@ use crate::thumbs::Thumbnails;
 pub struct PipelineOptions {
     pub batch: usize,
     pub decode_threads: usize,
+    /// Embed (and make thumbnails from) the previews files carry where they
+    /// are at least the model's input: a HEIC's thumbnail item. Measured
+    /// before it became the default: see BENCHMARKS.md, "Fast HEIC".
+    pub previews: bool,
 }
 
 impl Default for PipelineOptions {
     fn default() -> Self {
         let cores = crate::embed::default_threads();
-        PipelineOptions { batch: 8, decode_threads: cores.clamp(1, 8) }
+        PipelineOptions { batch: 8, decode_threads: cores.clamp(1, 8), previews: true }
     }
 }
 
@@ -51,7 +55,7 @@ enum Prepared {
     Failed { id: FileId, path: PathBuf, error: String, state: FileState },
 }
 
-fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<Hash>) -> Prepared {
+fn prepare(job: Job, spec: &ModelSpec, previews: bool, thumbs: &Thumbnails, embedded: &HashSet<Hash>) -> Prepared {
     let fail = |error: String, state: FileState| Prepared::Failed { id: job.id, path: job.path.clone(), error, state };
     let bytes = match crate::files::read_regular(&job.path) {
         Ok(b) => b,
@@ -64,8 +68,8 @@ fn prepare(job: Job, spec: &ModelSpec, thumbs: &Thumbnails, embedded: &HashSet<H
             return Prepared::Known { id: job.id, path: job.path, hash, info };
         }
     }
-    let min_side = spec.resize.max(thumbs.size);
-    match decode::decode(&bytes, min_side) {
+    let need = Need { short_side: spec.resize.max(thumbs.size), preview: previews.then_some(spec.crop) };
+    match decode::decode_for(&bytes, need) {
         Ok(decoded) => {
             thumbs.ensure(&hash, &decoded.pixels);
             let tensor = preprocess::tensor(&decoded.pixels, spec);
@@ -179,7 +183,7 @@ fn embed_jobs(
                     if cancel.is_cancelled() {
                         break;
                     }
-                    if out_tx.send(prepare(job, &spec, thumbs, &embedded)).is_err() {
+                    if out_tx.send(prepare(job, &spec, options.previews, thumbs, &embedded)).is_err() {
                         break;
                     }
                 }
@@ -252,6 +256,8 @@ fn info_of(row: &FileRow) -> ImageInfo {
         height: row.height.unwrap_or(0),
         taken_at: row.taken_at,
         orientation: 1,
+        camera: row.camera.clone(),
+        lens: row.lens.clone(),
     }
 }
 

@@ -3,6 +3,8 @@
 //! library in a temporary directory with the real models.
 #![allow(dead_code)]
 
+pub mod dng;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
