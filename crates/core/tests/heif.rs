@@ -149,3 +149,47 @@ fn ten_bit_heic_decodes_like_its_eight_bit_original() {
     let diff = mean_diff(&decoded.pixels, &upright);
     assert!(diff < 12.0, "differs from the original by {diff:.1} per channel");
 }
+
+/// Phones store a small thumbnail item beside every photo; indexing decodes
+/// it instead of the full picture when its shorter side reaches the model's
+/// input, and the vector it gives is nearly the full picture's.
+#[test]
+fn a_heic_thumbnail_large_enough_for_the_model_is_indexed_instead_of_the_full_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let upright = image::imageops::resize(&photo("chelsea.png"), 1024, 768, image::imageops::FilterType::Triangle);
+    let mut embedder = photofinder_core::embed::Embedder::load(&models(), "efficientnet-lite0", 2).unwrap();
+    let mut vector = |pixels: &RgbImage| {
+        let mut t = vec![0.0; embedder.input_len()];
+        preprocess::to_tensor(pixels, embedder.spec(), &mut t);
+        embedder.embed_batch(t).unwrap().remove(0).vector
+    };
+    let indexing = decode::Need { short_side: 256, preview: Some(224) };
+    for (orientation, stored) in [(1, upright.clone()), (6, image::imageops::rotate270(&upright))] {
+        let path = tmp.path().join(format!("cat-{orientation}.heic"));
+        save_heic_with_thumbnail(&stored, &path, 320, orientation);
+        let bytes = std::fs::read(&path).unwrap();
+
+        let fast = decode::decode_for(&bytes, indexing).unwrap();
+        assert!(fast.from_preview, "orientation {orientation}");
+        assert_eq!(fast.pixels.dimensions(), (320, 240), "orientation {orientation}: the thumbnail, upright");
+        assert_eq!((fast.info.width, fast.info.height), (1024, 768), "the photo's own size is recorded");
+        let small = image::imageops::resize(&upright, 320, 240, image::imageops::FilterType::Triangle);
+        let right = mean_diff(&fast.pixels, &small);
+        let wrong = mean_diff(&fast.pixels, &image::imageops::rotate180(&small));
+        assert!(right < 12.0 && wrong > 3.0 * right, "orientation {orientation}: {right:.1} vs upside down {wrong:.1}");
+
+        let full = decode::decode(&bytes, 256).unwrap();
+        assert!(!full.from_preview);
+        assert_eq!(full.pixels.dimensions(), (1024, 768));
+        let (a, b) = (vector(&fast.pixels), vector(&full.pixels));
+        let cosine: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        eprintln!("orientation {orientation}: cosine of thumbnail and full-picture vectors {cosine:.4}");
+        assert!(cosine > 0.9, "orientation {orientation}: cosine {cosine:.4}");
+    }
+    // A thumbnail smaller than the model's input is passed over.
+    let path = tmp.path().join("small-thumbnail.heic");
+    save_heic_with_thumbnail(&upright, &path, 200, 1);
+    let decoded = decode::decode_for(&std::fs::read(&path).unwrap(), indexing).unwrap();
+    assert!(!decoded.from_preview);
+    assert_eq!(decoded.pixels.dimensions(), (1024, 768));
+}

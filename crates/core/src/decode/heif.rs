@@ -80,13 +80,17 @@ pub(super) fn decode(bytes: &[u8], format: Format, preview: Option<u32>) -> Resu
 }
 
 /// The smallest thumbnail of `handle` whose shorter side is at least `least`.
+/// One whose shape disagrees with the photo's (landscape for a portrait) was
+/// written without the photo's rotation: it is passed over for the photo.
 fn thumbnail(handle: &ImageHandle, least: u32) -> Option<ImageHandle> {
     let mut ids = vec![0; handle.number_of_thumbnails()];
     let count = handle.thumbnail_ids(&mut ids);
     ids.truncate(count);
+    let landscape = |w: u32, h: u32| w > h;
     ids.into_iter()
         .filter_map(|id| handle.thumbnail(id).ok())
         .filter(|t| t.width().min(t.height()) >= least)
+        .filter(|t| handle.width() == handle.height() || landscape(t.width(), t.height()) == landscape(handle.width(), handle.height()))
         .min_by_key(|t| t.width() as u64 * t.height() as u64)
 }
 

@@ -27,6 +27,12 @@ pub(super) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
+    // jxl-oxide renders whatever part of a truncated file it has (JPEG XL
+    // is progressive): a cut-off file is broken, not a blurry photo.
+    let whole = jxl_oxide::JxlImage::builder().read(Cursor::new(bytes)).map_err(|e| corrupt(Format::Jxl, e))?;
+    if !whole.is_loading_done() {
+        return Err(corrupt(Format::Jxl, "the file ends before its last frame"));
+    }
     let mut decoder = decoder(bytes)?;
     let (w, h) = decoder.dimensions();
     check_size(w as u64, h as u64)?;

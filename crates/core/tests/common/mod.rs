@@ -328,15 +328,15 @@ fn uint(b: &[u8]) -> u64 {
     b.iter().fold(0, |v, x| v << 8 | *x as u64)
 }
 
-/// Add an `irot` property to the primary item of a single-image HEIF file as
-/// libheif 1.15 writes it (ftyp, meta, mdat), moving the data offsets along.
+/// Add an `irot` property to every image item (the photo and its
+/// thumbnails, as phones write them) of a HEIF file as libheif 1.15 writes
+/// it (ftyp, meta, mdat), moving the data offsets along.
 fn with_irot(file: &[u8], quarter_turns: u8) -> Vec<u8> {
     let mut top = bmff_boxes(file);
     let meta_at = top.iter().position(|(k, _)| k == b"meta").unwrap();
     let meta_end = top[..=meta_at].iter().map(|(_, p)| p.len() + 8).sum::<usize>() as u64;
     let (full, children) = top[meta_at].1.split_at(4);
     let (full, mut meta) = (full.to_vec(), bmff_boxes(children));
-    let primary = meta.iter().find(|(k, _)| k == b"pitm").map(|(_, p)| uint(&p[4..6])).unwrap();
     let iprp = meta.iter_mut().find(|(k, _)| k == b"iprp").unwrap();
     let mut props = bmff_boxes(&iprp.1);
     let ipco = props.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
@@ -348,12 +348,10 @@ fn with_irot(file: &[u8], quarter_turns: u8) -> Vec<u8> {
     assert_eq!(ipma.1[..4], [0, 0, 0, 0], "ipma version 0 with 1-byte associations");
     let mut at = 8; // version/flags, entry count
     for _ in 0..uint(&ipma.1[4..8]) {
-        let (item, count) = (uint(&ipma.1[at..at + 2]), ipma.1[at + 2] as usize);
-        if item == primary {
-            ipma.1[at + 2] += 1;
-            ipma.1.insert(at + 3 + count, 0x80 | index); // essential
-        }
-        at += 3 + count + (item == primary) as usize;
+        let count = ipma.1[at + 2] as usize;
+        ipma.1[at + 2] += 1;
+        ipma.1.insert(at + 3 + count, 0x80 | index); // essential
+        at += 3 + count + 1;
     }
     iprp.1 = bmff_write(&props);
     let grown = (bmff_write(&meta).len() + 4 + 8) as u64 - (top[meta_at].1.len() + 8) as u64;
@@ -385,6 +383,32 @@ fn with_irot(file: &[u8], quarter_turns: u8) -> Vec<u8> {
     }
     top[meta_at].1 = [full, bmff_write(&meta)].concat();
     bmff_write(&top)
+}
+
+/// An HEIC made by libheif's own encoder (`heif-enc`, as a phone's camera
+/// would) with a thumbnail item whose longer side is `thumbnail`, turned
+/// upright by `orientation` (1, 3, 6 or 8) on the photo and its thumbnail.
+pub fn save_heic_with_thumbnail(img: &RgbImage, path: &Path, thumbnail: u32, orientation: u8) {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("in.png");
+    img.save(&png).unwrap();
+    let out = std::process::Command::new("heif-enc")
+        .args(["-q", "85", "-t", &thumbnail.to_string()])
+        .arg(&png)
+        .arg("-o")
+        .arg(path)
+        .output()
+        .expect("heif-enc (Debian's libheif-examples; scripts/setup-system --tests installs it)");
+    assert!(out.status.success(), "heif-enc: {}", String::from_utf8_lossy(&out.stderr));
+    let quarter_turns = match orientation {
+        1 => return,
+        6 => 3,
+        3 => 2,
+        8 => 1,
+        o => panic!("orientation {o} not used by the tests"),
+    };
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, with_irot(&bytes, quarter_turns)).unwrap();
 }
 
 /// A slideshow: each photo for `secs` seconds at 10 frames/s, 320x240, H.264.
