@@ -196,7 +196,7 @@ $('.sidebar-slot').replaceWith(sidebar.element);
 
 /** A point of the map as a photo to show (its thumbnail and path). */
 function photoOfPoint(p: MapPoint): Photo {
-  return { id: p.id, path: p.path, hash: p.hash, size: 0, modified: 0, duration_ms: null, frame: null, width: null, height: null, format: null, taken_at: null };
+  return { id: p.id, path: p.path, hash: p.hash, size: 0, modified: 0, duration_ms: null, frame: null, width: null, height: null, format: null, taken_at: null, camera: null, lens: null, also: [], live: null };
 }
 
 function miniGrid(items: Item[]): HTMLElement {
@@ -239,7 +239,8 @@ async function refresh(): Promise<void> {
       sidebar.setState(overview.engine);
       $('#welcome').classList.toggle('hidden', s.folders.length > 0);
       libraryGrid.element.classList.toggle('hidden', s.folders.length === 0);
-      library.setTotal(s.indexed);
+      // A RAW beside its JPEG is one photo of the grid.
+      library.setTotal(s.shown);
       library.invalidate();
       document.body.dataset.indexed = String(s.indexed);
       if (current === 'library') libraryGrid.refresh();

@@ -13,6 +13,7 @@ function photo(id: number): Photo {
   return {
     id, path: `/photos/p${id}.jpg`, hash: id.toString(16).padStart(64, '0'), size: 1000, modified: 0,
     duration_ms: null, frame: null, width: 640, height: 480, format: 'jpeg', taken_at: null,
+    camera: null, lens: null, also: [], live: null,
   };
 }
 
@@ -26,7 +27,7 @@ function hit(p: Photo, distance: number, is_query = false): Hit {
 function problem(id: number, path: string, state: Problem['state'], error: string): Problem {
   return {
     id, folder_id: 1, path, size: 0, mtime_ns: 0, format: null, width: null, height: null, taken_at: null,
-    state, error, duration_ms: null, frame: null,
+    state, error, duration_ms: null, frame: null, camera: null, lens: null, motion: false,
   };
 }
 
@@ -111,6 +112,35 @@ describe('videos and marks in the grid', () => {
     (grid.element.querySelectorAll<HTMLButtonElement>('.mark.bad')[1]).click();
     expect(changes).toEqual([[1 << 20, 'good'], [1 << 20, undefined], [2, 'bad']]);
     grid.element.remove();
+  });
+});
+
+describe('photos that are more than one file', () => {
+  it('badges a RAW shot with its JPEG and a live photo, and the preview lists their files and camera', () => {
+    const pair: Photo = { ...photo(1), path: '/p/IMG_1.JPG', also: ['/p/IMG_1.CR2'], camera: 'Canon EOS R5', lens: 'RF24-70mm F2.8 L IS USM' };
+    const live: Photo = { ...photo(2), path: '/p/IMG_2.HEIC', format: 'heic', live: '/p/IMG_2.MOV' };
+    const motion: Photo = { ...photo(3), path: '/p/PXL_3.MP.jpg', live: '/p/PXL_3.MP.jpg' };
+    const plain = photo(4);
+    const grid = new Grid(new ListSource([pair, live, motion, plain]), { cellSize: () => 120, selectable: false, onOpen: () => {}, emptyText: 'none' });
+    document.body.append(grid.element);
+    sized(grid.element, 800, 600);
+    grid.refresh();
+    const badges = [...grid.element.querySelectorAll<HTMLElement>('.cell')].map((c) => [...c.querySelectorAll('.kind')].map((k) => k.textContent));
+    expect(badges).toEqual([['RAW+JPEG'], ['LIVE'], ['LIVE'], []]);
+    grid.element.remove();
+
+    mockIPC(() => 'http://127.0.0.1:1/token');
+    const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {}, similarPart: () => {} });
+    document.body.append(preview.element);
+    preview.open([pair, live, motion], 0);
+    expect(preview.element.querySelector('.preview-camera')!.textContent).toBe('Canon EOS R5 · RF24-70mm F2.8 L IS USM');
+    expect(preview.element.querySelector('.preview-also')!.textContent).toBe('Also as IMG_1.CR2');
+    preview.open([pair, live, motion], 1);
+    expect(preview.element.querySelector('.preview-live')!.textContent).toBe('A Live Photo: its moment is IMG_2.MOV.');
+    preview.open([pair, live, motion], 2);
+    expect(preview.element.querySelector('.preview-live')!.textContent).toBe('A motion photo: it carries a short video of the moment.');
+    preview.close();
+    preview.element.remove();
   });
 });
 

@@ -58,7 +58,7 @@ pub fn big_library(work: &Path, models: &ModelDir, n: usize) -> Result<PathBuf> 
                 hash: Some(hash),
             })?;
             let taken_at = Some(1_500_000_000 + rng.random_range(0..200_000_000i64));
-            c.set_info(id, &ImageInfo { format: Format::Png, width: 16, height: 16, taken_at, orientation: 1, camera: None, lens: None })?;
+            c.set_info(id, &ImageInfo { format: Format::Png, width: 16, height: 16, taken_at, orientation: 1, camera: None, lens: None, motion: false })?;
             c.set_state(id, FileState::Indexed, None)?;
             for (model, dim, v) in &vectors {
                 c.put_embedding(&hash, model, &v[i * dim..(i + 1) * dim])?;

@@ -92,6 +92,10 @@ enum Command {
         /// Move every photo but the first of each group to the system trash.
         #[arg(long)]
         trash_copies: bool,
+        /// Count a RAW beside its JPEG (IMG_1.CR2 + IMG_1.JPG) as a copy of it;
+        /// without this the pair is one photo.
+        #[arg(long)]
+        raw_pairs: bool,
     },
     /// Move photos of the library to the system trash (restore them from there to undo).
     Trash {
@@ -391,7 +395,9 @@ fn run(cli: Cli) -> photofinder_core::Result<()> {
             out.reporter.map(&map, csv);
             Ok(())
         }
-        Command::Duplicates { max_distance, trash_copies } => duplicates(lib, max_distance, trash_copies, &out),
+        Command::Duplicates { max_distance, trash_copies, raw_pairs } => {
+            duplicates(lib, max_distance, trash_copies, raw_pairs, &out)
+        }
         Command::Trash { photos } => trash(lib, &photos, &out),
         Command::Videos { interval, scene, max_frames } => videos(lib, interval, scene, max_frames, &out),
         Command::Labels { photo } => {
@@ -496,8 +502,12 @@ fn similar(lib: &mut Library, photos: &[PathBuf], unlike: &[PathBuf], query: &Qu
     Ok(())
 }
 
-fn duplicates(lib: &mut Library, max_distance: f32, trash_copies: bool, out: &Out) -> photofinder_core::Result<()> {
-    let found = lib.duplicates(max_distance, out.sink, out.cancel)?;
+fn duplicates(lib: &mut Library, max_distance: f32, trash_copies: bool, raw_pairs: bool, out: &Out) -> photofinder_core::Result<()> {
+    let found = if raw_pairs {
+        lib.duplicates_with_raw_pairs(max_distance, out.sink, out.cancel)?
+    } else {
+        lib.duplicates(max_distance, out.sink, out.cancel)?
+    };
     out.reporter.done();
     let trashed = if trash_copies {
         let copies: Vec<i64> = found.groups.iter().flat_map(|g| g.photos[1..].iter().map(|p| p.photo.id)).collect();

@@ -410,12 +410,12 @@ impl Library {
 
     /// Indexed photos `offset..offset + limit`, in path order.
     pub fn photos(&self, offset: usize, limit: usize) -> Result<Vec<Photo>> {
-        Ok(self.catalog.indexed_page(offset, limit)?.into_iter().map(Photo::from).collect())
+        self.catalog.photos_page(offset, limit)
     }
 
     /// A photo of the library by id.
     pub fn photo(&self, id: i64) -> Result<Option<Photo>> {
-        Ok(self.catalog.file(id)?.map(Photo::from))
+        self.catalog.file(id)?.map(|row| self.catalog.photo_of(row)).transpose()
     }
 
     pub fn status(&mut self) -> Result<Status> {
@@ -556,10 +556,19 @@ impl Library {
 
     /// Groups of exact and near copies among the indexed photos, by the
     /// active model's vectors. `max_distance` is a cosine distance.
+    /// A RAW and the JPEG beside it are one photo, never each other's copy.
     pub fn duplicates(&mut self, max_distance: f32, sink: Sink, cancel: &Cancel) -> Result<Duplicates> {
-        let mut finder =
-            Finder { catalog: &self.catalog, stores: &mut self.stores, thumbs: &self.thumbs, model: self.models.active() };
-        finder.duplicates(max_distance, sink, cancel)
+        self.finder(false).duplicates(max_distance, sink, cancel)
+    }
+
+    /// Like `duplicates`, with a RAW beside its JPEG counted as a copy of it
+    /// (to free the space of one of them).
+    pub fn duplicates_with_raw_pairs(&mut self, max_distance: f32, sink: Sink, cancel: &Cancel) -> Result<Duplicates> {
+        self.finder(true).duplicates(max_distance, sink, cancel)
+    }
+
+    fn finder(&mut self, raw_pairs: bool) -> Finder<'_> {
+        Finder { catalog: &self.catalog, stores: &mut self.stores, thumbs: &self.thumbs, model: self.models.active(), raw_pairs }
     }
 
     /// Move photos of the library to the system trash (never a hard delete:

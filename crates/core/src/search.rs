@@ -39,6 +39,15 @@ pub struct SearchHit {
     /// the frame's.
     pub frame: Option<crate::catalog::FrameOf>,
     pub duration_ms: Option<i64>,
+    pub camera: Option<String>,
+    pub lens: Option<String>,
+    /// The other files of this photo (a JPEG's RAW, a RAW's JPEG).
+    #[serde(serialize_with = "crate::paths::lossy_vec")]
+    pub also: Vec<PathBuf>,
+    /// A live photo: the file that holds its motion (a Live Photo's MOV,
+    /// or the motion photo itself).
+    #[serde(serialize_with = "crate::paths::lossy_opt")]
+    pub live: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -232,7 +241,11 @@ impl Searcher<'_> {
     }
 
     pub fn hit(&self, row: FileRow, distance: f32, similarity: f32, is_query: bool) -> SearchHit {
+        // A lookup by name; a failure to read it only leaves the badges off.
+        let companions = self.catalog.companions(&row).unwrap_or_default();
         SearchHit {
+            also: companions.also,
+            live: companions.live_video.or_else(|| row.motion.then(|| row.path.clone())),
             id: row.id,
             thumbnail: row.hash.map(|h| self.thumbs.path(&h)).filter(|p| p.exists()),
             hash: row.hash_hex(),
@@ -246,6 +259,8 @@ impl Searcher<'_> {
             taken_at: row.taken_at,
             frame: row.frame,
             duration_ms: row.duration_ms,
+            camera: row.camera,
+            lens: row.lens,
         }
     }
 
@@ -264,19 +279,25 @@ impl Searcher<'_> {
     ) -> Result<SearchResults> {
         let store = self.stores.get(self.catalog, model)?;
         let (kind, metric) = (store.kind(), store.metric());
-        let hits = store.search(vector, k, filter)?;
+        // A RAW shown as its JPEG takes no place of its own: a few more
+        // are asked for, and the list cut to `k` after.
+        let hits = store.search(vector, k + k / 2 + 2, filter)?;
         let mut out = Vec::with_capacity(hits.len());
         let mut query_id = None;
         for hit in hits {
             // The store follows the catalog; a row missing here was removed
             // between the two reads and is simply not shown.
             let Some(row) = self.catalog.file(hit.id)? else { continue };
+            if self.catalog.is_hidden_raw(&row)? {
+                continue;
+            }
             let is_query = row.hash.is_some_and(|h| query_hashes.contains(&h));
             if is_query && (query_id.is_none() || row.path == query) {
                 query_id = Some(row.id);
             }
             out.push(self.hit(row, hit.distance, hit.similarity, is_query));
         }
+        out.truncate(k);
         if query_id.is_none() {
             if let Some(h) = query_hashes.first() {
                 query_id = self.catalog.files_with_hash(h)?.first().map(|r| r.id);

@@ -9,13 +9,6 @@ use photofinder_core::catalog::FileState;
 use photofinder_core::decode::{self, DecodeError, Format};
 use photofinder_core::{preprocess, Cancel, Filter};
 
-/// Mean absolute difference per channel between two images of one size.
-fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum();
-    sum as f64 / a.as_raw().len() as f64
-}
-
 fn rocket() -> RgbImage {
     image::imageops::resize(&photo("rocket.jpg"), 320, 208, image::imageops::FilterType::Triangle)
 }

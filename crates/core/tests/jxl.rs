@@ -8,7 +8,6 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use image::RgbImage;
 use photofinder_core::catalog::FileState;
 use photofinder_core::decode::{self, Format};
 use photofinder_core::{preprocess, Cancel, Filter};
@@ -20,12 +19,6 @@ fn cjxl(input: &Path, output: &Path) {
         .output()
         .expect("cjxl (Debian's libjxl-tools; scripts/setup-system --tests installs it)");
     assert!(out.status.success(), "cjxl: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 #[test]

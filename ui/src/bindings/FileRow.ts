@@ -8,6 +8,14 @@ export type FileRow = { id: number, folder_id: number, path: string, size: numbe
  */
 duration_ms: number | null, 
 /**
+ * The camera and lens the file names.
+ */
+camera: string | null, lens: string | null, 
+/**
+ * A motion photo: the JPEG carries a short video of the moment.
+ */
+motion: boolean, 
+/**
  * Keyframes of a video: which, and when. `id` is then the frame's point
  * id, `path` the video's and `hash` the frame's own.
  */

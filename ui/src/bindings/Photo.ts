@@ -20,4 +20,13 @@ duration_ms: number | null,
 /**
  * A keyframe of a video (then `id` is the frame's and `path` the video's).
  */
-frame: FrameOf | null, width: number | null, height: number | null, format: string | null, taken_at: number | null, };
+frame: FrameOf | null, width: number | null, height: number | null, format: string | null, taken_at: number | null, camera: string | null, lens: string | null, 
+/**
+ * The other files of this photo (a JPEG's RAW, a RAW's JPEG).
+ */
+also: Array<string>, 
+/**
+ * A live photo: the file that holds its motion (a Live Photo's MOV,
+ * or the motion photo itself).
+ */
+live: string | null, };

@@ -14,4 +14,13 @@ is_query: boolean, width: number | null, height: number | null, format: string |
  * A moment of a video: `path` is the video, `hash` and the thumbnail
  * the frame's.
  */
-frame: FrameOf | null, duration_ms: number | null, };
+frame: FrameOf | null, duration_ms: number | null, camera: string | null, lens: string | null, 
+/**
+ * The other files of this photo (a JPEG's RAW, a RAW's JPEG).
+ */
+also: Array<string>, 
+/**
+ * A live photo: the file that holds its motion (a Live Photo's MOV,
+ * or the motion photo itself).
+ */
+live: string | null, };

@@ -22,4 +22,8 @@ recovered: Array<FileRow>,
 /**
  * What the library takes on disk.
  */
-disk: DiskUsage, files: number, indexed: number, pending: number, failed: number, unsupported: number, skipped: number, };
+disk: DiskUsage, files: number, indexed: number, 
+/**
+ * The indexed photos as they are shown: a RAW beside its JPEG is one.
+ */
+shown: number, pending: number, failed: number, unsupported: number, skipped: number, };

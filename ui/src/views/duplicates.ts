@@ -3,7 +3,7 @@
 
 import { commandError, thumbUrl, type Duplicates, type DuplicatePhoto, type Item, type Progress, type TrashReport } from '../api';
 import { basename, formatBytes, formatDate } from '../format';
-import { filmBadge } from './grid';
+import { filmBadge, kindBadges } from './grid';
 
 export interface DuplicatesHandlers {
   find: (maxDistance: number) => Promise<Duplicates>;
@@ -176,6 +176,8 @@ export class DuplicatesView {
     card.append(img, caption, pick);
     const film = filmBadge(p);
     if (film) card.append(film);
+    const kinds = kindBadges(p);
+    if (kinds) card.append(kinds);
     return card;
   }
 

@@ -43,6 +43,33 @@ export function filmBadge(item: Item): HTMLElement | null {
   return badge;
 }
 
+/** The badges of a photo that is more than one file: "LIVE" (a Live Photo
+ * or a motion photo) and "RAW" (a RAW shot with its JPEG), or null. */
+export function kindBadges(item: Item): HTMLElement | null {
+  const raw = item.also.find((p) => RAW_NAME.test(p));
+  if (!item.live && !raw && item.format !== 'raw') return null;
+  const box = document.createElement('span');
+  box.className = 'kinds';
+  if (item.live) {
+    const live = document.createElement('span');
+    live.className = 'kind live';
+    live.textContent = 'LIVE';
+    live.title = item.live === item.path ? 'A motion photo: it carries a video of the moment' : `A Live Photo: its moment is ${basename(item.live)}`;
+    box.append(live);
+  }
+  if (raw || item.format === 'raw') {
+    const tag = document.createElement('span');
+    tag.className = 'kind raw';
+    tag.textContent = raw ? 'RAW+JPEG' : 'RAW';
+    tag.title = raw ? `Shot as RAW too: ${basename(raw)}` : 'A camera RAW';
+    box.append(tag);
+  }
+  return box;
+}
+
+/** File names of camera RAWs (as the core's decode::RAW_EXTENSIONS). */
+export const RAW_NAME = /\.(dng|cr2|cr3|crw|nef|nrw|arw|srf|sr2|orf|raf|rw2|rwl|pef|srw|erf|3fr|iiq|mos|mef|mrw|x3f|kdc|dcr)$/i;
+
 const CAPTION = 46;
 const GAP = 8;
 
@@ -191,6 +218,8 @@ export class Grid {
       el.append(film);
       el.classList.add('video');
     }
+    const kinds = kindBadges(item);
+    if (kinds) el.append(kinds);
     const marks = this.options.marks;
     if (marks) {
       const current = marks.get(item.id);

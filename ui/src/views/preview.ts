@@ -107,6 +107,28 @@ export class Preview {
     path.className = 'muted';
     path.textContent = [item.path, item.width && item.height ? `${item.width}×${item.height}` : '', 'size' in item ? formatBytes(item.size) : ''].filter(Boolean).join(' · ');
     meta.append(title, path);
+    // What the file says of itself, and the files that are this photo too.
+    const shot = [item.camera, item.lens].filter(Boolean).join(' · ');
+    if (shot) {
+      const camera = document.createElement('div');
+      camera.className = 'muted preview-camera';
+      camera.textContent = shot;
+      meta.append(camera);
+    }
+    if (item.also.length) {
+      const also = document.createElement('div');
+      also.className = 'muted preview-also';
+      also.textContent = `Also as ${item.also.map(basename).join(', ')}`;
+      also.title = item.also.join('\n');
+      meta.append(also);
+    }
+    if (item.live) {
+      const live = document.createElement('div');
+      live.className = 'muted preview-live';
+      live.textContent =
+        item.live === item.path ? 'A motion photo: it carries a short video of the moment.' : `A Live Photo: its moment is ${basename(item.live)}.`;
+      meta.append(live);
+    }
     if (videoId == null) {
       const hint = document.createElement('div');
       hint.className = 'muted hint';

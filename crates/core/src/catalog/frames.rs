@@ -41,6 +41,9 @@ fn frame_columns() -> String {
 /// Frames whose video still holds the content they were taken from.
 const CURRENT: &str = "frames fr JOIN files f ON f.id = fr.video_id AND f.hash = fr.video_hash";
 
+/// Where the frame's own columns start: after every file column.
+const FRAME_EXTRA: usize = super::FILE_COLUMN_COUNT;
+
 fn frame_row(r: &rusqlite::Row, extra: usize) -> rusqlite::Result<FileRow> {
     let mut row = file_row(r)?;
     row.frame = Some(FrameOf { video_id: r.get(extra)?, at_ms: r.get(extra + 1)? });
@@ -52,7 +55,7 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {}, fr.video_id, fr.at_ms FROM {CURRENT} WHERE fr.id = ?1", frame_columns()))?;
-        let mut rows = stmt.query_map([point_id - FRAME_ID_BASE], |r| frame_row(r, 13))?;
+        let mut rows = stmt.query_map([point_id - FRAME_ID_BASE], |r| frame_row(r, FRAME_EXTRA))?;
         Ok(rows.next().transpose()?)
     }
 
@@ -62,7 +65,7 @@ impl Catalog {
             "SELECT {}, fr.video_id, fr.at_ms FROM {CURRENT} WHERE fr.video_id = ?1 ORDER BY fr.at_ms",
             frame_columns()
         ))?;
-        let rows = stmt.query_map([video_id], |r| frame_row(r, 13))?;
+        let rows = stmt.query_map([video_id], |r| frame_row(r, FRAME_EXTRA))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -72,7 +75,7 @@ impl Catalog {
             "SELECT {}, fr.video_id, fr.at_ms FROM {CURRENT} WHERE fr.hash = ?1",
             frame_columns()
         ))?;
-        let rows = stmt.query_map([&hash[..]], |r| frame_row(r, 13))?;
+        let rows = stmt.query_map([&hash[..]], |r| frame_row(r, FRAME_EXTRA))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -86,7 +89,7 @@ impl Catalog {
             "SELECT {}, fr.video_id, fr.at_ms FROM {CURRENT} WHERE fr.hash IN ({marks})",
             frame_columns()
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(hashes.iter().map(|h| &h[..])), |r| frame_row(r, 13))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(hashes.iter().map(|h| &h[..])), |r| frame_row(r, FRAME_EXTRA))?;
         out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
         Ok(out)
     }
@@ -100,8 +103,8 @@ impl Catalog {
         ))?;
         let mut rows = stmt.query([model])?;
         while let Some(r) = rows.next()? {
-            let vector = super::blob_to_vector(&r.get::<_, Vec<u8>>(13)?);
-            each(frame_row(r, 14)?, vector)?;
+            let vector = super::blob_to_vector(&r.get::<_, Vec<u8>>(FRAME_EXTRA)?);
+            each(frame_row(r, FRAME_EXTRA + 1)?, vector)?;
         }
         Ok(())
     }

@@ -4,9 +4,11 @@
 //! Owns the SQLite file; knows nothing of models, stores or the disk beyond
 //! the rows it is given.
 
+mod companions;
 mod frames;
 mod schema;
 
+pub use companions::{is_raw, Companions, LIVE_VIDEO_MAX_MS};
 pub use frames::{is_frame_id, NewFrame, FRAME_ID_BASE};
 
 use std::ffi::OsString;
@@ -138,6 +140,8 @@ pub struct FileRow {
     /// The camera and lens the file names.
     pub camera: Option<String>,
     pub lens: Option<String>,
+    /// A motion photo: the JPEG carries a short video of the moment.
+    pub motion: bool,
     /// Keyframes of a video: which, and when. `id` is then the frame's point
     /// id, `path` the video's and `hash` the frame's own.
     pub frame: Option<FrameOf>,
@@ -179,6 +183,8 @@ pub struct Counts {
     pub folders: u64,
     pub files: u64,
     pub indexed: u64,
+    /// The indexed photos as they are shown: a RAW beside its JPEG is one.
+    pub shown: u64,
     pub pending: u64,
     pub failed: u64,
     pub unsupported: u64,
@@ -190,7 +196,10 @@ pub struct Catalog {
 }
 
 const FILE_COLUMNS: &str =
-    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error, duration_ms, camera, lens";
+    "id, folder_id, path, size, mtime_ns, hash, format, width, height, taken_at, state, error, duration_ms, camera, lens, motion";
+
+/// How many columns `FILE_COLUMNS` names.
+const FILE_COLUMN_COUNT: usize = 16;
 
 fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
@@ -222,6 +231,7 @@ fn file_row(r: &Row) -> rusqlite::Result<FileRow> {
         duration_ms: r.get(12)?,
         camera: r.get(13)?,
         lens: r.get(14)?,
+        motion: r.get::<_, Option<bool>>(FILE_COLUMN_COUNT - 1)?.unwrap_or(false),
         frame: None,
     })
 }
@@ -273,6 +283,7 @@ impl Catalog {
             )));
         }
         schema::migrate(&mut conn)?;
+        companions::register(&conn)?;
         Ok(Catalog { conn })
     }
 
@@ -410,6 +421,12 @@ impl Catalog {
         self.files_where("state = 'indexed' ORDER BY path LIMIT ?1 OFFSET ?2", params![limit as i64, offset as i64])
     }
 
+    /// Like `indexed_page`, without the RAWs shown as their JPEG.
+    fn shown_page(&self, offset: usize, limit: usize) -> Result<Vec<FileRow>> {
+        let cond = format!("state = 'indexed' AND NOT {} ORDER BY path LIMIT ?1 OFFSET ?2", companions::HIDDEN_RAW);
+        self.files_where(&cond, params![limit as i64, offset as i64])
+    }
+
     pub fn files_in_state(&self, state: FileState) -> Result<Vec<FileRow>> {
         self.files_where("state = ?1 ORDER BY path", [state.as_str()])
     }
@@ -428,7 +445,7 @@ impl Catalog {
         self.conn.execute(
             "UPDATE files SET size = ?2, mtime_ns = ?3, hash = ?4, state = 'pending', error = NULL,
              format = NULL, width = NULL, height = NULL, taken_at = NULL, camera = NULL, lens = NULL,
-             updated_at = ?5 WHERE id = ?1",
+             motion = NULL, updated_at = ?5 WHERE id = ?1",
             params![id, size as i64, mtime_ns, &hash[..], now()],
         )?;
         Ok(())
@@ -457,8 +474,9 @@ impl Catalog {
 
     pub fn set_info(&self, id: FileId, info: &ImageInfo) -> Result<()> {
         self.conn.execute(
-            "UPDATE files SET format = ?2, width = ?3, height = ?4, taken_at = ?5, camera = ?6, lens = ?7 WHERE id = ?1",
-            params![id, info.format.as_str(), info.width, info.height, info.taken_at, info.camera, info.lens],
+            "UPDATE files SET format = ?2, width = ?3, height = ?4, taken_at = ?5, camera = ?6, lens = ?7, motion = ?8
+             WHERE id = ?1",
+            params![id, info.format.as_str(), info.width, info.height, info.taken_at, info.camera, info.lens, info.motion],
         )?;
         Ok(())
     }
@@ -665,7 +683,7 @@ impl Catalog {
         ))?;
         let mut rows = stmt.query([model])?;
         while let Some(r) = rows.next()? {
-            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(13)?);
+            let vector = blob_to_vector(&r.get::<_, Vec<u8>>(FILE_COLUMN_COUNT)?);
             each(file_row(r)?, vector)?;
         }
         drop(rows);
@@ -727,6 +745,8 @@ impl Catalog {
                 FileState::Skipped => c.skipped = n,
             }
         }
+        let shown = format!("SELECT count(*) FROM files WHERE state = 'indexed' AND NOT {}", companions::HIDDEN_RAW);
+        c.shown = self.conn.query_row(&shown, [], |r| r.get::<_, i64>(0))? as u64;
         Ok(c)
     }
 }
@@ -752,6 +772,28 @@ pub struct Photo {
     pub taken_at: Option<i64>,
     pub camera: Option<String>,
     pub lens: Option<String>,
+    /// The other files of this photo (a JPEG's RAW, a RAW's JPEG).
+    #[serde(serialize_with = "crate::paths::lossy_vec")]
+    pub also: Vec<PathBuf>,
+    /// A live photo: the file that holds its motion (a Live Photo's MOV,
+    /// or the motion photo itself).
+    #[serde(serialize_with = "crate::paths::lossy_opt")]
+    pub live: Option<PathBuf>,
+}
+
+impl Catalog {
+    /// The photo `row` is, with the files that belong to it.
+    pub fn photo_of(&self, row: FileRow) -> Result<Photo> {
+        let companions = self.companions(&row)?;
+        let live = companions.live_video.or_else(|| row.motion.then(|| row.path.clone()));
+        Ok(Photo { also: companions.also, live, ..Photo::from(row) })
+    }
+
+    /// Photos `offset..offset + limit` of the `shown` ones, in path order: a
+    /// RAW beside its JPEG is left to that JPEG, which lists it.
+    pub fn photos_page(&self, offset: usize, limit: usize) -> Result<Vec<Photo>> {
+        self.shown_page(offset, limit)?.into_iter().map(|row| self.photo_of(row)).collect()
+    }
 }
 
 impl From<FileRow> for Photo {
@@ -770,6 +812,8 @@ impl From<FileRow> for Photo {
             taken_at: row.taken_at,
             camera: row.camera,
             lens: row.lens,
+            also: Vec::new(),
+            live: None,
         }
     }
 }
@@ -777,6 +821,11 @@ impl From<FileRow> for Photo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_column_count_matches_the_columns() {
+        assert_eq!(FILE_COLUMNS.split(", ").count(), FILE_COLUMN_COUNT);
+    }
 
     fn new_file(folder: FolderId, path: &str, hash: u8) -> NewFile {
         NewFile { folder_id: folder, path: PathBuf::from(path), size: 10, mtime_ns: 1, hash: Some([hash; 32]) }

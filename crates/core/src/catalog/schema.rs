@@ -98,10 +98,12 @@ const MIGRATIONS: &[&str] = &[
         bits INTEGER NOT NULL                     -- 64-bit dHash, as a signed integer
     ) WITHOUT ROWID;
     "#,
-    // 7: the camera and lens a photo names (EXIF, or LibRaw for RAWs).
+    // 7: the camera and lens a photo names (EXIF, or LibRaw for RAWs), and
+    // whether it is a motion photo (a JPEG that carries a video of the moment).
     r#"
     ALTER TABLE files ADD COLUMN camera TEXT;
     ALTER TABLE files ADD COLUMN lens TEXT;
+    ALTER TABLE files ADD COLUMN motion INTEGER;
     "#,
 ];
 

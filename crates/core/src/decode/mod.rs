@@ -210,6 +210,10 @@ pub struct ImageInfo {
     /// The lens, where the file names it.
     #[serde(default)]
     pub lens: Option<String>,
+    /// A motion photo (Android's, Samsung's): the JPEG carries a short MP4
+    /// of the moment after its picture.
+    #[serde(default)]
+    pub motion: bool,
 }
 
 /// An image decoded at (at least) the size asked for, upright.
@@ -304,7 +308,7 @@ fn decode_as(bytes: &[u8], format: Format, need: Need) -> Result<Decoded, Decode
         return Err(DecodeError::TooSmall { width, height });
     }
     Ok(Decoded {
-        info: ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens },
+        info: ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens, motion: is_motion_photo(format, bytes) },
         pixels,
         warning,
         from_preview,
@@ -326,12 +330,30 @@ fn probe_as(bytes: &[u8], format: Format) -> Result<ImageInfo, DecodeError> {
         let raw = raw::probe(bytes)?;
         exif.fill_from(&raw);
         let RawInfo { width, height, orientation, .. } = raw;
-        return Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens });
+        let (camera, lens) = (exif.camera, exif.lens);
+        return Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera, lens, motion: false });
     }
     let (w, h) = dimensions_of(bytes, format)?;
     let orientation = orientation(format, &exif);
     let (width, height) = if matches!(orientation, 5..=8) { (h, w) } else { (w, h) };
-    Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens })
+    let motion = is_motion_photo(format, bytes);
+    Ok(ImageInfo { format, width, height, taken_at: exif.taken_at, orientation, camera: exif.camera, lens: exif.lens, motion })
+}
+
+/// Whether a JPEG says in its XMP that it is a motion photo (Google's
+/// `MotionPhoto` or the older `MicroVideo`, both of which Samsung writes
+/// too) and an MP4 does follow its picture.
+fn is_motion_photo(format: Format, bytes: &[u8]) -> bool {
+    if format != Format::Jpeg {
+        return false;
+    }
+    // The XMP packet sits in an APP1 segment near the start.
+    let head = &bytes[..bytes.len().min(256 << 10)];
+    let says = [&b"MotionPhoto=\"1\""[..], b"MicroVideo=\"1\"", b"<GCamera:MotionPhoto>1<"]
+        .iter()
+        .any(|flag| head.windows(flag.len()).any(|w| w == *flag));
+    // An MP4's `ftyp` box after the JPEG's end: the video really is there.
+    says && bytes.windows(4).skip(2).any(|w| w == b"ftyp")
 }
 
 fn describe_non_image(bytes: &[u8]) -> &'static str {
@@ -511,10 +533,11 @@ fn read_exif(bytes: &[u8]) -> Exif {
 }
 
 /// "Make Model", or the model alone where it repeats the make ("Canon" /
-/// "Canon EOS R5").
+/// "Canon EOS R5", "NIKON CORPORATION" / "NIKON D850").
 fn camera_name(make: Option<String>, model: Option<String>) -> Option<String> {
+    let brand = |make: &str| make.split_whitespace().next().unwrap_or("").to_lowercase();
     match (make, model) {
-        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => Some(model),
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&brand(&make)) => Some(model),
         (Some(make), Some(model)) => Some(format!("{make} {model}")),
         (make, model) => make.or(model),
     }

@@ -208,7 +208,7 @@ pub(super) fn sniff(bytes: &[u8]) -> bool {
 /// editor exported keeps the camera's make but has no sub-directories.
 fn is_tiff_raw(bytes: &[u8]) -> bool {
     let tags = tiff_tags(bytes);
-    let has = |tag: u16| tags.iter().any(|&t| t == tag);
+    let has = |tag: u16| tags.contains(&tag);
     has(0xC612) || (has(0x010F) && has(0x014A))
 }
 

@@ -153,6 +153,9 @@ pub struct Finder<'a> {
     pub thumbs: &'a Thumbnails,
     /// Whose vectors are compared.
     pub model: &'a str,
+    /// Whether a RAW beside its JPEG counts as a copy of it (else the pair
+    /// is one photo, shown as its JPEG).
+    pub raw_pairs: bool,
 }
 
 impl Finder<'_> {
@@ -256,6 +259,15 @@ impl Finder<'_> {
         for (_, group) in members {
             let mut files: Vec<(usize, &FileRow)> =
                 group.iter().flat_map(|&i| contents.all[i].1.iter().map(move |f| (i, f))).collect();
+            if !self.raw_pairs {
+                let mut kept = Vec::with_capacity(files.len());
+                for (i, f) in files {
+                    if !self.catalog.is_hidden_raw(f)? {
+                        kept.push((i, f));
+                    }
+                }
+                files = kept;
+            }
             if files.len() < 2 {
                 continue;
             }
@@ -280,7 +292,8 @@ impl Finder<'_> {
                     (Some(a), Some(b)) => Some(crate::phash::distance(*a, *b)),
                     _ => None,
                 };
-                photos.push(DuplicatePhoto { photo: Photo::from(f.clone()), distance, hash_bits, exact: i == first && f.id != first_id });
+                let photo = self.catalog.photo_of(f.clone())?;
+                photos.push(DuplicatePhoto { photo, distance, hash_bits, exact: i == first && f.id != first_id });
             }
             out.push(DuplicateGroup { photos });
         }

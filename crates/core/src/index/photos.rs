@@ -258,6 +258,7 @@ fn info_of(row: &FileRow) -> ImageInfo {
         orientation: 1,
         camera: row.camera.clone(),
         lens: row.lens.clone(),
+        motion: row.motion,
     }
 }
 

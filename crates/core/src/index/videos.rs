@@ -84,6 +84,14 @@ pub(super) fn run(
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        if let Some(still) = live_still(catalog, &row)? {
+            // Found by its still, which carries the "live" badge.
+            let reason = format!("the moving part of the Live Photo {}", still.display());
+            catalog.set_state(row.id, FileState::Skipped, Some(&reason))?;
+            meter.done += 1;
+            sink(meter.event(Some(row.path)));
+            continue;
+        }
         let embedder = models.embedder(model)?;
         match index_video(catalog, embedder, thumbs, &spec, &row, &options, cancel) {
             Ok(done) => {
@@ -107,6 +115,14 @@ pub(super) fn run(
     }
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
+}
+
+/// The still whose Live Photo video `row` is: a picture of the same name
+/// beside it, and the video no longer than a Live Photo's.
+fn live_still(catalog: &Catalog, row: &FileRow) -> Result<Option<std::path::PathBuf>> {
+    let Some(still) = catalog.live_still_of(row)? else { return Ok(None) };
+    let short = video::probe(&row.path).is_ok_and(|info| info.duration_ms <= crate::catalog::LIVE_VIDEO_MAX_MS);
+    Ok(short.then_some(still))
 }
 
 /// A frame of a library video at full size (up to `max_side`), for the

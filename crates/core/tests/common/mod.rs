@@ -103,6 +103,13 @@ pub fn exif_tiff(orientation: u16, taken: &str) -> Vec<u8> {
     t
 }
 
+/// Mean absolute difference per channel between two images of one size.
+pub fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
 /// Near-duplicate variants of a photo, as people make them.
 pub fn variants(img: &RgbImage) -> Vec<(&'static str, RgbImage)> {
     let (w, h) = img.dimensions();
