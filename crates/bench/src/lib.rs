@@ -6,6 +6,7 @@
 //! time. The results are Markdown tables, written to `BENCHMARKS.md`.
 
 pub mod data;
+pub mod formats;
 pub mod freshness;
 pub mod process;
 pub mod quality;
@@ -22,7 +23,7 @@ pub mod variants;
 use std::path::PathBuf;
 
 use photofinder_core::TextMethod;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use photofinder_core::ModelDir;
 
 use report::{mib, ms, rate, ratio, share, Table};
@@ -52,7 +53,7 @@ impl Options {
     }
 }
 
-pub const SECTIONS: &[&str] = &["quality", "indexing", "videos", "queries", "stores", "memory", "freshness", "startup"];
+pub const SECTIONS: &[&str] = &["quality", "indexing", "formats", "thumbnails", "videos", "queries", "stores", "memory", "freshness", "startup"];
 
 /// The tables of one section of the suite.
 pub struct Section {
@@ -79,8 +80,10 @@ pub fn run(options: &Options, mut done_section: impl FnMut(&Section) -> Result<(
         done_section(done.last().expect("just pushed"))?;
     }
     type Measure = fn(&Options) -> Result<Table>;
-    let sections: [(&str, Measure); 7] = [
+    let sections: [(&str, Measure); 9] = [
         ("indexing", indexing),
+        ("formats", format_indexing),
+        ("thumbnails", thumbnail_quality),
         ("videos", video_indexing),
         ("queries", queries),
         ("stores", stores),
@@ -131,6 +134,87 @@ fn indexing(o: &Options) -> Result<Table> {
          photofinder: a new library indexing the photos (scan, read, hash, decode, thumbnail, resize, \
          infer, catalog, embedded store), model loaded beforehand. Python reference: Pillow decode and \
          resize, onnxruntime on the same ONNX file, one photo at a time (`crates/bench/src/reference.py`).",
+    );
+    Ok(table)
+}
+
+/// Indexing 12 MP photos of each format the default model reads, against
+/// 12 MP JPEGs in the same run, decoding alone and the Python reference.
+fn format_indexing(o: &Options) -> Result<Table> {
+    use photofinder_core::decode::Need;
+    use photofinder_core::index::PipelineOptions;
+    let mut table = Table::new(
+        "Indexing by format (12 MP photos, photos/s)",
+        &["model", "photos", "decoding alone (1 thread)", "photofinder", "Python reference", "photofinder / 12 MP JPEG", "photofinder / reference"],
+    );
+    let Some(model) = o.models.all().into_iter().find(|m| m.installed && m.spec.name == photofinder_core::library::DEFAULT_MODEL) else {
+        bail!("the default model is not installed");
+    };
+    let n = if o.quick { 6 } else { 16 };
+    let sources = data::photos_in(&o.camera_sources)?;
+    let jpegs = data::camera_photos(&sources, n, &o.work.join("camera-12mp"))?;
+    let sets = formats::make(&jpegs, &o.work.join("camera-12mp-formats"))?;
+    let reference = reference::Reference::install(&o.work)?;
+    let spec = &model.spec;
+    let need = Need { short_side: spec.resize.max(photofinder_core::thumbs::DEFAULT_SIZE), preview: Some(spec.crop) };
+    let name = spec.name.clone();
+    eprintln!("format indexing: 12 MP JPEG");
+    let jpeg = throughput::pipeline(&o.models, &name, &jpegs, &o.work)?.rate();
+    let mut row = |label: String, decoding: f64, ours: f64, theirs: f64| {
+        table.row(vec![name.clone(), label, rate(decoding), rate(ours), rate(theirs), share(ours / jpeg), ratio(ours / theirs)]);
+    };
+    row(format!("{n} x 12 MP JPEG"), formats::decode_alone(&jpegs, need)?, jpeg, reference.throughput(&model, &jpegs)?);
+    for set in &sets {
+        eprintln!("format indexing: {}", set.label);
+        let theirs = reference.throughput(&model, &set.files)?;
+        if set.label.contains("HEIC") {
+            // Today's way first: the full 12 MP decoded for a 224 px input.
+            let full = PipelineOptions { previews: false, ..PipelineOptions::default() };
+            let ours = throughput::pipeline_with(&o.models, &name, &set.files, &o.work, full)?.rate();
+            row(format!("{n} x 12 MP HEIC, full decode"), formats::decode_alone(&set.files, Need::full(need.short_side))?, ours, theirs);
+        }
+        let ours = throughput::pipeline(&o.models, &name, &set.files, &o.work)?.rate();
+        row(format!("{n} x {}", set.label), formats::decode_alone(&set.files, need)?, ours, theirs);
+    }
+    table.note(
+        "The 12 MP JPEGs of the indexing table, made into each format by its own encoder: HEIC by libheif's \
+         `heif-enc -q 85 -t 320` (a 320 x 240 thumbnail item, as an iPhone writes), DNG as a camera writes it \
+         (16-bit RGGB mosaic; with a full-size JPEG preview as Canon and Nikon embed, and without), JPEG XL by \
+         `cjxl -e 4` (distance 1). photofinder decodes a HEIC's thumbnail and a RAW's preview where their shorter \
+         side reaches the model's input (224 px), else the full picture (a RAW's sensor data developed by LibRaw \
+         at half size). Python reference: the indexing table's, with pillow-heif, pillow-jxl-plugin and rawpy \
+         (`postprocess()`, full size) to open the files.",
+    );
+    Ok(table)
+}
+
+/// What indexing HEIC from its thumbnail item costs in retrieval: the
+/// bench set as phone-like HEICs, indexed from full decodes and from
+/// thumbnails, precision@10 side by side.
+fn thumbnail_quality(o: &Options) -> Result<Table> {
+    let mut table = Table::new(
+        "HEIC thumbnails: what they cost in retrieval",
+        &["model", "photos", "indexed from the thumbnail", "precision@10, full decode", "precision@10, thumbnails", "change", "cosine of the two vectors (mean, lowest)"],
+    );
+    let set = data::LabelledSet::open(&o.bench_set)?;
+    let n = if o.quick { 100 } else { 500 };
+    let model = photofinder_core::library::DEFAULT_MODEL;
+    let q = formats::thumbnail_quality(&o.models, &set, model, n, &o.work)?;
+    table.row(vec![
+        model.to_string(),
+        q.photos.to_string(),
+        format!("{} ({:.0}%)", q.by_thumbnail, 100.0 * q.by_thumbnail as f64 / q.photos.max(1) as f64),
+        format!("{:.4}", q.precision_full),
+        format!("{:.4}", q.precision_fast),
+        format!("{:+.4}", q.precision_fast - q.precision_full),
+        format!("{:.4}, {:.4}", q.cosine_mean, q.cosine_min),
+    ]);
+    table.note(
+        "Photos of the bench set spread over its classes, scaled so their shorter side is 768 px and encoded by \
+         libheif's `heif-enc -q 85 -t 320` (a 320 px thumbnail item, as a phone writes). Precision@10: leave one out, \
+         the share of each photo's 10 nearest that have its label, in a library indexed from full decodes and in one \
+         indexed the default way (the thumbnail where its shorter side reaches the model's 224 px input: 4:3 and \
+         squarer photos; wider ones are decoded in full).",
     );
     Ok(table)
 }

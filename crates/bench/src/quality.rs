@@ -362,7 +362,7 @@ fn make_variants(originals: &[PathBuf], dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn set_name(set: &LabelledSet) -> String {
+pub(crate) fn set_name(set: &LabelledSet) -> String {
     set.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "set".into())
 }
 

@@ -10,7 +10,21 @@ import time
 
 import numpy as np
 import onnxruntime as ort
+import pillow_heif
+import pillow_jxl  # noqa: F401 (registers JPEG XL with Pillow)
+import rawpy
 from PIL import Image
+
+pillow_heif.register_heif_opener()
+RAW = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".raf", ".rw2")
+
+
+def open_rgb(path):
+    """A photo as Pillow gives it; a camera RAW developed by rawpy (LibRaw)."""
+    if path.lower().endswith(RAW):
+        with rawpy.imread(path) as raw:
+            return Image.fromarray(raw.postprocess(use_camera_wb=True))
+    return Image.open(path).convert("RGB")
 
 
 def main():
@@ -24,7 +38,7 @@ def main():
     resize, crop = spec["resize"], spec["crop"]
 
     def tensor(path):
-        img = Image.open(path).convert("RGB")
+        img = open_rgb(path)
         w, h = img.size
         s = resize / min(w, h)
         img = img.resize((max(crop, round(w * s)), max(crop, round(h * s))), resample)

@@ -10,7 +10,16 @@ use photofinder_core::ModelStatus;
 
 const SCRIPT: &str = include_str!("reference.py");
 /// Pinned so that the reference is the same on every run.
-const PACKAGES: &[&str] = &["onnxruntime==1.32.0", "numpy==2.4.6", "pillow==13.0.0"];
+/// Pillow with the plugins a Python program reads HEIC (pillow-heif), JPEG
+/// XL (pillow-jxl-plugin) and camera RAWs (rawpy, LibRaw's binding) with.
+const PACKAGES: &[&str] = &[
+    "onnxruntime==1.32.0",
+    "numpy==2.4.6",
+    "pillow==13.0.0",
+    "pillow-heif==1.8.1",
+    "pillow-jxl-plugin==1.3.8",
+    "rawpy==0.28.0",
+];
 
 /// A Python with the reference's packages, in `<work>/venv`.
 pub struct Reference {

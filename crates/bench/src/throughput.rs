@@ -38,6 +38,12 @@ pub fn inference_alone(models: &ModelDir, model: &ModelStatus, photos: &[PathBuf
 /// thumbnail, preprocess, infer, catalog, store) indexing `photos` into a new
 /// library with the embedded store.
 pub fn pipeline(models: &ModelDir, model: &str, photos: &[PathBuf], work: &Path) -> Result<PipelineRun> {
+    pipeline_with(models, model, photos, work, PipelineOptions::default())
+}
+
+/// `pipeline` with the given pipeline options (the full decode of files
+/// that carry previews, say).
+pub fn pipeline_with(models: &ModelDir, model: &str, photos: &[PathBuf], work: &Path, options: PipelineOptions) -> Result<PipelineRun> {
     let root = tempfile::tempdir_in(work)?;
     let folder = root.path().join("photos");
     std::fs::create_dir_all(&folder)?;
@@ -47,6 +53,7 @@ pub fn pipeline(models: &ModelDir, model: &str, photos: &[PathBuf], work: &Path)
         std::fs::hard_link(p, &link).or_else(|_| std::fs::copy(p, &link).map(|_| ()))?;
     }
     let mut library = Library::open(root.path().join("library"), models.clone())?;
+    library.options = options;
     library.set_model(model)?;
     library.add_folder(&folder)?;
     // Load the model before the clock starts, as a running app has it loaded.

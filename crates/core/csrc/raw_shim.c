@@ -21,8 +21,9 @@ void *pf_raw_open(const void *bytes, size_t len, int *err) {
 }
 
 static void copy(char *to, size_t size, const char *from) {
-    strncpy(to, from, size - 1);
-    to[size - 1] = 0;
+    size_t n = strnlen(from, size - 1);
+    memcpy(to, from, n);
+    to[n] = 0;
 }
 
 void pf_raw_info_of(void *handle, pf_raw_info *out) {
