@@ -61,7 +61,9 @@ fn a_raw_and_its_jpeg_and_live_photos_are_each_one_photo() {
     assert_eq!(raw.state, FileState::Indexed, "{:?}", raw.error);
     assert_eq!(raw.camera.as_deref(), Some("NIKON D850"));
     let status = lib.status().unwrap();
-    assert_eq!(status.counts.shown, status.counts.indexed - 1, "{:?}", status.counts);
+    // The RAW and the Live Photo's video are indexed, and shown as part of another.
+    assert_eq!(status.counts.shown, status.counts.indexed - 2, "{:?}", status.counts);
+    assert_eq!(status.counts.indexed, status.counts.files, "nothing is left unindexed: {:?}", status.counts);
     let photos = lib.photos(0, 100).unwrap();
     assert_eq!(photos.len() as u64, status.counts.shown);
     assert!(photos.iter().all(|p| p.path != dir.join("IMG_0001.DNG")), "the RAW is not shown on its own");
@@ -86,8 +88,8 @@ fn a_raw_and_its_jpeg_and_live_photos_are_each_one_photo() {
 
     // The Live Photo: its video is its still's moving part, not a video.
     let mov = lib.catalog().file_by_path(&dir.join("IMG_0002.MOV")).unwrap().unwrap();
-    assert_eq!(mov.state, FileState::Skipped);
-    assert!(mov.error.as_deref().unwrap_or("").contains("Live Photo"), "{:?}", mov.error);
+    assert_eq!((mov.state, mov.format.as_deref()), (FileState::Indexed, Some(photofinder_core::catalog::LIVE_VIDEO)));
+    assert!(lib.catalog().frames_of(mov.id).unwrap().is_empty(), "no keyframes of its own");
     let heic = photos.iter().find(|p| p.path == dir.join("IMG_0002.HEIC")).unwrap();
     assert_eq!(heic.live.as_deref(), Some(dir.join("IMG_0002.MOV").as_path()));
     assert!(photos.iter().all(|p| p.path != dir.join("IMG_0002.MOV")), "no video item for it");

@@ -56,13 +56,18 @@ fn same_name_range(path: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((lo, hi))
 }
 
-/// SQL: the `files` row is a RAW whose still is indexed (so it is shown as
-/// that still). Uses the functions `register` adds.
-pub(super) const HIDDEN_RAW: &str = "(files.format = 'raw' AND EXISTS (SELECT 1 FROM files s
+/// SQL: the `files` row is shown as part of another: a RAW beside its
+/// indexed still, or a Live Photo's video. Uses the functions `register` adds.
+pub(super) const SHOWN_ELSEWHERE: &str = "(files.format = 'live-video' OR (files.format = 'raw' AND EXISTS (SELECT 1 FROM files s
     WHERE s.path >= pf_name_lo(files.path) AND s.path < pf_name_hi(files.path) AND s.id != files.id
-      AND s.state = 'indexed' AND s.format IS NOT NULL AND s.format != 'raw' AND s.duration_ms IS NULL))";
+      AND s.state = 'indexed' AND s.format IS NOT NULL AND s.format NOT IN ('raw', 'live-video')
+      AND s.duration_ms IS NULL)))";
 
-/// The SQL functions `HIDDEN_RAW` needs, on this connection.
+/// The catalog's `format` of a Live Photo's video: indexed as its still's
+/// moving part, with no keyframes of its own.
+pub const LIVE_VIDEO: &str = "live-video";
+
+/// The SQL functions `SHOWN_ELSEWHERE` needs, on this connection.
 pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     for (name, hi) in [("pf_name_lo", false), ("pf_name_hi", true)] {
@@ -96,8 +101,7 @@ impl Catalog {
         for other in others {
             if this_raw && is_still(&other.path) || !this_raw && is_still(&row.path) && is_raw(&other.path) {
                 out.also.push(other.path);
-            } else if is_still(&row.path) && crate::video::has_video_extension(&other.path) && other.state == FileState::Skipped {
-                // Skipped by the video pipeline as this still's moving part.
+            } else if is_still(&row.path) && other.format.as_deref() == Some(LIVE_VIDEO) {
                 out.live_video = Some(other.path);
             }
         }
@@ -111,6 +115,16 @@ impl Catalog {
             return Ok(false);
         }
         Ok(self.same_name(&row.path)?.iter().any(|o| is_still(&o.path) && o.state == FileState::Indexed))
+    }
+
+    /// Record the video `id` as the moving part of a Live Photo: done, with
+    /// no keyframes of its own, and shown only as its still's badge.
+    pub fn set_live_video(&self, id: super::FileId) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET state = 'indexed', error = NULL, format = ?2, duration_ms = NULL WHERE id = ?1",
+            rusqlite::params![id, LIVE_VIDEO],
+        )?;
+        Ok(())
     }
 
     /// The still of which the video `row` is the moving part, if any: a

@@ -8,7 +8,7 @@ mod companions;
 mod frames;
 mod schema;
 
-pub use companions::{is_raw, Companions, LIVE_VIDEO_MAX_MS};
+pub use companions::{is_raw, Companions, LIVE_VIDEO, LIVE_VIDEO_MAX_MS};
 pub use frames::{is_frame_id, NewFrame, FRAME_ID_BASE};
 
 use std::ffi::OsString;
@@ -183,7 +183,8 @@ pub struct Counts {
     pub folders: u64,
     pub files: u64,
     pub indexed: u64,
-    /// The indexed photos as they are shown: a RAW beside its JPEG is one.
+    /// The indexed photos as they are shown: a RAW beside its JPEG is one,
+    /// a Live Photo's video is part of its still.
     pub shown: u64,
     pub pending: u64,
     pub failed: u64,
@@ -423,7 +424,7 @@ impl Catalog {
 
     /// Like `indexed_page`, without the RAWs shown as their JPEG.
     fn shown_page(&self, offset: usize, limit: usize) -> Result<Vec<FileRow>> {
-        let cond = format!("state = 'indexed' AND NOT {} ORDER BY path LIMIT ?1 OFFSET ?2", companions::HIDDEN_RAW);
+        let cond = format!("state = 'indexed' AND NOT {} ORDER BY path LIMIT ?1 OFFSET ?2", companions::SHOWN_ELSEWHERE);
         self.files_where(&cond, params![limit as i64, offset as i64])
     }
 
@@ -745,7 +746,7 @@ impl Catalog {
                 FileState::Skipped => c.skipped = n,
             }
         }
-        let shown = format!("SELECT count(*) FROM files WHERE state = 'indexed' AND NOT {}", companions::HIDDEN_RAW);
+        let shown = format!("SELECT count(*) FROM files WHERE state = 'indexed' AND NOT {}", companions::SHOWN_ELSEWHERE);
         c.shown = self.conn.query_row(&shown, [], |r| r.get::<_, i64>(0))? as u64;
         Ok(c)
     }

@@ -84,10 +84,9 @@ pub(super) fn run(
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        if let Some(still) = live_still(catalog, &row)? {
+        if live_still(catalog, &row)?.is_some() {
             // Found by its still, which carries the "live" badge.
-            let reason = format!("the moving part of the Live Photo {}", still.display());
-            catalog.set_state(row.id, FileState::Skipped, Some(&reason))?;
+            catalog.set_live_video(row.id)?;
             meter.done += 1;
             sink(meter.event(Some(row.path)));
             continue;
