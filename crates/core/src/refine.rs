@@ -14,7 +14,7 @@ use crate::embed::normalised;
 use crate::error::{Error, Result};
 use crate::search::{SearchResults, Searcher};
 use crate::store::Filter;
-use crate::text::{TextMethod, TextResults, LABEL_MODEL};
+use crate::text::{TextMethod, TextResults};
 use ts_rs::TS;
 
 /// Rocchio's weights: the query itself, the mean of the good results, the
@@ -139,10 +139,8 @@ pub fn refine_text(
         first.hits.truncate(k);
         return Ok(first);
     }
-    let model = match first.method {
-        TextMethod::Clip => first.model.clone(),
-        TextMethod::Labels | TextMethod::Words => LABEL_MODEL.to_string(),
-    };
+    // The model that answered: CLIP's text tower, or the one whose labels did.
+    let model = first.model.clone();
     let model = model.as_str();
     let seed = match first.method {
         TextMethod::Clip => s.models.text_vector(model, text)?,

@@ -105,4 +105,18 @@ fn lite0_int8_makes_nearly_the_vectors_of_fp32() {
     }
     let size = |name: &str| std::fs::metadata(models.dir.join(name)).unwrap().len();
     assert!(size("efficientnet-lite0-int8.onnx") * 10 < size("efficientnet-lite0.onnx") * 6, "int8 weights are smaller");
+
+    // A library indexed with it answers by photo and, from its own labels, by words.
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write_originals(&photos, 6);
+    let mut lib = library(tmp.path());
+    lib.set_model("efficientnet-lite0-int8").unwrap();
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    let text = lib.search_text("cat", 1, &Filter::default(), None).unwrap();
+    assert_eq!(text.model, "efficientnet-lite0-int8");
+    assert_eq!(text.hits[0].path.file_name().unwrap(), "cat.jpg", "{:?}", text.hits);
+    let query = photos.join("coffee.jpg");
+    assert_eq!(lib.search_file(&query, 1, &Filter::default()).unwrap().hits[0].path, query);
 }

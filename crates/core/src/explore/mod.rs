@@ -384,7 +384,7 @@ impl Explorer<'_> {
             let label = match (&classes, row.hash) {
                 (Some(classes), Some(hash)) => self
                     .catalog
-                    .labels(&hash, LABEL_MODEL)?
+                    .labels(&hash, crate::models::labels::label_model(model))?
                     .first()
                     .and_then(|(class, _)| classes.get(*class as usize))
                     .map(|c| c.name().to_string()),

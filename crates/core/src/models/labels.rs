@@ -15,6 +15,18 @@ use std::collections::HashSet;
 /// the map's clusters.
 pub const LABEL_MODEL: &str = "efficientnet-lite0";
 
+/// The model whose stored labels a library whose active model is `active`
+/// reads: `active` itself where it is a build of the label model (the int8
+/// EfficientNet-Lite0 labels photos with the same classes as it indexes
+/// them), else `LABEL_MODEL`.
+pub fn label_model(active: &str) -> &str {
+    if active.strip_prefix(LABEL_MODEL).is_some_and(|rest| rest == "-int8") {
+        active
+    } else {
+        LABEL_MODEL
+    }
+}
+
 /// How much a match in a class's definition counts against one in its names.
 const DEFINITION_WEIGHT: f32 = 0.3;
 

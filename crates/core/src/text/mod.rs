@@ -355,11 +355,12 @@ fn query_classes(searcher: &mut Searcher<'_>, classes: &[ImageNetClass], q: &que
 }
 
 fn search_text_labels(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, narrowing: &Narrowing, by_meaning: bool) -> Result<TextResults> {
+    let label_model = crate::models::labels::label_model(searcher.models.active()).to_string();
     let classes = label_classes(searcher)?;
     let matches = query_classes(searcher, &classes, q, by_meaning)?;
     let weight: HashMap<u32, f32> = matches.iter().map(|m| (m.class, m.weight)).collect();
     let mut score: HashMap<crate::catalog::Hash, f32> = HashMap::new();
-    for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
+    for (hash, class, prob) in searcher.catalog.labels_of_classes(&label_model, &weight.keys().copied().collect::<Vec<_>>())? {
         *score.entry(hash).or_default() += prob * weight[&class];
     }
     // "-people": a photo that shows what is not wanted (that much of its
@@ -369,7 +370,7 @@ fn search_text_labels(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, n
     for term in &q.not {
         let matches = class_matches(searcher, &classes, term, by_meaning)?;
         let weight: HashMap<u32, f32> = matches.iter().map(|m| (m.class, m.weight)).collect();
-        for (hash, class, prob) in searcher.catalog.labels_of_classes(LABEL_MODEL, &weight.keys().copied().collect::<Vec<_>>())? {
+        for (hash, class, prob) in searcher.catalog.labels_of_classes(&label_model, &weight.keys().copied().collect::<Vec<_>>())? {
             *against.entry(hash).or_default() += prob * weight[&class];
         }
     }
@@ -416,7 +417,7 @@ fn search_text_labels(searcher: &mut Searcher<'_>, q: &query::Query, k: usize, n
     Ok(TextResults {
         query: String::new(),
         method: if by_meaning { TextMethod::Labels } else { TextMethod::Words },
-        model: LABEL_MODEL.into(),
+        model: label_model,
         matched,
         note: None,
         understood: Vec::new(),
@@ -431,9 +432,10 @@ pub fn labels_of(searcher: &mut Searcher<'_>, path: &std::path::Path) -> Result<
     let classes = label_classes(searcher)?;
     let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
     let hash = *blake3::hash(&bytes).as_bytes();
-    let mut top = searcher.catalog.labels(&hash, LABEL_MODEL)?;
+    let label_model = crate::models::labels::label_model(searcher.models.active()).to_string();
+    let mut top = searcher.catalog.labels(&hash, &label_model)?;
     if top.is_empty() {
-        let (_, out) = searcher.models.embed_file(LABEL_MODEL, &bytes, 0)?;
+        let (_, out) = searcher.models.embed_file(&label_model, &bytes, 0)?;
         top = crate::embed::top_k(out.probabilities.as_deref().unwrap_or(&[]), crate::embed::TOP_LABELS);
     }
     Ok(top.into_iter().map(|(c, p)| (classes.get(c as usize).map(|k| k.names.join(", ")).unwrap_or_default(), p)).collect())
