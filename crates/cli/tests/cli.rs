@@ -225,12 +225,16 @@ fn models_lists_installed_and_missing_models() {
     let models = env.json(&["models"]);
     let list = models["models"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["efficientnet-lite0", "resnet50", "clip-vit-b32", "clip-vit-b32-laion2b", "siglip2-vit-b16", "xlm-roberta-vit-b32"]);
+    assert_eq!(
+        names,
+        ["efficientnet-lite0", "efficientnet-lite0-int8", "resnet50", "clip-vit-b32", "clip-vit-b32-laion2b", "siglip2-vit-b16", "xlm-roberta-vit-b32"]
+    );
     assert_eq!(models["active"], "efficientnet-lite0");
     assert_eq!(list[0]["installed"], true);
-    assert_eq!(list[4]["hub"]["repo"], "immich-app/ViT-B-16-SigLIP2__webli");
-    assert_eq!(list[4]["context"], 64);
-    assert_eq!(list[5]["multilingual"], true);
+    assert_eq!(list[1]["installed"], true, "scripts/test installs the int8 model");
+    assert_eq!(list[5]["hub"]["repo"], "immich-app/ViT-B-16-SigLIP2__webli");
+    assert_eq!(list[5]["context"], 64);
+    assert_eq!(list[6]["multilingual"], true);
 
     let empty = tempfile::tempdir().unwrap();
     let out = env.cmd().args(["models"]).env("PHOTOFINDER_MODELS_DIR", empty.path()).output().unwrap();

@@ -24,6 +24,7 @@ recovered: Array<FileRow>,
  */
 disk: DiskUsage, files: number, indexed: number, 
 /**
- * The indexed photos as they are shown: a RAW beside its JPEG is one.
+ * The indexed photos as they are shown: a RAW beside its JPEG is one,
+ * a Live Photo's video is part of its still.
  */
 shown: number, pending: number, failed: number, unsupported: number, skipped: number, };
