@@ -39,7 +39,11 @@ fn a_raw_and_its_jpeg_and_live_photos_are_each_one_photo() {
     let cat = image::imageops::resize(&photo("chelsea.png"), 480, 320, image::imageops::FilterType::Triangle);
     let spec = DngSpec { preview: Some(360), orientation: 1, make: "NIKON CORPORATION", model: "NIKON D850", taken: "2024:01:02 03:04:05" };
     std::fs::write(dir.join("IMG_0001.DNG"), dng(&cat, &spec)).unwrap();
-    save_jpeg(&cat, &dir.join("IMG_0001.JPG"), 92);
+    save_jpeg_with_exif(&cat, &dir.join("IMG_0001.JPG"), 1, "2024:01:02 03:04:06");
+    // The same name, years apart (the camera's counter wrapped round): two photos.
+    let other = DngSpec { taken: "2019:07:08 09:10:11", ..spec };
+    std::fs::write(dir.join("IMG_0009.DNG"), dng(&cat, &other)).unwrap();
+    save_jpeg_with_exif(&cat, &dir.join("IMG_0009.JPG"), 1, "2024:01:02 03:04:05");
     let coffee = image::imageops::resize(&photo("coffee.png"), 400, 300, image::imageops::FilterType::Triangle);
     save_heic_with_thumbnail(&coffee, &dir.join("IMG_0002.HEIC"), 320, 1);
     slideshow(&["coffee.png"], 2, &dir.join("IMG_0002.MOV"));
@@ -65,6 +69,8 @@ fn a_raw_and_its_jpeg_and_live_photos_are_each_one_photo() {
     assert_eq!(status.counts.shown, status.counts.indexed - 2, "{:?}", status.counts);
     assert_eq!(status.counts.indexed, status.counts.files, "nothing is left unindexed: {:?}", status.counts);
     let photos = lib.photos(0, 100).unwrap();
+    assert!(photos.iter().any(|p| p.path == dir.join("IMG_0009.DNG")), "a RAW of another moment is a photo of its own");
+    assert!(photos.iter().find(|p| p.path == dir.join("IMG_0009.JPG")).unwrap().also.is_empty());
     assert_eq!(photos.len() as u64, status.counts.shown);
     assert!(photos.iter().all(|p| p.path != dir.join("IMG_0001.DNG")), "the RAW is not shown on its own");
     let jpeg = photos.iter().find(|p| p.path == dir.join("IMG_0001.JPG")).unwrap();

@@ -61,7 +61,20 @@ fn same_name_range(path: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 pub(super) const SHOWN_ELSEWHERE: &str = "(files.format = 'live-video' OR (files.format = 'raw' AND EXISTS (SELECT 1 FROM files s
     WHERE s.path >= pf_name_lo(files.path) AND s.path < pf_name_hi(files.path) AND s.id != files.id
       AND s.state = 'indexed' AND s.format IS NOT NULL AND s.format NOT IN ('raw', 'live-video')
-      AND s.duration_ms IS NULL)))";
+      AND s.duration_ms IS NULL
+      AND (s.taken_at IS NULL OR files.taken_at IS NULL OR abs(s.taken_at - files.taken_at) <= 2))))";
+
+/// A RAW and a JPEG of one name are one photo when they were taken at the
+/// same moment (to the 2 s a camera's burst may straddle), or when either
+/// does not say: a counter that wrapped round names photos years apart alike.
+pub const SAME_MOMENT_S: i64 = 2;
+
+fn same_moment(a: &FileRow, b: &FileRow) -> bool {
+    match (a.taken_at, b.taken_at) {
+        (Some(x), Some(y)) => (x - y).abs() <= SAME_MOMENT_S,
+        _ => true,
+    }
+}
 
 /// The catalog's `format` of a Live Photo's video: indexed as its still's
 /// moving part, with no keyframes of its own.
@@ -99,7 +112,8 @@ impl Catalog {
         let mut out = Companions::default();
         let this_raw = is_raw(&row.path);
         for other in others {
-            if this_raw && is_still(&other.path) || !this_raw && is_still(&row.path) && is_raw(&other.path) {
+            let pair = this_raw && is_still(&other.path) || !this_raw && is_still(&row.path) && is_raw(&other.path);
+            if pair && same_moment(row, &other) {
                 out.also.push(other.path);
             } else if is_still(&row.path) && other.format.as_deref() == Some(LIVE_VIDEO) {
                 out.live_video = Some(other.path);
@@ -114,7 +128,10 @@ impl Catalog {
         if row.format.as_deref() != Some("raw") {
             return Ok(false);
         }
-        Ok(self.same_name(&row.path)?.iter().any(|o| is_still(&o.path) && o.state == FileState::Indexed))
+        Ok(self
+            .same_name(&row.path)?
+            .iter()
+            .any(|o| is_still(&o.path) && o.state == FileState::Indexed && o.format.as_deref() != Some(LIVE_VIDEO) && same_moment(row, o)))
     }
 
     /// Record the video `id` as the moving part of a Live Photo: done, with
