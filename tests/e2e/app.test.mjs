@@ -454,3 +454,25 @@ test('the map with 100,000 points: frame times while zooming (reported, not asse
   assert.equal(frames.error, undefined, frames.error);
   assert.equal(frames.points, 100_000, 'all the points were drawn');
 });
+
+test('a Live Photo and a JPEG XL arrive: the Live Photo is one photo with a LIVE badge, the JPEG XL is shown', async () => {
+  await (await browser.$('.tabs button[data-view="library"]')).click();
+  // A phone's pair: a HEIC (with its thumbnail item) and a 2 s MOV of the same name.
+  execFileSync('heif-enc', ['-q', '85', '-t', '320', path.join(PHOTOS, 'coffee.png'), '-o', path.join(folder, 'IMG_0042.HEIC')]);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-loop', '1', '-framerate', '10', '-t', '2',
+    '-i', path.join(PHOTOS, 'coffee.png'), '-vf', 'scale=320:240,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast',
+    path.join(folder, 'IMG_0042.MOV')]);
+  execFileSync('cjxl', [path.join(PHOTOS, 'hubble_deep_field.jpg'), path.join(folder, 'hubble.jxl'), '--quiet']);
+  await waitFor('the Live Photo badged, its video not shown, the JPEG XL drawn', async () =>
+    browser.execute(() => {
+      const cells = [...document.querySelectorAll('section[data-view="library"] .cell')];
+      const named = (n) => cells.find((c) => c.querySelector('.name')?.textContent === n);
+      const live = named('IMG_0042.HEIC')?.querySelector('.kind.live')?.textContent === 'LIVE';
+      const jxl = (named('hubble.jxl')?.querySelector('img')?.naturalWidth ?? 0) > 0;
+      return live && jxl && !named('IMG_0042.MOV');
+    }), 120_000);
+  const folderText = await browser.execute(() => document.querySelector('.folder')?.textContent ?? '');
+  const [done, all] = folderText.match(/(\d+) \/ (\d+)/).slice(1).map(Number);
+  assert.equal(done, all, `the Live Photo's video counts as done: ${folderText}`);
+  await shot('12-live-photo-and-jpeg-xl');
+});
