@@ -131,12 +131,7 @@ pub fn thumbnail_quality(
         lib.set_model(model)?;
         lib.add_folder(&dir)?;
         lib.index(&|_| {}, &Cancel::new())?;
-        let mut vectors = Vec::new();
-        lib.catalog().embedded_files(model, |row, v| {
-            vectors.push((row.id, row.path, v));
-            Ok(())
-        })?;
-        let path_of: HashMap<i64, PathBuf> = vectors.iter().map(|(id, p, _)| (*id, p.clone())).collect();
+        let (vectors, path_of) = crate::quality::library_vectors(&lib, model)?;
         let store = lib.store()?;
         let mut precision = 0.0;
         for (id, path, v) in &vectors {

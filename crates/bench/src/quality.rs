@@ -151,12 +151,7 @@ pub fn evaluate(models: &ModelDir, set: &LabelledSet, model: &str, work: &Path) 
 
     let label_of: HashMap<PathBuf, &str> =
         set.photos.iter().filter_map(|(p, l)| Some((p.canonicalize().ok()?, l.as_str()))).collect();
-    let mut vectors = Vec::new();
-    lib.catalog().embedded_files(model, |row, v| {
-        vectors.push((row.id, row.path, v));
-        Ok(())
-    })?;
-    let path_of: HashMap<i64, PathBuf> = vectors.iter().map(|(id, p, _)| (*id, p.clone())).collect();
+    let (vectors, path_of) = library_vectors(&lib, model)?;
 
     // Leave-one-out over the labelled photos: every other photo is a candidate.
     let store = lib.store()?;
@@ -360,6 +355,19 @@ fn make_variants(originals: &[PathBuf], dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every vector of `model` in the library, with its point id and path, and
+/// the paths by id.
+pub(crate) type Vectors = Vec<(i64, PathBuf, Vec<f32>)>;
+pub(crate) fn library_vectors(lib: &Library, model: &str) -> Result<(Vectors, HashMap<i64, PathBuf>)> {
+    let mut vectors = Vec::new();
+    lib.catalog().embedded_files(model, |row, v| {
+        vectors.push((row.id, row.path, v));
+        Ok(())
+    })?;
+    let path_of = vectors.iter().map(|(id, p, _)| (*id, p.clone())).collect();
+    Ok((vectors, path_of))
 }
 
 pub(crate) fn set_name(set: &LabelledSet) -> String {

@@ -524,12 +524,19 @@ fn read_exif(bytes: &[u8]) -> Exif {
     let text = |tag: exif::Tag, ifd: exif::In| {
         let field = exif.get_field(tag, ifd)?;
         let exif::Value::Ascii(ref parts) = field.value else { return None };
-        let s = String::from_utf8_lossy(parts.first()?).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
-        (!s.is_empty()).then_some(s)
+        exif_text(parts.first()?)
     };
     let camera = camera_name(text(exif::Tag::Make, exif::In::PRIMARY), text(exif::Tag::Model, exif::In::PRIMARY));
     let lens = text(exif::Tag::LensModel, exif::In::PRIMARY);
     Exif { orientation, taken_at, camera, lens }
+}
+
+/// An EXIF text field as a name to show: bytes that are no text (a make of
+/// stray bytes, as some scanners write) are dropped, not shown as `�`.
+fn exif_text(bytes: &[u8]) -> Option<String> {
+    let s: String = String::from_utf8_lossy(bytes).chars().filter(|c| !c.is_control() && *c != '\u{FFFD}').collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// "Make Model", or the model alone where it repeats the make ("Canon" /
@@ -562,6 +569,15 @@ pub fn epoch_seconds(y: i64, m: i64, d: i64, hh: u8, mm: u8, ss: u8) -> Option<i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn camera_names_leave_out_what_is_no_text() {
+        assert_eq!(exif_text(b"\xff\x01"), None);
+        assert_eq!(exif_text(b"\xffHP \0"), Some("HP".into()));
+        let name = camera_name(exif_text(b"\xfe"), exif_text(b"Photosmart Plus B210 series\0"));
+        assert_eq!(name.as_deref(), Some("Photosmart Plus B210 series"));
+        assert_eq!(camera_name(exif_text(b"NIKON CORPORATION"), exif_text(b"NIKON D850")).as_deref(), Some("NIKON D850"));
+    }
 
     #[test]
     fn epoch_matches_known_dates() {
