@@ -274,7 +274,7 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
     );
     let mut maps = Table::new(
         "The map: classes kept apart",
-        &["model", "layout", "10-NN label agreement on the map", "in the full space", "map / full", "cluster NMI", "clusters", "unclustered", "time"],
+        &["model", "layout", "10-NN label agreement on the map", "in the full space", "map / full", "cluster NMI", "NMI, k-means with k = classes", "clusters", "unclustered", "time"],
     );
     let mut random = Vec::new();
     for status in models.all().into_iter().filter(|m| m.installed) {
@@ -342,6 +342,7 @@ pub fn quality_tables(models: &ModelDir, set: &data::LabelledSet, only: &[String
                 format!("{:.3}", m.full_agreement),
                 format!("{:.0}%", 100.0 * m.agreement / m.full_agreement.max(f64::MIN_POSITIVE)),
                 format!("{:.3}", m.nmi),
+                format!("{:.3}", m.nmi_at_label_count),
                 m.clusters.to_string(),
                 m.unclustered.to_string(),
                 format!("{:.1} s", m.seconds),

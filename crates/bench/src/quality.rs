@@ -72,6 +72,9 @@ pub struct MapQuality {
     pub full_agreement: f64,
     /// Top-level clusters against the labels (unclustered photos as one more cluster).
     pub nmi: f64,
+    /// k-means on the map with k = the number of labels (how published
+    /// layouts are compared; the app does not know k).
+    pub nmi_at_label_count: f64,
     pub clusters: usize,
     pub unclustered: usize,
     pub seconds: f64,
@@ -114,6 +117,7 @@ fn map_quality(lib: &mut Library, model: &str, label_of: &HashMap<PathBuf, &str>
             None => quality::neighbour_agreement(&full, dim, &labels, K)?,
         },
         nmi: quality::nmi(&labels, &clusters),
+        nmi_at_label_count: quality::nmi_at_label_count(&xy, &labels, 7),
         clusters: map.clusters.iter().filter(|c| c.parent.is_none()).count(),
         unclustered: map.unclustered,
         seconds,

@@ -352,8 +352,19 @@ fn is_motion_photo(format: Format, bytes: &[u8]) -> bool {
     let says = [&b"MotionPhoto=\"1\""[..], b"MicroVideo=\"1\"", b"<GCamera:MotionPhoto>1<"]
         .iter()
         .any(|flag| head.windows(flag.len()).any(|w| w == *flag));
-    // An MP4's `ftyp` box after the JPEG's end: the video really is there.
-    says && bytes.windows(4).skip(2).any(|w| w == b"ftyp")
+    // An MP4's `ftyp` box after the picture: the video really is there.
+    says && motion_video_start(bytes).is_some()
+}
+
+/// Where the MP4 of a motion photo starts in its bytes: at the first `ftyp`
+/// box (a 4-byte big-endian size of 8 to 256, then `ftyp` and an ASCII
+/// brand). Google's and Samsung's writers append the video after the JPEG.
+pub fn motion_video_start(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(12).enumerate().skip(2).find_map(|(at, w)| {
+        let size = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+        let is_box = &w[4..8] == b"ftyp" && (8..=256).contains(&size) && w[8..12].iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+        is_box.then_some(at)
+    })
 }
 
 fn describe_non_image(bytes: &[u8]) -> &'static str {

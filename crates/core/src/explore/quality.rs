@@ -5,6 +5,10 @@
 
 use std::collections::HashMap;
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::clusters::{kmeans, nearest, sq_dist};
 use super::layout::{nearest_neighbours, Points};
 use crate::error::Result;
 use crate::progress::Cancel;
@@ -50,6 +54,34 @@ pub fn nmi(a: &[u32], b: &[u32]) -> f64 {
     (2.0 * mi / (ha + hb)).clamp(0.0, 1.0)
 }
 
+/// NMI of k-means on the map's points (2 floats a point) with k the number
+/// of distinct labels, best of 10 seeded starts by inertia. The app never
+/// knows that k, so this is not how its clusters are made: it is the figure
+/// published neighbour-preserving layouts are compared by (k-means with the
+/// classes' count on the 2-D layout), which separates the layout's quality
+/// from the choice of k.
+pub fn nmi_at_label_count(xy: &[f32], labels: &[u32], seed: u64) -> f64 {
+    let points: Vec<Vec<f32>> = xy.chunks_exact(2).map(|p| p.to_vec()).collect();
+    let mut k: Vec<u32> = labels.to_vec();
+    k.sort_unstable();
+    k.dedup();
+    let k = k.len().min(points.len());
+    if k < 2 {
+        return nmi(labels, &vec![0; labels.len()]);
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut best: Option<(f32, Vec<u32>)> = None;
+    for _ in 0..10 {
+        let centroids = kmeans(&points, k, &mut rng);
+        let assign: Vec<u32> = points.iter().map(|p| nearest(&centroids, p) as u32).collect();
+        let inertia: f32 = points.iter().zip(&assign).map(|(p, a)| sq_dist(p, &centroids[*a as usize])).sum();
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, assign));
+        }
+    }
+    nmi(labels, &best.map(|(_, a)| a).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +91,23 @@ mod tests {
         let a = [0, 0, 1, 1, 2, 2];
         assert!((nmi(&a, &[5, 5, 3, 3, 9, 9]) - 1.0).abs() < 1e-9);
         assert!(nmi(&a, &[0, 1, 0, 1, 0, 1]) < 0.1);
+    }
+
+    #[test]
+    fn kmeans_at_the_label_count_finds_separate_groups() {
+        // Three tight groups on the plane, labelled by group: k = 3 finds them.
+        let mut xy = Vec::new();
+        let mut labels = Vec::new();
+        for (g, (cx, cy)) in [(0.0, 0.0), (20.0, 0.0), (0.0, 20.0)].into_iter().enumerate() {
+            for i in 0..20 {
+                xy.extend([cx + (i % 5) as f32 * 0.1, cy + (i / 5) as f32 * 0.1]);
+                labels.push(g as u32);
+            }
+        }
+        assert!((nmi_at_label_count(&xy, &labels, 1) - 1.0).abs() < 1e-9);
+        // Labels that cut across the groups are not found.
+        let crossing: Vec<u32> = (0..labels.len() as u32).map(|i| i % 3).collect();
+        assert!(nmi_at_label_count(&xy, &crossing, 1) < 0.2);
     }
 
     #[test]
