@@ -475,4 +475,23 @@ test('a Live Photo and a JPEG XL arrive: the Live Photo is one photo with a LIVE
   const [done, all] = folderText.match(/(\d+) \/ (\d+)/).slice(1).map(Number);
   assert.equal(done, all, `the Live Photo's video counts as done: ${folderText}`);
   await shot('12-live-photo-and-jpeg-xl');
+
+  // Its moment plays over the still from the preview, then the still comes back.
+  await browser.execute(() => {
+    const cell = [...document.querySelectorAll('section[data-view="library"] .cell')].find((c) => c.querySelector('.name')?.textContent === 'IMG_0042.HEIC');
+    cell.querySelector('img').click();
+  });
+  await waitFor('the Live Photo in the preview', async () => browser.execute(() => !!document.querySelector('.preview .play-moment')));
+  await browser.execute(() => document.querySelector('.preview .play-moment').click());
+  const src = await browser.execute(() => document.querySelector('.preview video.preview-moment')?.src ?? '');
+  assert.match(src, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/live\/\d+$/);
+  await waitFor('the moment playing', async () =>
+    browser.execute(() => {
+      const v = document.querySelector('.preview video.preview-moment');
+      return !!v && v.readyState >= 2 && v.currentTime > 0.3;
+    }), 30_000);
+  await shot('13-live-photo-moment-playing');
+  await waitFor('the still again when the moment ends', async () =>
+    browser.execute(() => !document.querySelector('.preview video') && !!document.querySelector('.preview .preview-frame img')), 30_000);
+  await browser.keys('Escape');
 });

@@ -192,5 +192,12 @@ export async function videoUrl(videoId: number, atMs = 0): Promise<string> {
   return base ? `${base}/video/${videoId}#t=${(atMs / 1000).toFixed(1)}` : '';
 }
 
+/** The moment of a Live Photo or motion photo (by the still's id) for a media element; '' when the window can't play videos. */
+export async function momentUrl(photoId: number): Promise<string> {
+  mediaBase ??= api.mediaBase().catch(() => '');
+  const base = await mediaBase;
+  return base ? `${base}/live/${photoId}` : '';
+}
+
 /** Anything a grid shows: a photo, or a photo found by a search. */
 export type Item = Photo | Hit;

@@ -116,7 +116,7 @@ describe('videos and marks in the grid', () => {
 });
 
 describe('photos that are more than one file', () => {
-  it('badges a RAW shot with its JPEG and a live photo, and the preview lists their files and camera', () => {
+  it('badges a RAW shot with its JPEG and a live photo, and the preview lists their files and camera and plays the moment', async () => {
     const pair: Photo = { ...photo(1), path: '/p/IMG_1.JPG', also: ['/p/IMG_1.CR2'], camera: 'Canon EOS R5', lens: 'RF24-70mm F2.8 L IS USM' };
     const live: Photo = { ...photo(2), path: '/p/IMG_2.HEIC', format: 'heic', live: '/p/IMG_2.MOV' };
     const motion: Photo = { ...photo(3), path: '/p/PXL_3.MP.jpg', live: '/p/PXL_3.MP.jpg' };
@@ -133,11 +133,25 @@ describe('photos that are more than one file', () => {
     const preview = new Preview({ open: () => {}, reveal: () => {}, similar: () => {}, similarPart: () => {} });
     document.body.append(preview.element);
     preview.open([pair, live, motion], 0);
+    expect(preview.element.querySelector('.play-moment')).toBeNull();
     expect(preview.element.querySelector('.preview-camera')!.textContent).toBe('Canon EOS R5 · RF24-70mm F2.8 L IS USM');
     expect(preview.element.querySelector('.preview-also')!.textContent).toBe('Also as IMG_1.CR2');
     preview.open([pair, live, motion], 1);
     expect(preview.element.querySelector('.preview-live')!.textContent).toBe('A Live Photo: its moment is IMG_2.MOV.');
+    // Its moment plays over the still, from the media server, and stops back to the still.
+    const play = preview.element.querySelector<HTMLButtonElement>('.play-moment')!;
+    play.click();
+    const moment = preview.element.querySelector<HTMLVideoElement>('video.preview-moment')!;
+    expect(moment.muted).toBe(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(moment.getAttribute('src')).toMatch(/\/live\/2$/);
+    expect(preview.element.querySelector('.preview-frame img')).toBeNull();
+    expect(play.textContent).toBe('Stop');
+    play.click();
+    expect(preview.element.querySelector('video')).toBeNull();
+    expect(preview.element.querySelector('.preview-frame img')).not.toBeNull();
     preview.open([pair, live, motion], 2);
+    expect(preview.element.querySelector('.play-moment')).not.toBeNull();
     expect(preview.element.querySelector('.preview-live')!.textContent).toBe('A motion photo: it carries a short video of the moment.');
     preview.close();
     preview.element.remove();

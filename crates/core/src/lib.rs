@@ -25,6 +25,7 @@ pub mod index;
 pub mod library;
 mod lock;
 mod memory;
+pub mod moment;
 pub mod models;
 pub mod paths;
 mod phash;

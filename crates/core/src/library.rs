@@ -418,6 +418,11 @@ impl Library {
         self.catalog.file(id)?.map(|row| self.catalog.photo_of(row)).transpose()
     }
 
+    /// The moving part of a Live Photo or motion photo, for a player.
+    pub fn moment(&self, id: FileId) -> Result<Option<crate::moment::Moment>> {
+        crate::moment::of(&self.catalog, id)
+    }
+
     pub fn status(&mut self) -> Result<Status> {
         let store = self.store()?;
         let (kind, points) = (store.kind(), store.len()?);

@@ -108,4 +108,17 @@ fn a_raw_and_its_jpeg_and_live_photos_are_each_one_photo() {
     let hits = lib.search_file(&rocket_jpg, 1, &Filter::default()).unwrap().hits;
     assert_eq!(hits[0].path, dir.join("PXL_0003.MP.jpg"));
     assert!(hits[0].live.is_some());
+
+    // Each moment plays: the Live Photo's whole MOV, the motion photo's MP4
+    // from its first box to its end, and a plain photo has none.
+    let moment = lib.moment(heic.id).unwrap().expect("the Live Photo's moment");
+    assert_eq!((moment.path.as_path(), moment.start, moment.mime), (dir.join("IMG_0002.MOV").as_path(), 0, "video/quicktime"));
+    assert_eq!(moment.len, std::fs::metadata(dir.join("IMG_0002.MOV")).unwrap().len());
+    let moment = lib.moment(motion.id).unwrap().expect("the motion photo's moment");
+    let carried = std::fs::read(dir.join("PXL_0003.MP.jpg")).unwrap();
+    let start = moment.start as usize;
+    assert_eq!(&carried[start..start + moment.len as usize], std::fs::read(&clip).unwrap().as_slice(), "exactly the MP4 it carries");
+    assert_eq!(moment.mime, "video/mp4");
+    let plain = photos.iter().find(|p| p.path == dir.join("IMG_0004.JPG")).unwrap();
+    assert_eq!(lib.moment(plain.id).unwrap(), None);
 }

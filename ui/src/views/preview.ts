@@ -1,7 +1,8 @@
 // A larger view of one photo with what can be done with it; a video (or a
-// moment found in one) plays in place, from that moment.
+// moment found in one) plays in place, from that moment, and a Live Photo's
+// or motion photo's moment plays over its still when asked.
 
-import { photoUrl, thumbUrl, videoUrl, type Item, type Region } from '../api';
+import { momentUrl, photoUrl, thumbUrl, videoUrl, type Item, type Region } from '../api';
 import { basename, clock, formatBytes } from '../format';
 import { markableRegion } from './region';
 
@@ -46,6 +47,46 @@ export class Preview {
   close(): void {
     this.element.classList.add('hidden');
     this.element.replaceChildren();
+  }
+
+  /**
+   * "Play the moment": the moment's video over the still, muted as phones
+   * play it, and the still again when it ends or is stopped.
+   */
+  private momentPlayer(item: Item, still: HTMLElement): HTMLElement {
+    const play = document.createElement('button');
+    play.className = 'play-moment';
+    play.textContent = 'Play the moment';
+    let video: HTMLVideoElement | null = null;
+    const stop = () => {
+      video?.replaceWith(still);
+      video = null;
+      play.textContent = 'Play the moment';
+    };
+    play.addEventListener('click', () => {
+      if (video) return stop();
+      const v = document.createElement('video');
+      v.className = 'preview-video preview-moment';
+      v.autoplay = true;
+      v.muted = true;
+      v.playsInline = true;
+      v.poster = photoUrl(item.id);
+      v.addEventListener('ended', stop);
+      v.addEventListener('error', () => {
+        stop();
+        const why = v.error ? ` (${v.error.code}: ${v.error.message || 'no decoder'})` : '';
+        play.textContent = `The moment does not play here${why}`;
+        play.disabled = true;
+      });
+      void momentUrl(item.id).then((url) => {
+        if (url) v.src = url;
+        else v.dispatchEvent(new Event('error'));
+      });
+      still.replaceWith(v);
+      video = v;
+      play.textContent = 'Stop';
+    });
+    return play;
   }
 
   private show(index: number): void {
@@ -129,6 +170,7 @@ export class Preview {
         item.live === item.path ? 'A motion photo: it carries a short video of the moment.' : `A Live Photo: its moment is ${basename(item.live)}.`;
       meta.append(live);
     }
+    if (item.live && videoId == null) meta.append(this.momentPlayer(item, img));
     if (videoId == null) {
       const hint = document.createElement('div');
       hint.className = 'muted hint';
