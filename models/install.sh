@@ -100,6 +100,8 @@ if ! cmp -s "$ort_lib" "$dir/onnxruntime/libonnxruntime.so"; then
   cp "$ort_lib" "$dir/onnxruntime/libonnxruntime.so.tmp"
   mv "$dir/onnxruntime/libonnxruntime.so.tmp" "$dir/onnxruntime/libonnxruntime.so"
 fi
+# Its version, for `photofinder --version` and the app's About.
+echo "$ORT_VERSION" > "$dir/onnxruntime/VERSION"
 
 wheel_extract() { # requirement destination -- members...
   local req="$1" dest="$2"; shift 2

@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "install_model",
     "cancel_download",
     "set_model_mirror",
+    "take_queries",
 ];
 
 fn main() {

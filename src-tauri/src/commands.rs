@@ -69,6 +69,11 @@ pub struct Overview {
     store: StoreChoice,
     engine: EngineState,
     videos: VideoOptions,
+    /// photofinder's version, the runtime's and the installed models' (Settings, About).
+    about: Vec<String>,
+    /// What stops the library's model from working here (runtime or model
+    /// missing) and what to do about it; None when photos can be indexed.
+    setup_problem: Option<String>,
 }
 
 #[tauri::command]
@@ -83,6 +88,8 @@ pub async fn overview(shell: State<'_, Shell>) -> Answer<Overview> {
             store: lib.store_choice()?.redacted(),
             engine,
             videos: lib.video_options()?,
+            about: lib.models().versions(),
+            setup_problem: lib.models().missing_for(&lib.status()?.model),
         })
     })
     .await
@@ -422,6 +429,13 @@ pub async fn set_video_options(shell: State<'_, Shell>, options: VideoOptions) -
         shell.engine.rescan();
     }
     Ok(requeued)
+}
+
+/// The photos handed to the app (`--query FILE`, "Open with", a second
+/// launch) not yet searched with; each is asked for once.
+#[tauri::command]
+pub fn take_queries(shell: State<'_, Shell>) -> Vec<String> {
+    shell.queries.take().iter().map(|p| p.to_string_lossy().into_owned()).collect()
 }
 
 /// Base URL of the loopback server that gives the video player its videos.

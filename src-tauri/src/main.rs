@@ -13,6 +13,7 @@
 #[cfg(test)]
 mod bindings;
 mod commands;
+mod launch;
 mod media;
 mod options;
 mod protocols;
@@ -36,17 +37,32 @@ pub struct Shell {
     pub download: Mutex<Cancel>,
     /// Where the video player gets videos (`media.rs`); empty if the server could not start.
     pub media_base: String,
+    /// Photos handed to the app from outside, waiting for the window.
+    pub queries: launch::Queries,
 }
 
 fn main() {
-    let options = match options::Options::from_args(std::env::args_os().skip(1)) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let options = match options::Options::from_args(std::env::args_os().skip(1), &cwd) {
         Ok(o) => o,
+        Err(e) if e == "version" => {
+            println!("{}", photofinder_core::ModelDir::from_env().versions().join("\n"));
+            return;
+        }
+        Err(e) if e == "help" => {
+            println!("{}", options::USAGE);
+            return;
+        }
         Err(e) => {
             eprintln!("photofinder-app: {e}\n\n{}", options::USAGE);
             std::process::exit(2);
         }
     };
     tauri::Builder::default()
+        // First: a second launch hands its photos to this window and exits
+        // before it opens anything (without a session bus it runs on; the
+        // library's writer lock still keeps two from writing it at once).
+        .plugin(tauri_plugin_single_instance::init(launch::second_launch))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
@@ -54,6 +70,7 @@ fn main() {
         .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
         .setup(move |app| {
             app.manage(start(app.handle().clone(), &options)?);
+            launch::hand_to_window(app.handle(), options.queries.clone());
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -95,6 +112,7 @@ fn main() {
             commands::video_options,
             commands::set_video_options,
             commands::media_base,
+            commands::take_queries,
             commands::install_model,
             commands::cancel_download,
             commands::set_model_mirror,
@@ -127,6 +145,7 @@ fn start(handle: tauri::AppHandle, options: &options::Options) -> Result<Shell, 
     };
     Ok(Shell {
         media_base,
+        queries: Default::default(),
         engine,
         library_dir: options.library.clone(),
         access: Default::default(),

@@ -1,36 +1,78 @@
 //! Command-line options of the app.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use photofinder_core::{library, ModelDir};
 
-pub const USAGE: &str = "usage: photofinder-app [--library DIR] [--models DIR] [--add-folder DIR]...
+pub const USAGE: &str = "usage: photofinder-app [--library DIR] [--models DIR] [--add-folder DIR]... [--query] [FILE]...
 
   --library DIR      the library (default: $PHOTOFINDER_LIBRARY or ~/.local/share/photofinder/library)
-  --models DIR       installed models (default: $PHOTOFINDER_MODELS_DIR or ~/.local/share/photofinder/models)
-  --add-folder DIR   watch this folder too, as if picked with \"Add folder\"";
+  --models DIR       installed models (default: $PHOTOFINDER_MODELS_DIR or ~/.local/share/photofinder/models,
+                     then the ones installed with the app)
+  --add-folder DIR   watch this folder too, as if picked with \"Add folder\"
+  --query FILE       search with this photo, as if dropped onto the window (so does a FILE on its own)
+  --version          the app's version and its models'
+
+When photofinder is running already, it comes forward and searches with FILE instead.";
 
 pub struct Options {
     pub library: PathBuf,
     pub models: ModelDir,
     pub add_folders: Vec<PathBuf>,
+    /// Photos to search with, absolute.
+    pub queries: Vec<PathBuf>,
 }
 
 impl Options {
-    pub fn from_args(args: impl Iterator<Item = OsString>) -> Result<Options, String> {
-        let mut options = Options { library: library::default_dir(), models: ModelDir::from_env(), add_folders: vec![] };
+    /// The app's arguments (without the program's name); relative paths are
+    /// taken from `cwd`, which for a second launch is that launch's folder.
+    pub fn from_args(args: impl Iterator<Item = OsString>, cwd: &Path) -> Result<Options, String> {
+        let mut options =
+            Options { library: library::default_dir(), models: ModelDir::from_env(), add_folders: vec![], queries: vec![] };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
-            let mut value = |name: &str| args.next().map(PathBuf::from).ok_or_else(|| format!("{name} needs a folder"));
+            let mut value = |name: &str, what: &str| {
+                args.next().map(|v| cwd.join(v)).ok_or_else(|| format!("{name} needs {what}"))
+            };
             match arg.to_str() {
-                Some("--library") => options.library = value("--library")?,
-                Some("--models") => options.models = ModelDir::new(value("--models")?),
-                Some("--add-folder") => options.add_folders.push(value("--add-folder")?),
+                Some("--library") => options.library = value("--library", "a folder")?,
+                Some("--models") => options.models = ModelDir::new(value("--models", "a folder")?),
+                Some("--add-folder") => options.add_folders.push(value("--add-folder", "a folder")?),
+                Some("--query") => options.queries.push(value("--query", "a photo")?),
                 Some("-h" | "--help") => return Err("help".into()),
+                Some("-V" | "--version") => return Err("version".into()),
+                // A file manager's "Open with" passes the files alone.
+                Some(a) if !a.starts_with('-') => options.queries.push(cwd.join(a)),
+                None if !arg.as_encoded_bytes().starts_with(b"-") => options.queries.push(cwd.join(&arg)),
                 _ => return Err(format!("unknown argument {arg:?}")),
             }
         }
         Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::from_args(args.iter().map(OsString::from), Path::new("/home/u/Pictures"))
+    }
+
+    #[test]
+    fn a_file_alone_or_after_query_is_a_query_taken_from_the_launch_folder() {
+        let o = parse(&["--library", "/lib", "--query", "cat.jpg", "/tmp/dog.png", "--add-folder", "trip"]).unwrap();
+        assert_eq!(o.library, PathBuf::from("/lib"));
+        assert_eq!(o.queries, [PathBuf::from("/home/u/Pictures/cat.jpg"), PathBuf::from("/tmp/dog.png")]);
+        assert_eq!(o.add_folders, [PathBuf::from("/home/u/Pictures/trip")]);
+        assert!(parse(&[]).unwrap().queries.is_empty());
+    }
+
+    #[test]
+    fn a_missing_value_or_an_unknown_flag_is_an_error() {
+        assert_eq!(parse(&["--query"]).err().unwrap(), "--query needs a photo");
+        assert!(parse(&["--frobnicate"]).err().unwrap().contains("unknown argument"));
+        assert_eq!(parse(&["--version"]).err().unwrap(), "version");
     }
 }

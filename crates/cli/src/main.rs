@@ -327,9 +327,26 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
+/// The arguments; `--version` also names the runtime and the installed
+/// models (from `$PHOTOFINDER_MODELS_DIR` or the default folders), `-V` only
+/// the version.
+fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let long = std::env::args_os().any(|a| a == "--version");
+    let mut command = Cli::command();
+    if long {
+        let versions = ModelDir::from_env().versions();
+        // `photofinder 0.1.0` comes from clap: the version goes first, the rest after it.
+        let rest = versions[0].trim_start_matches("photofinder ").to_string() + "\n" + &versions[1..].join("\n");
+        command = command.long_version(&*Box::leak(rest.into_boxed_str()));
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let cli = Cli::parse();
+    let cli = parse_args();
     if let Command::Bench(_) | Command::Eval(_) = cli.command {
         let models = cli.models.map(ModelDir::new).unwrap_or_else(ModelDir::from_env);
         let result = match cli.command {

@@ -40,6 +40,9 @@ pub mod thumbs;
 pub mod video;
 mod watch;
 
+/// photofinder's version: the workspace's, so the CLI, the app and the package agree.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub use catalog::Photo;
 pub use engine::{Engine, EngineState, Notice};
 pub use error::{Error, Result};

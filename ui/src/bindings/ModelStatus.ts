@@ -12,7 +12,11 @@ export type ModelStatus = { installed: boolean, path: string, provenance: Proven
 /**
  * For models with a text tower: whether it and its vocabulary are installed.
  */
-text_installed: boolean | null, name: string, title: string, dim: number, input: string, output: string, 
+text_installed: boolean | null, 
+/**
+ * Installed with the app (the package's read-only folder), not by the user.
+ */
+bundled: boolean, name: string, title: string, dim: number, input: string, output: string, 
 /**
  * Output holding ImageNet logits, for models that also classify.
  */

@@ -13,4 +13,13 @@ model_hub: string,
 /**
  * Whether PHOTOFINDER_MODEL_MIRROR sets it (the setting is then not used).
  */
-model_hub_from_env: boolean, store: StoreChoice, engine: EngineState, videos: VideoOptions, };
+model_hub_from_env: boolean, store: StoreChoice, engine: EngineState, videos: VideoOptions, 
+/**
+ * photofinder's version, the runtime's and the installed models' (Settings, About).
+ */
+about: Array<string>, 
+/**
+ * What stops the library's model from working here (runtime or model
+ * missing) and what to do about it; None when photos can be indexed.
+ */
+setup_problem: string | null, };

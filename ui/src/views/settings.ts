@@ -64,7 +64,22 @@ export class SettingsView {
   render(o: Overview): void {
     const e = this.element;
     e.replaceChildren();
-    e.append(this.modelSection(o), this.storeSection(o), this.videoSection(o), this.displaySection());
+    e.append(this.modelSection(o), this.storeSection(o), this.videoSection(o), this.displaySection(), this.aboutSection(o));
+  }
+
+  /** The version of photofinder, of ONNX Runtime and of each installed model's weights. */
+  private aboutSection(o: Overview): HTMLElement {
+    const s = this.section('About', 'To upgrade, install the new package: the library, its settings and downloaded models are kept, and the library is brought up to date when it opens.');
+    s.classList.add('about');
+    const list = document.createElement('ul');
+    list.className = 'versions';
+    for (const line of o.about) {
+      const li = document.createElement('li');
+      li.textContent = line;
+      list.append(li);
+    }
+    s.append(list);
+    return s;
   }
 
   private section(title: string, help: string): HTMLElement {

@@ -168,7 +168,7 @@ impl Models {
 
     /// Whether the sentence model for phrases is installed.
     pub fn has_sentence_model(&self) -> bool {
-        self.files.dir.join(format!("{SENTENCE_MODEL}.onnx")).is_file()
+        self.files.file(format!("{SENTENCE_MODEL}.onnx")).is_file()
     }
 
     fn sentence(&mut self) -> Result<&mut SentenceEmbedder> {
@@ -195,9 +195,11 @@ impl Models {
         let hash = hasher.finalize();
         let fingerprint = *hash.as_bytes();
         if self.phrases.as_ref().is_none_or(|(f, _)| *f != fingerprint) {
-            let cache = self.files.dir.join(format!("{SENTENCE_MODEL}.{}.f32", &hash.to_hex()[..16]));
+            let name = format!("{SENTENCE_MODEL}.{}.f32", &hash.to_hex()[..16]);
+            // Read where it is (the package may ship it), written to the user's folder.
+            let cache = self.files.dir.join(&name);
             let dim = super::sentence::SENTENCE_DIM;
-            let cached = std::fs::read(&cache).ok().filter(|b| b.len() == texts.len() * dim * 4);
+            let cached = std::fs::read(self.files.file(&name)).ok().filter(|b| b.len() == texts.len() * dim * 4);
             let vectors = match cached {
                 Some(bytes) => bytes
                     .chunks_exact(4 * dim)
@@ -209,7 +211,10 @@ impl Models {
                     let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
                     // A models folder one cannot write to (installed system-wide) just means no cache.
                     let tmp = cache.with_extension("tmp");
-                    if std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &cache)).is_err() {
+                    let written = std::fs::create_dir_all(&self.files.dir)
+                        .and_then(|_| std::fs::write(&tmp, bytes))
+                        .and_then(|_| std::fs::rename(&tmp, &cache));
+                    if written.is_err() {
                         let _ = std::fs::remove_file(&tmp);
                         log::info!("cannot keep the phrase vectors in {}", cache.display());
                     }

@@ -29,8 +29,8 @@ pub struct SentenceEmbedder {
 
 impl SentenceEmbedder {
     pub fn load(models: &ModelDir, threads: usize) -> Result<SentenceEmbedder> {
-        let model = models.dir.join(format!("{SENTENCE_MODEL}.onnx"));
-        let vocab = models.dir.join(format!("{SENTENCE_MODEL}.tokenizer.json"));
+        let model = models.file(format!("{SENTENCE_MODEL}.onnx"));
+        let vocab = models.file(format!("{SENTENCE_MODEL}.tokenizer.json"));
         for p in [&model, &vocab] {
             if !p.is_file() {
                 return Err(Error::ModelMissing {

@@ -181,6 +181,8 @@ pub struct ModelStatus {
     pub provenance: Option<Provenance>,
     /// For models with a text tower: whether it and its vocabulary are installed.
     pub text_installed: Option<bool>,
+    /// Installed with the app (the package's read-only folder), not by the user.
+    pub bundled: bool,
 }
 
 impl ModelStatus {
@@ -191,9 +193,16 @@ impl ModelStatus {
 }
 
 /// The models directory: the ONNX files and the ONNX Runtime library.
+///
+/// `dir` is the user's, where installs and downloads go. An installed
+/// package ships a read-only folder beside its binaries
+/// (`/usr/lib/photofinder/models`) with the runtime and the default model:
+/// a file not in `dir` is looked up there, so the app searches the moment it
+/// is installed and a model the user installs later takes precedence.
 #[derive(Debug, Clone)]
 pub struct ModelDir {
     pub dir: PathBuf,
+    pub bundled: Option<PathBuf>,
 }
 
 impl ModelDir {
@@ -205,11 +214,38 @@ impl ModelDir {
             .unwrap_or_else(|| {
                 dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("photofinder/models")
             });
-        ModelDir { dir }
+        ModelDir { dir, bundled: Self::bundled_dir() }
     }
 
+    /// Exactly `dir`, nothing bundled (`--models DIR`, tests).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ModelDir { dir: dir.into() }
+        ModelDir { dir: dir.into(), bundled: None }
+    }
+
+    /// The models a package installed beside the binaries:
+    /// `$PHOTOFINDER_BUNDLED_MODELS`, else `<bin>/../lib/photofinder/models`
+    /// where that exists (`/usr/bin/photofinder` -> `/usr/lib/photofinder/models`).
+    pub fn bundled_dir() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("PHOTOFINDER_BUNDLED_MODELS") {
+            return Some(PathBuf::from(p));
+        }
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?.parent()?.join("lib/photofinder/models");
+        dir.is_dir().then_some(dir)
+    }
+
+    /// Where the file `name` (relative to the models folder) is: the user's
+    /// folder first, then the bundled one; the user's path when in neither,
+    /// so errors name where an install would put it.
+    pub fn file(&self, name: impl AsRef<std::path::Path>) -> PathBuf {
+        let own = self.dir.join(name.as_ref());
+        if own.exists() {
+            return own;
+        }
+        match &self.bundled {
+            Some(b) if b.join(name.as_ref()).exists() => b.join(name.as_ref()),
+            _ => own,
+        }
     }
 
     pub fn specs() -> Vec<ModelSpec> {
@@ -228,11 +264,11 @@ impl ModelDir {
     /// described by the preprocessing it came with.
     pub fn status(&self, name: &str) -> Result<ModelStatus> {
         let mut spec = Self::spec(name)?;
-        let path = self.dir.join(format!("{name}.onnx"));
-        let provenance = std::fs::read(self.dir.join(format!("{name}.json")))
+        let path = self.file(format!("{name}.onnx"));
+        let provenance = std::fs::read(self.file(format!("{name}.json")))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        let preprocess = self.dir.join(format!("{name}.preprocess.json"));
+        let preprocess = self.file(format!("{name}.preprocess.json"));
         if let Ok(bytes) = std::fs::read(&preprocess) {
             match serde_json::from_slice(&bytes).map_err(|e| e.to_string()).and_then(|v| InstalledPreprocess::from_json(&v)) {
                 Ok(p) => p.apply(&mut spec),
@@ -240,7 +276,8 @@ impl ModelDir {
             }
         }
         let text_installed = spec.text_model.is_some().then(|| self.text_files(&spec).is_ok());
-        Ok(ModelStatus { installed: path.is_file(), path, provenance, text_installed, spec })
+        let bundled = self.bundled.as_ref().is_some_and(|b| path.starts_with(b));
+        Ok(ModelStatus { installed: path.is_file(), path, provenance, text_installed, spec, bundled })
     }
 
     pub fn all(&self) -> Vec<ModelStatus> {
@@ -265,24 +302,71 @@ impl ModelDir {
         if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
             return Ok(PathBuf::from(p));
         }
-        let p = self.dir.join("onnxruntime/libonnxruntime.so");
+        let p = self.file("onnxruntime/libonnxruntime.so");
         if p.is_file() {
             Ok(p)
         } else {
             Err(Error::ModelMissing {
                 name: "ONNX Runtime".into(),
-                hint: format!("no {} ; run models/install.sh (or set ORT_DYLIB_PATH)", p.display()),
+                hint: format!(
+                    "no {} ; reinstall the photofinder package, or run models/install.sh from its source (or set ORT_DYLIB_PATH)",
+                    p.display()
+                ),
             })
         }
+    }
+
+    /// What stops `model` from embedding photos here (the runtime or the
+    /// model not installed), said so a user can act on it; None when ready.
+    pub fn missing_for(&self, model: &str) -> Option<String> {
+        self.runtime_library().err().or_else(|| self.require(model).err()).map(|e| e.to_string())
+    }
+
+    /// The ONNX Runtime version the install recorded beside the library
+    /// (`onnxruntime/VERSION`), if any.
+    pub fn runtime_version(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.file("onnxruntime/VERSION")).ok()?;
+        Some(text.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// What `--version` and the app's About say: photofinder's version, the
+    /// runtime's, and each installed model's weights and where they came from.
+    pub fn versions(&self) -> Vec<String> {
+        let mut lines = vec![format!("photofinder {}", crate::VERSION)];
+        match (self.runtime_library(), self.runtime_version()) {
+            (Ok(lib), v) => lines.push(format!(
+                "ONNX Runtime {} ({})",
+                v.as_deref().unwrap_or("of unknown version"),
+                lib.display()
+            )),
+            (Err(_), _) => lines.push("ONNX Runtime: not installed".into()),
+        }
+        for m in self.all().into_iter().filter(|m| m.installed) {
+            let mut line = format!("{}: ", m.spec.name);
+            match &m.provenance {
+                Some(p) => {
+                    line.push_str(&format!("{} weights, {}", p.weights, p.source));
+                    if p.sha256.len() >= 12 {
+                        line.push_str(&format!(", sha256 {}", &p.sha256[..12]));
+                    }
+                }
+                None => line.push_str("weights of unknown origin"),
+            }
+            if m.bundled {
+                line.push_str(" (installed with the app)");
+            }
+            lines.push(line);
+        }
+        lines
     }
 
     /// ImageNet classes of a classifying model, index = class.
     pub fn labels(&self, spec: &ModelSpec) -> Result<Option<Vec<ImageNetClass>>> {
         let Some(file) = &spec.labels else { return Ok(None) };
-        let path = self.dir.join(file);
+        let path = self.file(file);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         // WordNet's kinds of each class, where installed: `<wnid>\tkind|kind...`, same order.
-        let kinds_path = self.dir.join(file.replace(".labels.tsv", ".kinds.tsv"));
+        let kinds_path = self.file(file.replace(".labels.tsv", ".kinds.tsv"));
         let kinds: HashMap<String, String> = std::fs::read_to_string(&kinds_path)
             .unwrap_or_default()
             .lines()
@@ -309,7 +393,7 @@ impl ModelDir {
     /// `<model>.related.tsv`, from WordNet); empty where not installed.
     pub fn related_kinds(&self, spec: &ModelSpec) -> HashMap<String, String> {
         let Some(file) = &spec.labels else { return HashMap::new() };
-        std::fs::read_to_string(self.dir.join(file.replace(".labels.tsv", ".related.tsv")))
+        std::fs::read_to_string(self.file(file.replace(".labels.tsv", ".related.tsv")))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.split_once('\t'))
@@ -330,19 +414,19 @@ impl ModelDir {
             name: model.clone(),
             hint: format!("no {} ; install it with {}", p.display(), spec.text_install.as_deref().unwrap_or("models/install.sh")),
         };
-        let tower = self.dir.join(format!("{model}.onnx"));
+        let tower = self.file(format!("{model}.onnx"));
         if !tower.is_file() {
             return Err(missing(&tower));
         }
         // The hub's tokenizer.json where one was installed, else CLIP's merges.
-        let json = self.dir.join(spec.tokenizer.clone().unwrap_or_else(|| format!("{model}.tokenizer.json")));
+        let json = self.file(spec.tokenizer.clone().unwrap_or_else(|| format!("{model}.tokenizer.json")));
         let tokenizer = if json.is_file() {
             TextTokenizerFile::Json {
-                config: self.dir.join(format!("{model}.tokenizer_config.json")),
-                model_config: self.dir.join(format!("{}.config.json", spec.name)),
+                config: self.file(format!("{model}.tokenizer_config.json")),
+                model_config: self.file(format!("{}.config.json", spec.name)),
                 tokenizer: json,
             }
-        } else if let Some(v) = spec.vocab.as_ref().map(|v| self.dir.join(v)).filter(|v| v.is_file()) {
+        } else if let Some(v) = spec.vocab.as_ref().map(|v| self.file(v)).filter(|v| v.is_file()) {
             TextTokenizerFile::ClipMerges(v)
         } else {
             return Err(missing(&json));
@@ -418,5 +502,25 @@ mod tests {
             assert!(s.text_model.is_some() && s.metric == Metric::Cosine, "{}", s.name);
             assert!(s.install.contains("photofinder models install"), "{}", s.name);
         }
+    }
+
+    #[test]
+    fn a_bundled_model_is_found_and_one_the_user_installs_takes_precedence() {
+        let (own, bundled) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::create_dir(bundled.path().join("onnxruntime")).unwrap();
+        std::fs::write(bundled.path().join("onnxruntime/libonnxruntime.so"), b"so").unwrap();
+        std::fs::write(bundled.path().join("efficientnet-lite0.onnx"), b"bundled").unwrap();
+        let models = ModelDir { dir: own.path().join("not-yet-made"), bundled: Some(bundled.path().into()) };
+        let status = models.status("efficientnet-lite0").unwrap();
+        assert!(status.installed);
+        assert_eq!(status.path, bundled.path().join("efficientnet-lite0.onnx"));
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+            assert_eq!(models.runtime_library().unwrap(), bundled.path().join("onnxruntime/libonnxruntime.so"));
+        }
+        // Not installed anywhere: the error names the user's folder, where an install goes.
+        assert_eq!(models.status("resnet50").unwrap().path, own.path().join("not-yet-made/resnet50.onnx"));
+        let models = ModelDir { dir: own.path().into(), ..models };
+        std::fs::write(own.path().join("efficientnet-lite0.onnx"), b"own").unwrap();
+        assert_eq!(models.status("efficientnet-lite0").unwrap().path, own.path().join("efficientnet-lite0.onnx"));
     }
 }
