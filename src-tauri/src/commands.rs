@@ -80,8 +80,10 @@ pub struct Overview {
 pub async fn overview(shell: State<'_, Shell>) -> Answer<Overview> {
     let engine = shell.engine.state();
     on_engine(&shell, move |lib| {
+        let status = lib.status()?;
         Ok(Overview {
-            status: lib.status()?,
+            setup_problem: lib.models().missing_for(&status.model),
+            status,
             models: lib.models().all(),
             model_hub: lib.model_hub()?,
             model_hub_from_env: std::env::var_os(photofinder_core::models::hub::MIRROR_ENV).is_some_and(|v| !v.is_empty()),
@@ -89,7 +91,6 @@ pub async fn overview(shell: State<'_, Shell>) -> Answer<Overview> {
             engine,
             videos: lib.video_options()?,
             about: lib.models().versions(),
-            setup_problem: lib.models().missing_for(&lib.status()?.model),
         })
     })
     .await

@@ -14,9 +14,7 @@ use super::load_session;
 use crate::error::{Error, Result};
 use crate::models::ModelDir;
 
-/// The sentence model's files in the models directory: `<name>.onnx` and
-/// `<name>.tokenizer.json` (models/install.sh).
-pub const SENTENCE_MODEL: &str = "minilm-l6";
+pub use crate::models::SENTENCE_MODEL;
 /// Its vectors' length.
 pub const SENTENCE_DIM: usize = 384;
 /// Phrases longer than this (in tokens) are cut: class definitions are far shorter.

