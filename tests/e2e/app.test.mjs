@@ -532,15 +532,31 @@ test('--version names photofinder\'s version, the runtime and the model weights'
 });
 
 // Last: these close the window above and open others.
-async function firstRun(models, name) {
+async function relaunch(args) {
   await browser.deleteSession().catch(() => {});
   browser = await remote({
     hostname: '127.0.0.1', port: PORT, logLevel: 'warn', connectionRetryTimeout: 180_000,
     capabilities: {
       browserName: 'wry', 'wdio:enforceWebDriverClassic': true,
-      'tauri:options': { application: APP, args: ['--library', path.join(work, name), '--models', models] },
+      'tauri:options': { application: APP, args },
     },
   });
+}
+
+test('started with a photo ("Open with photofinder"), the app opens on that photo\'s results', async () => {
+  const outside = path.join(work, 'Downloads', 'rocket copy.jpg');
+  fs.copyFileSync(path.join(PHOTOS, 'rocket.jpg'), outside);
+  await relaunch(['--library', path.join(work, 'library'), '--models', MODELS, outside]);
+  await waitFor('the photo\'s results', async () =>
+    /rocket copy\.jpg/.test(await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? ''))
+      && (await cellNames()).length > 0, 60_000);
+  const cells = await cellNames();
+  assert.equal(cells[0].name, 'rocket.jpg');
+  assert.match(cells[0].distance, /^0\.000/);
+});
+
+async function firstRun(models, name) {
+  await relaunch(['--library', path.join(work, name), '--models', models]);
   await waitFor('the welcome', async () =>
     browser.execute(() => {
       const w = document.querySelector('#welcome');
