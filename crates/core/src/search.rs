@@ -190,6 +190,13 @@ impl Searcher<'_> {
     /// `model`'s vector for the image at `path`, and its content hash.
     pub fn vector_in(&mut self, model: &str, path: &Path) -> Result<(Vec<f32>, Hash)> {
         let bytes = crate::files::read_regular(path).map_err(|e| Error::io(path, e))?;
+        // A video opened or dropped as the query ("Open with" takes videos too).
+        if crate::decode::sniff(&bytes).is_none() && crate::video::sniff(&bytes).is_some() {
+            return Err(Error::NotAPhoto(format!(
+                "{} is a video: search with a photo, and the moments of videos that look like it are found",
+                path.display()
+            )));
+        }
         self.vector_of_bytes_in(model, &bytes)
     }
 

@@ -79,6 +79,9 @@ fn keyframes_are_taken_embedded_and_found_by_photo_and_text() {
     // On the video itself: like its first moment (the astronaut).
     let whole = lib.refine_photo(&Example::Id(video.id), &Feedback::default(), 1, &Filter::default()).unwrap();
     assert_eq!(whole.hits[0].frame.unwrap().at_ms, 0);
+    // Dropped or opened as the query file, a video is said to be one (not "text").
+    let err = lib.search_file(&dir.join("holiday.mp4"), 3, &Filter::default()).unwrap_err();
+    assert!(matches!(err, photofinder_core::Error::NotAPhoto(_)) && err.to_string().contains("is a video"), "{err}");
 
     // Text finds it too (ImageNet labels of the frames).
     let text = lib.search_text("rocket", 3, &Filter::default(), None).unwrap();
