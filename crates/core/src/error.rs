@@ -26,7 +26,8 @@ pub enum Error {
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
 
-    #[error("model {name} is not installed: {hint}")]
+    /// `name` is a model's, or "ONNX Runtime".
+    #[error("{name} is not installed: {hint}")]
     ModelMissing { name: String, hint: String },
 
     #[error("unknown model {0:?} (`photofinder models` lists the known ones)")]
