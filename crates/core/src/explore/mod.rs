@@ -249,6 +249,10 @@ pub struct LaidOut {
     /// models with a text tower; empty otherwise.
     #[serde(default)]
     words: Vec<String>,
+    /// How its clusters were found (`CLUSTERING`): a map clustered by an
+    /// older rule is laid out again (and shown meanwhile).
+    #[serde(default)]
+    clustering: u32,
     /// Each photo's PCA coordinates, in `ids` order: new photos find their
     /// neighbours among them without the library's vectors being read again.
     /// Kept in a file of its own, as raw floats.
@@ -274,6 +278,10 @@ impl LaidOut {
         std::fs::write(coords, bytes).map_err(|e| Error::io(coords, e))
     }
 }
+
+/// The rule clusters are found by; raised when it changes. 1: the number of
+/// islands chosen in the embedding space rather than on the map.
+const CLUSTERING: u32 = 1;
 
 /// The map's file and its coordinates' file.
 fn cache_paths(dir: &Path, model: &str, layout: Layout) -> (PathBuf, PathBuf) {
@@ -317,6 +325,7 @@ impl Explorer<'_> {
         let cached = LaidOut::read(&json, &coords).filter(|c| c.layout == options.layout && c.fit.dim == spec.dim);
         let Some(cached) = cached else { return Ok(Plan::Due { stale: None }) };
         let current = cached.laid_out_on > 0
+            && cached.clustering == CLUSTERING
             && (count as f64 - cached.laid_out_on as f64).abs() <= options.refit_change * cached.laid_out_on as f64;
         let before = cached.ids.clone();
         let map = update(cached, &source, options)?;
@@ -468,12 +477,12 @@ pub fn make(source: &dyn VectorSource, options: &ExploreOptions, sink: Sink, can
             layout::layout(&knn, &start, &layout_options, &report(0.4, 0.55), cancel)?
         }
     };
-    let Clustering { cluster, part, parts } = clusters::cluster(&xy, &knn, options.max_clusters, options.seed);
+    let Clustering { cluster, part, parts } = clusters::cluster(&xy, &coords, c, &knn, options.max_clusters, options.seed);
     meter.done = meter.total;
     sink(meter.event(None));
     let laid_out_on = ids.len();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, words: Vec::new(), coords, millis })
+    Ok(LaidOut { layout: options.layout, fit, ids, xy, cluster, part, parts, laid_out_on, words: Vec::new(), clustering: CLUSTERING, coords, millis })
 }
 
 /// The cached map brought up to date: photos gone are dropped, new ones

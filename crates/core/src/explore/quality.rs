@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::clusters::{kmeans, nearest, sq_dist};
+use super::clusters::{kmeans_best, nearest};
 use super::layout::{nearest_neighbours, Points};
 use crate::error::Result;
 use crate::progress::Cancel;
@@ -70,16 +70,9 @@ pub fn nmi_at_label_count(xy: &[f32], labels: &[u32], seed: u64) -> f64 {
         return nmi(labels, &vec![0; labels.len()]);
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut best: Option<(f32, Vec<u32>)> = None;
-    for _ in 0..10 {
-        let centroids = kmeans(&points, k, &mut rng);
-        let assign: Vec<u32> = points.iter().map(|p| nearest(&centroids, p) as u32).collect();
-        let inertia: f32 = points.iter().zip(&assign).map(|(p, a)| sq_dist(p, &centroids[*a as usize])).sum();
-        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
-            best = Some((inertia, assign));
-        }
-    }
-    nmi(labels, &best.map(|(_, a)| a).unwrap_or_default())
+    let centroids = kmeans_best(&points, k, 10, &mut rng);
+    let assign: Vec<u32> = points.iter().map(|p| nearest(&centroids, p) as u32).collect();
+    nmi(labels, &assign)
 }
 
 #[cfg(test)]
