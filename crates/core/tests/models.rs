@@ -82,7 +82,7 @@ fn a_missing_model_says_how_to_install_it() {
     assert!(matches!(ModelDir::spec("vgg16"), Err(Error::UnknownModel(_))));
 }
 
-/// The int8 EfficientNet-Lite0 (`models/install.sh --int8`) gives nearly the
+/// The int8 EfficientNet-Lite0 (`models/install.sh` makes it) gives nearly the
 /// fp32 model's vectors and the same classes, in a quarter of the weights.
 #[test]
 fn lite0_int8_makes_nearly_the_vectors_of_fp32() {
@@ -119,4 +119,51 @@ fn lite0_int8_makes_nearly_the_vectors_of_fp32() {
     assert_eq!(text.hits[0].path.file_name().unwrap(), "cat.jpg", "{:?}", text.hits);
     let query = photos.join("coffee.jpg");
     assert_eq!(lib.search_file(&query, 1, &Filter::default()).unwrap().hits[0].path, query);
+}
+
+/// The installed models without the int8 build, as links in `dir`.
+fn models_without_int8(dir: &std::path::Path) -> ModelDir {
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(models().dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("efficientnet-lite0-int8") {
+            std::os::unix::fs::symlink(entry.path(), dir.join(&name)).unwrap();
+        }
+    }
+    ModelDir::new(dir)
+}
+
+#[test]
+fn a_new_library_uses_the_int8_build_where_installed_and_keeps_its_model() {
+    use photofinder_core::library::{DEFAULT_MODEL, FAST_MODEL};
+    use photofinder_core::Library;
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(models().status(FAST_MODEL).unwrap().installed, "scripts/test installs the int8 build");
+
+    // New, with the int8 build installed: int8.
+    let lib = Library::open(tmp.path().join("new"), models()).unwrap();
+    assert_eq!(lib.model(), FAST_MODEL);
+
+    // New, without it: fp32, and it stays fp32 once int8 is installed.
+    let photos = tmp.path().join("photos");
+    write_originals(&photos, 2);
+    let fp32_only = models_without_int8(&tmp.path().join("fp32-models"));
+    let mut lib = Library::open(tmp.path().join("plain"), fp32_only).unwrap();
+    assert_eq!(lib.model(), DEFAULT_MODEL);
+    lib.add_folder(&photos).unwrap();
+    lib.index(&ignore, &Cancel::new()).unwrap();
+    drop(lib);
+    let lib = Library::open(tmp.path().join("plain"), models()).unwrap();
+    assert_eq!(lib.model(), DEFAULT_MODEL, "the model is recorded when the library is made");
+
+    // A library made before int8 was the default (photos, no model recorded)
+    // holds fp32 vectors: it stays fp32.
+    drop(lib);
+    let db = rusqlite::Connection::open(tmp.path().join("plain/catalog.db")).unwrap();
+    db.execute("DELETE FROM settings WHERE key = 'model'", []).unwrap();
+    drop(db);
+    let mut lib = Library::open(tmp.path().join("plain"), models()).unwrap();
+    assert_eq!(lib.model(), DEFAULT_MODEL);
+    assert_eq!(lib.index(&ignore, &Cancel::new()).unwrap().embedding.embedded, 0, "nothing is embedded again");
 }
