@@ -338,6 +338,11 @@ mod tests {
         assert!(hits[0].distance.abs() < 1e-6 && (hits[0].similarity - 1.0).abs() < 1e-6);
         let l2 = Hit::from_dot(9, 0.5, Metric::L2);
         assert!((l2.distance - 1.0).abs() < 1e-6, "unit vectors at 60 degrees are 1 apart");
+        // A photo against itself, with f32 rounding above 1: 0, never -0.000.
+        for metric in [Metric::Cosine, Metric::L2] {
+            let own = Hit::from_dot(9, 1.0 + 3e-7, metric);
+            assert!(own.distance == 0.0 && own.distance.is_sign_positive() && own.similarity == 1.0, "{own:?}");
+        }
     }
 
     #[test]

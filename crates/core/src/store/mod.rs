@@ -113,7 +113,11 @@ pub struct Hit {
 
 impl Hit {
     /// Both metrics derive from the dot product of unit vectors.
+    /// A photo's dot product with itself can come out a hair above 1 in
+    /// f32 (int8 models' vectors often do): it is clamped, so that no
+    /// distance is ever shown as -0.000.
     pub fn from_dot(id: FileId, dot: f32, metric: Metric) -> Hit {
+        let dot = dot.clamp(-1.0, 1.0);
         let distance = match metric {
             Metric::Cosine => 1.0 - dot,
             Metric::L2 => (2.0 - 2.0 * dot).max(0.0).sqrt(),
