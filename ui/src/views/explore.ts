@@ -319,6 +319,20 @@ export class ExploreView {
         : 'alike photos together';
     title.textContent = `${map.points.length} photos · ${map.model} · ${how}`;
     this.legend.append(title);
+    // The parts of islands are listed on request: listed always, they made
+    // the legend tall enough to hide the islands beneath it.
+    const parts = map.clusters.filter((c) => c.parent != null).length;
+    if (parts > 0) {
+      const toggle = document.createElement('button');
+      toggle.className = 'legend-toggle';
+      const label = () => (this.legend.classList.contains('open') ? 'hide their parts' : `show their parts (${parts})`);
+      toggle.textContent = label();
+      toggle.addEventListener('click', () => {
+        this.legend.classList.toggle('open');
+        toggle.textContent = label();
+      });
+      title.append(' · ', toggle);
+    }
     const row = (c: ClusterSummary | null, colour: string, text: string, part: boolean) => {
       const el = document.createElement('div');
       el.className = part ? 'legend-row legend-part' : 'legend-row';
