@@ -148,8 +148,8 @@ pub fn rescan(shell: State<'_, Shell>) {
 /// Search with an image file that was dropped onto the window or is in the
 /// library; with `region`, with that part of it only.
 #[tauri::command]
-pub async fn search_path(shell: State<'_, Shell>, path: PathBuf, k: usize, region: Option<Region>) -> Answer<SearchResults> {
-    let access = shell.access.clone();
+pub async fn search_path(shell: State<'_, Shell>, path: String, k: usize, region: Option<Region>) -> Answer<SearchResults> {
+    let (access, path) = (shell.access.clone(), crate::uri::path(&path));
     on_engine(&shell, move |lib| {
         access.check(lib.catalog(), &path)?;
         match region {
@@ -373,7 +373,8 @@ pub enum Seed {
     Photo {
         #[ts(optional = nullable)]
         id: Option<i64>,
-        #[ts(optional = nullable)]
+        #[ts(optional, type = "string | null")]
+        #[serde(default, deserialize_with = "crate::uri::optional_path")]
         path: Option<PathBuf>,
     },
     Text { query: String },
@@ -381,7 +382,8 @@ pub enum Seed {
     Combined {
         #[ts(optional = nullable)]
         id: Option<i64>,
-        #[ts(optional = nullable)]
+        #[ts(optional, type = "string | null")]
+        #[serde(default, deserialize_with = "crate::uri::optional_path")]
         path: Option<PathBuf>,
         text: String,
         weight: f32,
@@ -436,7 +438,9 @@ pub async fn set_video_options(shell: State<'_, Shell>, options: VideoOptions) -
 /// launch) not yet searched with; each is asked for once.
 #[tauri::command]
 pub fn take_queries(shell: State<'_, Shell>) -> Vec<String> {
-    shell.queries.take().iter().map(|p| p.to_string_lossy().into_owned()).collect()
+    // Exact: a name that is not UTF-8 goes as its file:// URI, which
+    // `search_path` takes back.
+    shell.queries.take().iter().map(|p| crate::uri::to_string(p)).collect()
 }
 
 /// Base URL of the loopback server that gives the video player its videos.

@@ -17,6 +17,7 @@ mod launch;
 mod media;
 mod options;
 mod protocols;
+mod uri;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -43,7 +44,18 @@ pub struct Shell {
 
 fn main() {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let options = match options::Options::from_args(std::env::args_os().skip(1), &cwd) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // The single-instance plugin reads a second launch's arguments as
+    // strings: one that is not UTF-8 (a file name from an old camera or
+    // another system) is made a file:// URI first, by starting again with
+    // it written so. That start finds only UTF-8 and goes on.
+    #[cfg(unix)]
+    if let (Some(utf8), Ok(exe)) = (options::utf8_args(&args, &cwd), std::env::current_exe()) {
+        use std::os::unix::process::CommandExt;
+        let error = std::process::Command::new(exe).args(utf8).exec();
+        eprintln!("photofinder-app: cannot start again with the file names as URIs: {error}");
+    }
+    let options = match options::Options::from_args(args.into_iter(), &cwd) {
         Ok(o) => o,
         Err(e) if e == "version" => {
             println!("{}", photofinder_core::ModelDir::from_env().versions().join("\n"));

@@ -1,6 +1,6 @@
 //! Command-line options of the app.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use photofinder_core::{library, ModelDir};
@@ -33,7 +33,7 @@ impl Options {
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             let mut value = |name: &str, what: &str| {
-                args.next().map(|v| cwd.join(v)).ok_or_else(|| format!("{name} needs {what}"))
+                args.next().map(|v| path_arg(&v, cwd)).ok_or_else(|| format!("{name} needs {what}"))
             };
             match arg.to_str() {
                 Some("--library") => options.library = value("--library", "a folder")?,
@@ -43,13 +43,31 @@ impl Options {
                 Some("-h" | "--help") => return Err("help".into()),
                 Some("-V" | "--version") => return Err("version".into()),
                 // A file manager's "Open with" passes the files alone.
-                Some(a) if !a.starts_with('-') => options.queries.push(cwd.join(a)),
-                None if !arg.as_encoded_bytes().starts_with(b"-") => options.queries.push(cwd.join(&arg)),
+                Some(a) if !a.starts_with('-') => options.queries.push(path_arg(&arg, cwd)),
+                None if !arg.as_encoded_bytes().starts_with(b"-") => options.queries.push(path_arg(&arg, cwd)),
                 _ => return Err(format!("unknown argument {arg:?}")),
             }
         }
         Ok(options)
     }
+}
+
+/// A path given on the command line: a path (relative to `cwd`) or a
+/// `file://` URI, as some file managers pass and as `utf8_args` writes.
+fn path_arg(arg: &OsStr, cwd: &Path) -> PathBuf {
+    arg.to_str().and_then(crate::uri::file_uri).unwrap_or_else(|| cwd.join(arg))
+}
+
+/// `args` with each one that is not UTF-8 (a file name in another
+/// encoding) written as its `file://` URI, which keeps every byte; `None`
+/// when all are UTF-8. A second launch hands its arguments to the running
+/// window as strings (D-Bus carries UTF-8 only), so such a name would
+/// otherwise arrive mangled.
+pub fn utf8_args(args: &[OsString], cwd: &Path) -> Option<Vec<OsString>> {
+    if args.iter().all(|a| a.to_str().is_some()) {
+        return None;
+    }
+    Some(args.iter().map(|a| if a.to_str().is_some() { a.clone() } else { crate::uri::to_string(&cwd.join(a)).into() }).collect())
 }
 
 #[cfg(test)]
@@ -74,5 +92,21 @@ mod tests {
         assert_eq!(parse(&["--query"]).err().unwrap(), "--query needs a photo");
         assert!(parse(&["--frobnicate"]).err().unwrap().contains("unknown argument"));
         assert_eq!(parse(&["--version"]).err().unwrap(), "version");
+    }
+
+    #[test]
+    fn a_file_name_that_is_not_utf8_travels_as_a_uri_and_comes_back_byte_for_byte() {
+        use std::os::unix::ffi::OsStringExt;
+        let cwd = Path::new("/home/u/Pictures");
+        let latin1 = OsString::from_vec(b"caf\xe9 #1%.png".to_vec());
+        let args = vec![OsString::from("--library"), OsString::from("/lib"), latin1.clone()];
+        let written = utf8_args(&args, cwd).expect("one is not UTF-8");
+        assert!(written.iter().all(|a| a.to_str().is_some()), "{written:?}");
+        assert_eq!(written[..2], args[..2], "UTF-8 arguments stay as they are");
+        let options = Options::from_args(written.into_iter(), Path::new("/elsewhere")).unwrap();
+        assert_eq!(options.queries, [cwd.join(&latin1)]);
+        assert_eq!(utf8_args(&args[..2], cwd), None);
+        // As a file manager passes it (%U).
+        assert_eq!(parse(&["file:///tmp/a%20b.jpg"]).unwrap().queries, [PathBuf::from("/tmp/a b.jpg")]);
     }
 }

@@ -522,6 +522,18 @@ test('launched again with a photo, the app hands it to this window, which shows 
   await waitFor('the --query photo\'s results', async () =>
     /rocket\.jpg/.test(await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '')), 60_000);
   assert.equal((await cellNames())[0].name, 'rocket.jpg');
+
+  // A file name that is not UTF-8 (Latin-1 "caf\xe9.png", as old cameras and
+  // other systems write) reaches the window byte for byte.
+  const latin1 = Buffer.concat([Buffer.from(path.join(elsewhere, 'caf')), Buffer.from([0xe9]), Buffer.from('.png')]);
+  fs.copyFileSync(path.join(PHOTOS, 'chelsea.png'), latin1);
+  const third = spawnSync('sh', ['-c', 'exec "$0" "$(printf \'caf\\351.png\')"', APP], { cwd: elsewhere, env: process.env, timeout: 60_000, encoding: 'utf8' });
+  assert.equal(third.status, 0, `the second launch with a Latin-1 name: ${third.stderr}`);
+  await waitFor('the Latin-1 photo\'s results', async () =>
+    /caf.\.png/.test(await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '')), 60_000);
+  const latinCells = await cellNames();
+  assert.equal(latinCells[0].name, 'chelsea.png', 'the file was read, not a name with the byte replaced');
+  assert.match(latinCells[0].distance, /^0\.000/);
 });
 
 test('--version names photofinder\'s version, the runtime and the model weights', () => {
