@@ -555,6 +555,65 @@ async function relaunch(args) {
   });
 }
 
+// Ten views of each test photo (crops and mirror images, made by ffmpeg):
+// a library in which each photo's views should make one island.
+function makeViews(into) {
+  fs.mkdirSync(into, { recursive: true });
+  const sources = fs.readdirSync(PHOTOS).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort();
+  const crops = [[0, 0], [0.2, 0], [0, 0.2], [0.2, 0.2], [0.1, 0.1]];
+  for (const name of sources) {
+    const stem = name.replace(/\.[^.]+$/, '');
+    const outputs = [];
+    crops.forEach(([x, y], i) => {
+      for (const flip of [false, true]) {
+        const filter = `crop=iw*0.8:ih*0.8:iw*${x}:ih*${y}${flip ? ',hflip' : ''},scale=400:-2`;
+        outputs.push('-vf', filter, '-q:v', '3', path.join(into, `${stem}-${i}${flip ? 'm' : ''}.jpg`));
+      }
+    });
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', path.join(PHOTOS, name), ...outputs]);
+  }
+  return sources.map((n) => n.replace(/\.[^.]+$/, ''));
+}
+
+test('a library of many photos: each photo\'s views make one named island, which shows its photos when zoomed in (the README\'s map)', async () => {
+  const views = path.join(work, 'Views');
+  const stems = makeViews(views);
+  const total = fs.readdirSync(views).length;
+  await relaunch(['--library', path.join(work, 'views-library'), '--models', MODELS, '--add-folder', views]);
+  await waitFor('all views indexed', async () => Number(await bodyData('indexed')) === total, 180_000);
+  await (await browser.$('.tabs button[data-view="explore"]')).click();
+  await waitFor('the map of the views', async () =>
+    browser.execute((n) => {
+      const e = document.querySelector('.explore');
+      return Number(e?.dataset.points ?? 0) === n && e?.dataset.pending === 'false';
+    }, total), 120_000);
+  await browser.pause(1000);
+  await shot('4-map-islands');
+  const map = await browser.execute(() => {
+    const m = window.photofinder.mapNow();
+    return { points: m.points.map((p) => ({ path: p.path, cluster: p.cluster })), islands: m.clusters.filter((c) => c.parent === null).map((c) => c.name) };
+  });
+  // Each photo's views are together: most of them in one island.
+  const stemOf = (p) => path.basename(p).replace(/-\d+m?\.jpg$/, '');
+  for (const stem of stems) {
+    const clusters = map.points.filter((p) => stemOf(p.path) === stem).map((p) => p.cluster);
+    const counts = new Map();
+    for (const c of clusters) if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const most = Math.max(0, ...counts.values());
+    assert.ok(most >= 0.8 * clusters.length, `${stem}'s ${clusters.length} views fall in one island (${JSON.stringify([...counts])})`);
+  }
+  assert.ok(map.islands.length >= stems.length / 2, `expected many islands, found ${map.islands.length}: ${map.islands.join(', ')}`);
+  const names = await browser.execute(() => [...document.querySelectorAll('.map-name')].map((n) => n.textContent));
+  assert.ok(names.length >= map.islands.length / 2, `the islands are named on the map: ${names.join(', ')}`);
+  // Zoomed in on the cat's island: its photos are drawn.
+  const cat = map.points.findIndex((p) => stemOf(p.path) === 'chelsea');
+  await browser.execute((i) => window.photofinder.zoomMapTo(i, 0.06), cat);
+  await waitFor('photos on the map', async () => Number(await browser.execute(() => document.querySelector('.explore')?.dataset.photos ?? 0)) >= 5, 20_000);
+  await browser.pause(1500); // thumbnails load
+  await shot('4-map-islands-photos');
+  fs.rmSync(views, { recursive: true, force: true });
+});
+
 test('started with a photo ("Open with photofinder"), the app opens on that photo\'s results', async () => {
   const outside = path.join(work, 'Downloads', 'rocket copy.jpg');
   fs.copyFileSync(path.join(PHOTOS, 'rocket.jpg'), outside);
