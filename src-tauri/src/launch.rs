@@ -2,7 +2,7 @@
 //! --query FILE` (or a file manager's "Open with", which passes the file
 //! alone), and the same from a second launch while the app runs, which the
 //! single-instance plugin forwards here instead of opening a second window
-//! on the library.
+//! on the library; and files dropped onto the window (`dropped`).
 //!
 //! Such a photo is searched with as if dropped onto the window: it may be
 //! outside the watched folders, so it is granted to queries. The window asks

@@ -13,6 +13,7 @@
 #[cfg(test)]
 mod bindings;
 mod commands;
+mod dropped;
 mod launch;
 mod media;
 mod options;
@@ -40,6 +41,8 @@ pub struct Shell {
     pub media_base: String,
     /// Photos handed to the app from outside, waiting for the window.
     pub queries: launch::Queries,
+    /// The exact names of the files being dragged over the window.
+    pub dropping: dropped::Dropping,
 }
 
 fn main() {
@@ -82,13 +85,17 @@ fn main() {
         .register_asynchronous_uri_scheme_protocol("photo", protocols::photo)
         .setup(move |app| {
             app.manage(start(app.handle().clone(), &options)?);
+            if let Some(window) = app.get_webview_window("main") {
+                dropped::listen(&window)?;
+            }
             launch::hand_to_window(app.handle(), options.queries.clone());
             Ok(())
         })
         .on_window_event(|window, event| match event {
+            // Searched as photos handed over from outside are (their names exact).
             WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
-                let shell = window.state::<Shell>();
-                shell.access.grant(paths.iter().cloned());
+                let exact = window.state::<Shell>().dropping.exact(paths);
+                launch::hand_to_window(window.app_handle(), exact);
             }
             WindowEvent::Destroyed => window.state::<Shell>().engine.shutdown(),
             _ => {}
@@ -158,6 +165,7 @@ fn start(handle: tauri::AppHandle, options: &options::Options) -> Result<Shell, 
     Ok(Shell {
         media_base,
         queries: Default::default(),
+        dropping: Default::default(),
         engine,
         library_dir: options.library.clone(),
         access: Default::default(),

@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +114,35 @@ test('a dropped photo finds itself first, with its distance', async () => {
   const queryPanel = await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '');
   assert.match(queryPanel, /chelsea\.png/);
   await shot('2-search-by-photo');
+});
+
+test('a file dragged from another window and dropped finds its copy first, also when its name is not UTF-8', async () => {
+  // A copy of the cat outside the watched folders, named in Latin-1 ("caf\xe9.png").
+  const outside = path.join(work, 'Dropped');
+  fs.mkdirSync(outside, { recursive: true });
+  const name = Buffer.concat([Buffer.from(outside + '/caf'), Buffer.from([0xe9]), Buffer.from('.png')]);
+  fs.copyFileSync(path.join(PHOTOS, 'chelsea.png'), name);
+  const app = await browser.getWindowRect();
+  const [sx, sy] = [Math.min(app.x + app.width + 20, 1300), app.y + 300];
+  // The drag starts in a GTK window of its own, as from a file manager.
+  const source = spawn('/usr/bin/python3', [new URL('drag-source.py', import.meta.url).pathname, String(sx), String(sy), `file://${outside}/caf%E9.png`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((resolve, reject) => {
+      source.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+      source.on('exit', (code) => reject(new Error(`the drag source exited (${code})`)));
+    });
+    const [tx, ty] = [app.x + Math.round(app.width / 2), app.y + Math.round(app.height / 2)];
+    const moves = [0.1, 0.3, 0.5, 0.7, 0.9, 1].flatMap((f) => ['mousemove', String(Math.round(sx + 45 + (tx - sx - 45) * f)), String(Math.round(sy + 45 + (ty - sy - 45) * f)), 'sleep', '0.15']);
+    execFileSync('xdotool', ['mousemove', String(sx + 45), String(sy + 45), 'sleep', '0.3', 'mousedown', '1', 'mousemove', String(sx + 30), String(sy + 45), 'sleep', '0.15', ...moves, 'sleep', '0.5', 'mouseup', '1']);
+    await waitFor('the dropped file\'s results', async () =>
+      /caf\uFFFD\.png/.test(await browser.execute(() => document.querySelector('#query-panel')?.textContent ?? '')) && (await cellNames()).length > 0, 30_000);
+  } finally {
+    source.kill();
+  }
+  const cells = await cellNames();
+  assert.equal(cells[0].name, 'chelsea.png', 'the file was read by its exact name: its copy comes first');
+  assert.match(cells[0].distance, /^0\.000/);
+  await shot('2-search-by-dropped-file');
 });
 
 test('only dropped files and watched folders can be read by a query', async () => {

@@ -347,12 +347,14 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
+// A drop's files come as handed-over photos (`onQueries`): the app reads
+// their names exactly, where this event's paths would lose the bytes of a
+// name that is not UTF-8.
 const overlay = $('#drop-overlay');
 void getCurrentWebview().onDragDropEvent((e) => {
   const p = e.payload;
   if (p.type === 'enter' || p.type === 'over') overlay.classList.remove('hidden');
   else overlay.classList.add('hidden');
-  if (p.type === 'drop') void searchDropped(p.paths);
 });
 
 // ---- the map

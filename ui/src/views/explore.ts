@@ -167,7 +167,12 @@ export class ExploreView {
     // Names: the islands when zoomed out, their parts (and islands without parts) when zoomed in.
     const parts = this.zoom >= PART_ZOOM;
     const hasParts = new Set(map.clusters.filter((c) => c.parent != null).map((c) => c.parent));
-    for (const c of map.clusters) {
+    const names = new NamePlacer(r.width, r.height);
+    // Names under the legend could not be read.
+    const legend = this.legend.getBoundingClientRect();
+    if (legend.width > 0) names.reserve({ x: legend.left - r.left, y: legend.top - r.top, w: legend.width, h: legend.height });
+    // The biggest first: where names would cover each other, theirs stay.
+    for (const c of [...map.clusters].sort((a, b) => b.size - a.size)) {
       const shown = parts ? c.parent != null || !hasParts.has(c.cluster) : c.parent == null;
       const anchor = this.anchors.get(c.cluster);
       if (!shown || anchor === undefined) continue;
@@ -176,9 +181,8 @@ export class ExploreView {
       const name = document.createElement('div');
       name.className = 'map-name';
       name.textContent = `${c.name} (${c.size})`;
-      name.style.left = `${at[0]}px`;
-      name.style.top = `${at[1]}px`;
       this.overlay.append(name);
+      if (!names.place(name, at)) name.remove(); // the legend still names it
     }
     this.element.dataset.zoom = this.zoom.toFixed(2);
   }
@@ -386,4 +390,37 @@ function extremes(x: number[], y: number[]): [number, number, number, number] {
     if (y[i] > y[out[3]]) out[3] = i;
   }
   return out;
+}
+
+/**
+ * Puts island names on the map: centred on their island, else just above or
+ * below it where that would cover a name already placed, always inside the
+ * map; a name with no free place is not shown.
+ */
+class NamePlacer {
+  private taken: Array<{ x: number; y: number; w: number; h: number }> = [];
+
+  constructor(private readonly width: number, private readonly height: number) {}
+
+  /** Keep names off this box (relative to the map). */
+  reserve(box: { x: number; y: number; w: number; h: number }): void {
+    this.taken.push(box);
+  }
+
+  /** Place `name` (already in the overlay, to be measured) for an island at `at`; false if there is no room. */
+  place(name: HTMLElement, at: [number, number]): boolean {
+    const w = name.offsetWidth;
+    const h = name.offsetHeight;
+    const clamp = (v: number, max: number) => Math.max(2, Math.min(v, max - 2));
+    for (const dy of [0, -(h + 2), h + 2]) {
+      const box = { x: clamp(at[0] - w / 2, this.width - w), y: clamp(at[1] + dy - h / 2, this.height - h), w, h };
+      const covers = this.taken.some((t) => box.x < t.x + t.w && t.x < box.x + box.w && box.y < t.y + t.h && t.y < box.y + box.h);
+      if (covers) continue;
+      this.taken.push(box);
+      name.style.left = `${box.x}px`;
+      name.style.top = `${box.y}px`;
+      return true;
+    }
+    return false;
+  }
 }
