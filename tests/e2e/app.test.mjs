@@ -280,6 +280,7 @@ test('a photo finds the moment of the video it appears in, which plays from ther
   await waitFor('the video among the results', async () => (await moment()) !== null);
   const found = await moment();
   assert.match(found.badge, /^▶ 0:0[3-5]$/, 'the cat is on screen from 0:03');
+  assert.equal(await browser.execute(() => document.querySelector('#text-query').value), '', 'the words typed for an earlier query are gone');
   await shot('7-video-moment-found');
   await browser.execute((i) => document.querySelector(`section[data-view="results"] .cell[data-index="${i}"] img`).click(), found.index);
   await waitFor('the player', async () => browser.execute(() => !!document.querySelector('.preview video')));

@@ -112,6 +112,10 @@ $('section[data-view="library"]').append(libraryGrid.element);
 const resultsView = new ResultsView($('section[data-view="results"]'), display, {
   report,
   show: () => show('results'),
+  // Words typed for an earlier query would read as this one's.
+  newQuery: (from) => {
+    if (from?.kind !== 'text') $<HTMLInputElement>('#text-query').value = '';
+  },
   highlight: (ids) => explore.highlight(ids),
   openPreview: (items, index) => preview.open(items, index),
   canCombine: () => overview?.models.some((m) => m.text_installed && m.installed) ?? false,

@@ -15,6 +15,8 @@ export interface ResultsHandlers {
   report(message: string, error?: boolean): void;
   /** Bring the results view to the front. */
   show(): void;
+  /** The results of a new query are shown (not the last query refined): `from` is what asked. */
+  newQuery(from: Seed | null): void;
   /** Mark these photos on the map. */
   highlight(ids: number[]): void;
   openPreview(items: Item[], index: number): void;
@@ -84,6 +86,7 @@ export class ResultsView {
         this.seed = from;
         this.pasted = pasted;
         this.marks.clear();
+        this.h.newQuery(from);
       }
       this.last = r;
       this.h.show();

@@ -433,9 +433,37 @@ impl Explorer<'_> {
                 s.labels.iter().take(2).map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" / ")
             };
         }
+        distinguish_names(&mut clusters);
         let unclustered = points.iter().filter(|p| p.cluster.is_none()).count();
         let explained = [map.fit.explained.first().copied().unwrap_or(0.0), map.fit.explained.get(1).copied().unwrap_or(0.0)];
         Ok(Map { model: model.to_string(), layout: map.layout, points, clusters, unclustered, explained, refitted: false, pending: false, millis: 0.0 })
+    }
+}
+
+/// Clusters of one island (or islands) named alike, as two parts whose most
+/// particular labels are the same two, each gain their next label that their
+/// name lacks; those still alike gain their place ("3.2"), so that no two in
+/// the legend read the same.
+fn distinguish_names(clusters: &mut [ClusterSummary]) {
+    let alike = |clusters: &[ClusterSummary]| {
+        let mut groups: HashMap<(Option<usize>, String), Vec<usize>> = HashMap::new();
+        for (i, c) in clusters.iter().enumerate() {
+            groups.entry((c.parent, c.name.clone())).or_default().push(i);
+        }
+        let mut alike: Vec<usize> = groups.into_values().filter(|g| g.len() > 1).flatten().collect();
+        alike.sort_unstable();
+        alike
+    };
+    for i in alike(clusters) {
+        let c = &mut clusters[i];
+        let named: Vec<&str> = c.name.split(" / ").collect();
+        if let Some((next, _)) = c.labels.iter().find(|(l, _)| !named.contains(&l.as_str())) {
+            c.name = format!("{} / {next}", c.name);
+        }
+    }
+    for i in alike(clusters) {
+        let c = &mut clusters[i];
+        c.name = format!("{} ({})", c.name, c.label_path);
     }
 }
 
@@ -638,6 +666,32 @@ mod tests {
         let map = make(&source, &ExploreOptions { layout: Layout::Pca, ..Default::default() }, &|_| {}, &Cancel::new()).unwrap();
         assert_eq!(map.layout, Layout::Pca);
         assert!(map.fit.explained[0] > 0.3, "two blobs: the first axis separates them");
+    }
+
+    #[test]
+    fn parts_named_alike_are_told_apart_by_their_next_label_or_their_place() {
+        let part = |cluster: usize, parent: Option<usize>, path: &str, name: &str, labels: &[&str]| ClusterSummary {
+            cluster,
+            parent,
+            label_path: path.to_string(),
+            size: 10,
+            name: name.to_string(),
+            labels: labels.iter().map(|l| (l.to_string(), 1)).collect(),
+            x: 0.0,
+            y: 0.0,
+        };
+        let mut clusters = vec![
+            part(0, None, "1", "tench / barracouta", &["tench", "barracouta"]),
+            part(1, Some(0), "1.1", "tench / barracouta", &["tench", "barracouta", "gar"]),
+            part(2, Some(0), "1.2", "tench / barracouta", &["barracouta", "tench", "sturgeon"]),
+            part(3, Some(0), "1.3", "tench", &["tench"]),
+            part(4, None, "2", "tabby", &["tabby"]),
+            part(5, None, "3", "tabby", &["tabby"]),
+        ];
+        distinguish_names(&mut clusters);
+        let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+        // An island and its parts may share a name: the legend shows the parts under it.
+        assert_eq!(names, ["tench / barracouta", "tench / barracouta / gar", "tench / barracouta / sturgeon", "tench", "tabby (2)", "tabby (3)"]);
     }
 
     #[test]
