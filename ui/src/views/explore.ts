@@ -321,21 +321,26 @@ export class ExploreView {
       map.layout === 'pca'
         ? `PCA ${(map.explained[0] * 100).toFixed(0)}% + ${(map.explained[1] * 100).toFixed(0)}%`
         : 'alike photos together';
-    title.textContent = `${map.points.length} photos · ${map.model} · ${how}`;
-    this.legend.append(title);
+    // Narrow, on two lines: a wide legend hides the islands beneath it.
+    title.textContent = `${map.points.length} photos`;
+    const about = document.createElement('div');
+    about.className = 'legend-about';
+    about.textContent = `${map.model} · ${how}`;
+    this.legend.append(title, about);
     // The parts of islands are listed on request: listed always, they made
     // the legend tall enough to hide the islands beneath it.
     const parts = map.clusters.filter((c) => c.parent != null).length;
+    let toggle: HTMLButtonElement | null = null;
     if (parts > 0) {
-      const toggle = document.createElement('button');
+      toggle = document.createElement('button');
       toggle.className = 'legend-toggle';
       const label = () => (this.legend.classList.contains('open') ? 'hide their parts' : `show their parts (${parts})`);
       toggle.textContent = label();
       toggle.addEventListener('click', () => {
         this.legend.classList.toggle('open');
-        toggle.textContent = label();
+        if (toggle) toggle.textContent = label();
+        this.queueOverlay(); // the names the legend now covers move
       });
-      title.append(' · ', toggle);
     }
     const row = (c: ClusterSummary | null, colour: string, text: string, part: boolean) => {
       const el = document.createElement('div');
@@ -355,6 +360,7 @@ export class ExploreView {
       for (const part of map.clusters.filter((p) => p.parent === c.cluster)) row(part, colour, `${part.name} (${part.size})`, true);
     }
     if (map.unclustered > 0) row(null, UNCLUSTERED, `between islands (${map.unclustered})`, false);
+    if (toggle) this.legend.append(toggle);
   }
 }
 
@@ -393,9 +399,9 @@ function extremes(x: number[], y: number[]): [number, number, number, number] {
 }
 
 /**
- * Puts island names on the map: centred on their island, else just above or
- * below it where that would cover a name already placed, always inside the
- * map; a name with no free place is not shown.
+ * Puts island names on the map: centred on their island, else beside, above
+ * or below it where that would cover a name already placed or the legend,
+ * always inside the map; a name with no free place is not shown.
  */
 class NamePlacer {
   private taken: Array<{ x: number; y: number; w: number; h: number }> = [];
@@ -412,14 +418,18 @@ class NamePlacer {
     const w = name.offsetWidth;
     const h = name.offsetHeight;
     const clamp = (v: number, max: number) => Math.max(2, Math.min(v, max - 2));
+    // Centred on the island, then starting or ending at it (the island stays under its name).
+    const lefts = [at[0] - w / 2, at[0] - 8, at[0] - w + 8];
     for (const dy of [0, -(h + 2), h + 2]) {
-      const box = { x: clamp(at[0] - w / 2, this.width - w), y: clamp(at[1] + dy - h / 2, this.height - h), w, h };
-      const covers = this.taken.some((t) => box.x < t.x + t.w && t.x < box.x + box.w && box.y < t.y + t.h && t.y < box.y + box.h);
-      if (covers) continue;
-      this.taken.push(box);
-      name.style.left = `${box.x}px`;
-      name.style.top = `${box.y}px`;
-      return true;
+      for (const left of lefts) {
+        const box = { x: clamp(left, this.width - w), y: clamp(at[1] + dy - h / 2, this.height - h), w, h };
+        const covers = this.taken.some((t) => box.x < t.x + t.w && t.x < box.x + box.w && box.y < t.y + t.h && t.y < box.y + box.h);
+        if (covers) continue;
+        this.taken.push(box);
+        name.style.left = `${box.x}px`;
+        name.style.top = `${box.y}px`;
+        return true;
+      }
     }
     return false;
   }
