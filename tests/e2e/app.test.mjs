@@ -501,8 +501,13 @@ test('a Live Photo and a JPEG XL arrive: the Live Photo is one photo with a LIVE
       const jxl = (named('hubble.jxl')?.querySelector('img')?.naturalWidth ?? 0) > 0;
       return live && jxl && !named('IMG_0042.MOV');
     }), 120_000);
-  const folderText = await browser.execute(() => document.querySelector('.folder')?.textContent ?? '');
-  const [done, all] = folderText.match(/(\d+) \/ (\d+)/).slice(1).map(Number);
+  // The folder's count comes with the next status, which may follow the grid by a moment.
+  const counts = async () => {
+    const text = await browser.execute(() => document.querySelector('.folder')?.textContent ?? '');
+    return { text, n: text.match(/(\d+) \/ (\d+)/).slice(1).map(Number) };
+  };
+  await waitFor('the folder\'s count to settle', async () => { const { n } = await counts(); return n[0] === n[1]; }, 30_000).catch(() => {});
+  const { text: folderText, n: [done, all] } = await counts();
   assert.equal(done, all, `the Live Photo's video counts as done: ${folderText}`);
   await shot('12-live-photo-and-jpeg-xl');
 
